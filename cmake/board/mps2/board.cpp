@@ -1,0 +1,130 @@
+// Instruction counter and stack painting for the MPS2 boards in QEMU.
+//
+// Counting: QEMU runs with `-icount shift=N`: each guest instruction advances virtual time
+// by 2^N ns. SysTick, clocked from the 25 MHz core clock on these boards, counts that
+// virtual time, so   instructions = ticks * 40 ns / 2^N ns.   SysTick is a 24-bit down
+// counter; its wrap interrupt extends it to 64 bits.
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+
+#include "board/board.hpp"
+
+#ifndef MICROTL_QEMU_ICOUNT_SHIFT
+#error "MICROTL_QEMU_ICOUNT_SHIFT must match the -icount shift the emulator runs with"
+#endif
+#ifndef MICROTL_BOARD_CORE
+#error "MICROTL_BOARD_CORE names the core (set by the toolchain file)"
+#endif
+
+extern "C" {
+extern std::uint32_t __StackLimit;
+void SysTick_Handler();
+void microtl_board_start_counter();
+}
+
+namespace {
+
+struct SysTickRegisters {
+  std::uint32_t csr;  // control and status
+  std::uint32_t rvr;  // reload value
+  std::uint32_t cvr;  // current value (counts down)
+};
+volatile SysTickRegisters& systick() {
+  return *reinterpret_cast<volatile SysTickRegisters*>(0xE000E010u);
+}
+
+constexpr std::uint32_t reload = 0x00FF'FFFFu;
+constexpr std::uint64_t ticks_per_wrap = std::uint64_t{reload} + 1;
+constexpr std::uint64_t core_clock_period_ns = 40;  // 25 MHz
+constexpr std::uint64_t ns_per_instruction = std::uint64_t{1} << MICROTL_QEMU_ICOUNT_SHIFT;
+
+volatile std::uint32_t wraps = 0;
+std::uint64_t counter_overhead = 0;
+
+std::uint64_t ticks() {
+  std::uint32_t before = 0;
+  std::uint32_t value = 0;
+  // Re-read when a wrap lands between the two halves of the reading.
+  do {
+    before = wraps;
+    value = systick().cvr;
+  } while (before != wraps);
+  return std::uint64_t{before} * ticks_per_wrap + (reload - value);
+}
+
+constexpr std::uint32_t stack_paint = 0xC5C5'C5C5u;
+std::uintptr_t painted_from = 0;
+
+}  // namespace
+
+extern "C" void SysTick_Handler() {
+  wraps = wraps + 1;
+}
+
+extern "C" void microtl_board_start_counter() {
+  systick().csr = 0;
+  systick().rvr = reload;
+  systick().cvr = 0;      // any write clears the counter; the next tick reloads it
+  systick().csr = 0b111;  // enable, interrupt on wrap, core clock
+  while (systick().cvr == 0) {
+    // The current value reads 0 until the first reload (seen in QEMU 7.2).
+  }
+  const std::uint64_t a = board::instructions();
+  const std::uint64_t b = board::instructions();
+  counter_overhead = b - a;
+}
+
+namespace board {
+
+const char* core_name() {
+  return MICROTL_BOARD_CORE;
+}
+
+bool counts_instructions() {
+  return true;
+}
+
+std::uint64_t instructions() {
+  return ticks() * core_clock_period_ns / ns_per_instruction;
+}
+
+std::uint64_t InstructionCounter::elapsed() const {
+  const std::uint64_t now = instructions();
+  const std::uint64_t raw = now - start_;
+  return raw > counter_overhead ? raw - counter_overhead : 0;
+}
+
+// Painting and scanning are written as plain word loops on purpose: they must not call
+// into anything that uses the stack region they are painting.
+__attribute__((noinline)) void paint_stack() {
+  std::uint32_t marker = 0;
+  // Leave a margin below this frame for the frames of paint_stack's callers' callees.
+  const auto here = reinterpret_cast<std::uintptr_t>(&marker) - 64u;
+  painted_from = here;
+  for (auto p = reinterpret_cast<volatile std::uint32_t*>(&__StackLimit);
+       reinterpret_cast<std::uintptr_t>(p) < here; ++p) {
+    *p = stack_paint;
+  }
+}
+
+std::size_t stack_peak_since_paint() {
+  if (painted_from == 0) {
+    return 0;
+  }
+  auto p = reinterpret_cast<const volatile std::uint32_t*>(&__StackLimit);
+  while (reinterpret_cast<std::uintptr_t>(p) < painted_from && *p == stack_paint) {
+    ++p;
+  }
+  return painted_from + 64u - reinterpret_cast<std::uintptr_t>(p);
+}
+
+}  // namespace board
+
+#if !defined(MICROTL_BOARD_BARE)
+// libstdc++ references getentropy (std::random_device); bare metal has no entropy source.
+extern "C" int getentropy(void*, std::size_t) {
+  errno = ENOSYS;
+  return -1;
+}
+#endif

@@ -1,0 +1,106 @@
+// Start-up code for the MPS2 boards in QEMU (Cortex-M3 / M4F / M7).
+//
+// Reset: copy .data from flash, zero .bss, enable the FPU when the core has one, start the
+// instruction counter, then hand over to
+//  - newlib's _start (default): it sets up semihosting stdio, runs constructors, calls
+//    main and passes its return value to exit(), which becomes QEMU's exit status;
+//  - or, with MICROTL_BOARD_BARE, run the constructors and main here and leave through a
+//    raw semihosting exit: no C library start-up at all (the zero-heap proof links this).
+#include <cstdint>
+
+#include "board/semihosting.hpp"
+
+extern "C" {
+// Defined by mps2.ld.
+extern std::uint32_t __etext;
+extern std::uint32_t __data_start__;
+extern std::uint32_t __data_end__;
+extern std::uint32_t __bss_start__;
+extern std::uint32_t __bss_end__;
+extern std::uint32_t __StackTop;
+extern void (*__init_array_start[])();
+extern void (*__init_array_end[])();
+
+int main();
+void _start();
+void Reset_Handler();
+void HardFault_Handler();
+void Default_Handler();
+void SysTick_Handler();              // board.cpp
+void microtl_board_start_counter();  // board.cpp
+}
+
+namespace {
+
+using Handler = void (*)();
+
+// Word-wise copy/fill written out by hand: the C library is not initialised yet.
+void copy_words(std::uint32_t* dst, const std::uint32_t* src, const std::uint32_t* dst_end) {
+  while (dst < dst_end) {
+    *dst++ = *src++;
+  }
+}
+
+void zero_words(std::uint32_t* dst, const std::uint32_t* dst_end) {
+  while (dst < dst_end) {
+    *dst++ = 0;
+  }
+}
+
+}  // namespace
+
+// The Cortex-M vector table: initial stack pointer, then the 15 system exception
+// handlers. No external interrupts are used.
+extern "C" __attribute__((section(".isr_vector"), used)) const Handler microtl_vector_table[16] = {
+    reinterpret_cast<Handler>(&__StackTop),
+    Reset_Handler,
+    Default_Handler,    // NMI
+    HardFault_Handler,  // HardFault
+    Default_Handler,    // MemManage
+    Default_Handler,    // BusFault
+    Default_Handler,    // UsageFault
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    Default_Handler,  // SVCall
+    Default_Handler,  // DebugMonitor
+    nullptr,
+    Default_Handler,  // PendSV
+    SysTick_Handler,
+};
+
+extern "C" void Reset_Handler() {
+  copy_words(&__data_start__, &__etext, &__data_end__);
+  zero_words(&__bss_start__, &__bss_end__);
+
+#if defined(__ARM_FP)
+  // CPACR: full access to coprocessors 10 and 11 (the FPU), then synchronise.
+  volatile std::uint32_t& cpacr = *reinterpret_cast<volatile std::uint32_t*>(0xE000ED88u);
+  cpacr = cpacr | (0xFu << 20);
+  __asm volatile("dsb\n\tisb" ::: "memory");
+#endif
+
+  microtl_board_start_counter();
+
+#if defined(MICROTL_BOARD_BARE)
+  for (auto* ctor = __init_array_start; ctor != __init_array_end; ++ctor) {
+    (*ctor)();
+  }
+  board::semihosting::exit(main());
+#else
+  _start();
+  board::semihosting::exit(127);  // _start does not return
+#endif
+}
+
+// A fault must end the test run with a visible failure, never hang it.
+extern "C" void HardFault_Handler() {
+  board::semihosting::write0("microtl board: HardFault\n");
+  board::semihosting::exit(3);
+}
+
+extern "C" void Default_Handler() {
+  board::semihosting::write0("microtl board: unexpected exception\n");
+  board::semihosting::exit(4);
+}

@@ -1,0 +1,29 @@
+// Every user-tunable setting of microtl, in one place.
+//
+// Define a macro before including any microtl header (or on the compiler's command line)
+// to change it. Each one is checked here so that a bad value fails at compile time.
+#pragma once
+
+// MICROTL_ALIGNMENT: alignment in bytes of tensor storage and of every buffer an arena
+// hands out. 8 covers every element type the library uses (int8, int16, int32, float)
+// and lets the Cortex-M kernels use LDRD/word loads. Raise it (power of two) when a DMA
+// engine or a SIMD unit wants more.
+#ifndef MICROTL_ALIGNMENT
+#define MICROTL_ALIGNMENT 8
+#endif
+static_assert(MICROTL_ALIGNMENT >= 4 && (MICROTL_ALIGNMENT & (MICROTL_ALIGNMENT - 1)) == 0,
+              "MICROTL_ALIGNMENT must be a power of two, at least 4");
+
+// MICROTL_ENABLE_ASSERTS: 1 checks programming-error preconditions at run time (an index
+// out of range, a view of the wrong size) and calls the assert hook (core/assert.hpp);
+// 0 compiles the checks out. Default: on, also in release builds; the checks sit outside
+// inner loops, so they cost little.
+#ifndef MICROTL_ENABLE_ASSERTS
+#define MICROTL_ENABLE_ASSERTS 1
+#endif
+
+// MICROTL_ASSERT_MESSAGES: 1 passes the failed condition's text and file to the hook; 0
+// passes empty strings so the strings do not take flash.
+#ifndef MICROTL_ASSERT_MESSAGES
+#define MICROTL_ASSERT_MESSAGES 1
+#endif
