@@ -46,7 +46,7 @@ TEST_CASE("tensor: value-initialised tensors are zero, brace lists fill row-majo
   CHECK(t(1, 0) == 4.0f);
   CHECK(t(1, 2) == 6.0f);
   CHECK(t[4] == 5.0f);
-  CHECK(sum(t) == doctest::Approx(21.0f));
+  CHECK(static_cast<double>(sum(t)) == doctest::Approx(21.0));
 }
 
 TEST_CASE("tensor: a view writes through to the tensor") {
@@ -79,7 +79,7 @@ TEST_CASE("tensor view: over a caller's span, and read-only views of const data"
   const TensorView<const float, Shape<2, 3>> w = microtl::view_as<Shape<2, 3>>(std::span(weights));
   CHECK(w(1, 0) == 0.25f);
   CHECK(w.data() == weights);  // no copy: a view of flash data stays in flash
-  CHECK(sum(w) == doctest::Approx(5.75f));
+  CHECK(static_cast<double>(sum(w)) == doctest::Approx(5.75));
 
   float buffer[4] = {};
   TensorView<float, Shape<4>> out{std::span<float, 4>(buffer)};
