@@ -19,6 +19,7 @@
 
 extern "C" {
 extern std::uint32_t __StackLimit;
+extern std::uint32_t __StackTop;
 void SysTick_Handler();
 void microtl_board_start_counter();
 }
@@ -54,7 +55,7 @@ std::uint64_t ticks() {
 }
 
 constexpr std::uint32_t stack_paint = 0xC5C5'C5C5u;
-std::uintptr_t painted_from = 0;
+bool painted = false;
 
 }  // namespace
 
@@ -95,28 +96,33 @@ std::uint64_t InstructionCounter::elapsed() const {
   return raw > counter_overhead ? raw - counter_overhead : 0;
 }
 
-// Painting and scanning are written as plain word loops on purpose: they must not call
-// into anything that uses the stack region they are painting.
+// Painting and scanning are plain word loops on purpose: they must not call into anything
+// that uses the stack region they are painting.
 __attribute__((noinline)) void paint_stack() {
   std::uint32_t marker = 0;
-  // Leave a margin below this frame for the frames of paint_stack's callers' callees.
-  const auto here = reinterpret_cast<std::uintptr_t>(&marker) - 64u;
-  painted_from = here;
+  // Leave a margin below this frame: the scan and the counter calls that follow use it.
+  const auto below_here = reinterpret_cast<std::uintptr_t>(&marker) - 64u;
   for (auto p = reinterpret_cast<volatile std::uint32_t*>(&__StackLimit);
-       reinterpret_cast<std::uintptr_t>(p) < here; ++p) {
+       reinterpret_cast<std::uintptr_t>(p) < below_here; ++p) {
     *p = stack_paint;
   }
+  painted = true;
 }
 
 std::size_t stack_peak_since_paint() {
-  if (painted_from == 0) {
+  if (!painted) {
     return 0;
   }
   auto p = reinterpret_cast<const volatile std::uint32_t*>(&__StackLimit);
-  while (reinterpret_cast<std::uintptr_t>(p) < painted_from && *p == stack_paint) {
+  while (reinterpret_cast<std::uintptr_t>(p) < reinterpret_cast<std::uintptr_t>(&__StackTop) &&
+         *p == stack_paint) {
     ++p;
   }
-  return painted_from + 64u - reinterpret_cast<std::uintptr_t>(p);
+  return reinterpret_cast<std::uintptr_t>(&__StackTop) - reinterpret_cast<std::uintptr_t>(p);
+}
+
+std::size_t stack_top_address() {
+  return reinterpret_cast<std::uintptr_t>(&__StackTop);
 }
 
 }  // namespace board

@@ -1,11 +1,14 @@
 // Start-up code for the MPS2 boards in QEMU (Cortex-M3 / M4F / M7).
 //
 // Reset: copy .data from flash, zero .bss, enable the FPU when the core has one, start the
-// instruction counter, then hand over to
-//  - newlib's _start (default): it sets up semihosting stdio, runs constructors, calls
-//    main and passes its return value to exit(), which becomes QEMU's exit status;
-//  - or, with MICROTL_BOARD_BARE, run the constructors and main here and leave through a
-//    raw semihosting exit: no C library start-up at all (the zero-heap proof links this).
+// instruction counter, run the constructors and main, then
+//  - by default: open newlib's semihosting stdio first and leave through exit(), which
+//    flushes stdio and passes main's value to QEMU as its exit status;
+//  - with MICROTL_BOARD_BARE: leave through a raw semihosting exit; no C library start-up
+//    or I/O at all (the zero-heap proof links this variant).
+// newlib's own _start is not used: it moves the stack to wherever the semihosting host
+// says (QEMU reports 0x22000000, outside the 4 MB SRAM this linker script describes), and
+// the stack must stay where mps2.ld puts it for stack painting to measure it.
 #include <cstdint>
 
 #include "board/semihosting.hpp"
@@ -22,7 +25,8 @@ extern void (*__init_array_start[])();
 extern void (*__init_array_end[])();
 
 int main();
-void _start();
+void initialise_monitor_handles();  // librdimon: semihosting stdin/stdout/stderr
+void exit(int);
 void Reset_Handler();
 void HardFault_Handler();
 void Default_Handler();
@@ -83,14 +87,17 @@ extern "C" void Reset_Handler() {
 
   microtl_board_start_counter();
 
-#if defined(MICROTL_BOARD_BARE)
+#if !defined(MICROTL_BOARD_BARE)
+  initialise_monitor_handles();
+#endif
   for (auto* ctor = __init_array_start; ctor != __init_array_end; ++ctor) {
     (*ctor)();
   }
-  board::semihosting::exit(main());
+  const int status = main();
+#if defined(MICROTL_BOARD_BARE)
+  board::semihosting::exit(status);
 #else
-  _start();
-  board::semihosting::exit(127);  // _start does not return
+  exit(status);
 #endif
 }
 

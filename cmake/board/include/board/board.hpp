@@ -35,10 +35,26 @@ class InstructionCounter {
   std::uint64_t start_ = 0;
 };
 
-// Stack painting: fill the unused part of the stack with a pattern, later find the
-// deepest byte that was overwritten. paint_stack() must be called from a shallow frame.
+// Stack painting: paint_stack() fills the free part of the stack (below the caller) with a
+// pattern; stack_peak_since_paint() finds the deepest word overwritten since. Both count
+// bytes from the top of the stack, like stack_in_use(), so the peak of a piece of work is
+//   board::paint_stack(); auto base = board::stack_in_use(); work();
+//   auto work_bytes = board::stack_peak_since_paint() - base;
+// All three return 0 on the host.
 void paint_stack();
-// Bytes of stack used below the point paint_stack() was called from (0 on the host).
 std::size_t stack_peak_since_paint();
+std::size_t stack_top_address();  // 0 on the host
+
+// Bytes between the top of the stack and the caller's stack pointer (inline, so that it
+// reads the caller's own stack pointer, not that of a helper frame).
+inline std::size_t stack_in_use() {
+#if defined(__arm__)
+  std::uintptr_t sp = 0;
+  __asm volatile("mov %0, sp" : "=r"(sp));
+  return stack_top_address() - sp;
+#else
+  return 0;
+#endif
+}
 
 }  // namespace board

@@ -1,0 +1,89 @@
+// The board's instruction counter, checked against loops of known length: `subs; bne` runs
+// two instructions per iteration, so n iterations take 2n instructions plus a constant.
+// The difference of two runs cancels the constant. The long run crosses several wraps of
+// the 24-bit SysTick (one wrap = 2^24 ticks = 10,485,760 instructions at shift 6), which
+// checks the 64-bit extension; each wrap runs the SysTick handler, whose few instructions
+// are counted too (they are executed).
+#include <doctest/doctest.h>
+
+#include <cstdint>
+
+#include "board/board.hpp"
+
+namespace {
+
+#if defined(__arm__)
+__attribute__((noinline)) void spin(std::uint32_t iterations) {
+  __asm volatile(
+      "1: subs %0, %0, #1\n\t"
+      "bne 1b"
+      : "+r"(iterations)
+      :
+      : "cc");
+}
+
+// A frame of at least 2 KB below the caller's (its array is written, so it is touched).
+__attribute__((noinline)) void use_stack() {
+  volatile std::uint8_t big[2048];
+  for (std::size_t i = 0; i < sizeof(big); ++i) {
+    big[i] = static_cast<std::uint8_t>(i);
+  }
+}
+
+std::uint64_t count_spin(std::uint32_t iterations) {
+  board::InstructionCounter counter;
+  spin(iterations);
+  return counter.elapsed();
+}
+#endif
+
+}  // namespace
+
+TEST_CASE("instruction counter: 2 instructions per subs/bne iteration") {
+#if defined(__arm__)
+  REQUIRE(board::counts_instructions());
+  const std::uint64_t short_run = count_spin(1000);
+  const std::uint64_t long_run = count_spin(3000);
+  // 2000 more iterations: 4000 more instructions; +-1 for the tick quantisation of each run.
+  const auto extra = static_cast<std::int64_t>(long_run - short_run);
+  CHECK(extra >= 3999);
+  CHECK(extra <= 4001);
+  // The constant part (call, return, counter reads) is small.
+  CHECK(short_run >= 2000);
+  CHECK(short_run <= 2040);
+  // Repeatable: the same work counts the same.
+  const std::uint64_t again = count_spin(1000);
+  CHECK(again >= short_run - 1);
+  CHECK(again <= short_run + 1);
+#else
+  CHECK_FALSE(board::counts_instructions());
+  CHECK(board::instructions() == 0);
+#endif
+}
+
+TEST_CASE("instruction counter: counts across SysTick wraps") {
+#if defined(__arm__)
+  // 15,000,000 iterations = 30,000,000 instructions: almost three 24-bit wraps.
+  const std::uint64_t short_run = count_spin(1000);
+  const std::uint64_t long_run = count_spin(15'000'000);
+  const auto extra = static_cast<std::int64_t>(long_run - short_run);
+  // Two or three wraps, each running the wrap handler (under 8 instructions).
+  CHECK(extra >= 29'998'000 - 1);
+  CHECK(extra <= 29'998'000 + 1 + 3 * 8);
+#endif
+}
+
+TEST_CASE("stack painting: a deeper frame shows a larger peak") {
+#if defined(__arm__)
+  board::paint_stack();
+  const std::size_t base = board::stack_in_use();
+  const std::size_t idle = board::stack_peak_since_paint() - base;
+  CHECK(idle < 256);  // only the counter's own small frames
+  board::paint_stack();
+  use_stack();
+  const std::size_t deep = board::stack_peak_since_paint() - base;
+  // use_stack's frame: its 2048-byte array plus a few saved registers.
+  CHECK(deep >= 2048);
+  CHECK(deep <= 2048 + 128);
+#endif
+}
