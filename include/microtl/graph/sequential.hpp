@@ -1,0 +1,332 @@
+// Sequential<Input<Shape, Element>, Layers...>: a model as a type.
+//
+//   using Extractor = Sequential<Input<Shape<28, 28, 1>, QInt8>,
+//                                Conv2D<8, Kernel<3, 3>, Padding::same>, ReLU, MaxPool2D<2>,
+//                                Flatten>;
+//   using Model = Sequential<Extractor, Dequantize, Dense<10>>;
+//
+// The compiler binds each layer to the shape and element type flowing into it, so every
+// output shape is known; a chain that does not fit does not compile, and the diagnostic
+// names the layer. Sequentials nest: an inner Sequential's Input must match what flows into
+// it, and its layers are spliced into the chain. A Dense or convolution followed by ReLU or
+// ReLU6 is fused (one layer, the activation applied in its output stage).
+//
+// The object holds what the layers need at run time: for each layer with parameters, a
+// pointer to its parameter struct. Parameters are const data (in flash on a device) that
+// must outlive the model; nothing is copied into RAM.
+//
+// Working memory is one arena of `inference_arena_bytes`, a compile-time constant computed
+// by graph/memory_plan.hpp: the forward pass uses that arena and a bounded stack, no heap.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "microtl/core/arena.hpp"
+#include "microtl/core/shape.hpp"
+#include "microtl/core/tensor_view.hpp"
+#include "microtl/graph/memory_plan.hpp"
+#include "microtl/layers/activation.hpp"
+#include "microtl/layers/layer.hpp"
+
+namespace microtl {
+
+// The first element of a Sequential: the shape and element type of its input. For a QInt8
+// input, the model's parameters start with the input's quantization parameters.
+template <ShapeType S, ActivationElement E = float>
+struct Input {
+  using shape = S;
+  using element = E;
+};
+
+template <class InputSpec, class... Layers>
+class Sequential;
+
+namespace graph {
+
+template <class... T>
+struct TypeList {
+  static constexpr std::size_t size = sizeof...(T);
+};
+
+// ---------------------------------------------------------------------------------------
+// Binding: walk the specs left to right, carrying the current shape and element type.
+// ---------------------------------------------------------------------------------------
+template <ShapeType S, ActivationElement E, class Done, class... Rest>
+struct BindChain;
+
+// Nothing left: the chain is complete.
+template <ShapeType S, ActivationElement E, class... Done>
+struct BindChain<S, E, TypeList<Done...>> {
+  using type = TypeList<Done...>;
+};
+
+// A layer spec (not followed by an activation it can fuse).
+template <ShapeType S, ActivationElement E, class... Done, class Spec, class... Rest>
+struct BindChain<S, E, TypeList<Done...>, Spec, Rest...> {
+  using bound = typename Spec::template bind<S, E>;
+  static_assert(BoundLayer<bound>,
+                "microtl::Sequential: this layer's bind<> does not give a bound layer");
+  using type = typename BindChain<typename bound::output_shape, typename bound::output_element,
+                                  TypeList<Done..., bound>, Rest...>::type;
+};
+
+// A spec that fuses activations, followed by ReLU/ReLU6: bind them as one layer.
+template <ShapeType S, ActivationElement E, class... Done, class Spec, class Act, class... Rest>
+requires(fuses_activation_v<Spec>&&
+             ActivationSpec<Act>) struct BindChain<S, E, TypeList<Done...>, Spec, Act, Rest...> {
+  using bound = typename Spec::template bind<S, E, Act::activation>;
+  static_assert(BoundLayer<bound>,
+                "microtl::Sequential: this layer's bind<> does not give a bound layer");
+  using type = typename BindChain<typename bound::output_shape, typename bound::output_element,
+                                  TypeList<Done..., bound>, Rest...>::type;
+};
+
+// A nested Sequential: check its Input against what flows in, then splice its layers.
+template <ShapeType S, ActivationElement E, class... Done, ShapeType InnerS,
+          ActivationElement InnerE, class... Inner, class... Rest>
+struct BindChain<S, E, TypeList<Done...>, Sequential<Input<InnerS, InnerE>, Inner...>, Rest...> {
+  static_assert(std::is_same_v<InnerS, S>,
+                "microtl::Sequential: a nested Sequential's Input shape differs from the output "
+                "shape of the layer before it");
+  static_assert(std::is_same_v<InnerE, E>,
+                "microtl::Sequential: a nested Sequential's Input element type (float / QInt8) "
+                "differs from the layer before it");
+  using type = typename BindChain<S, E, TypeList<Done...>, Inner..., Rest...>::type;
+};
+
+// The I-th type of a TypeList.
+template <std::size_t I, class List>
+struct TypeAt;
+template <class First, class... Rest>
+struct TypeAt<0, TypeList<First, Rest...>> {
+  using type = First;
+};
+template <std::size_t I, class First, class... Rest>
+struct TypeAt<I, TypeList<First, Rest...>> {
+  using type = typename TypeAt<I - 1, TypeList<Rest...>>::type;
+};
+
+// What the model object keeps for one layer: nothing (no parameters), a pointer to const
+// parameters (a frozen layer), or the parameters themselves (a trainable layer, in RAM).
+template <class L>
+struct FrozenState {
+  const typename L::Params* pointer = nullptr;
+  using InitParams = typename L::Params;
+  constexpr void init(const InitParams& params) noexcept { pointer = &params; }
+  constexpr const typename L::Params& params() const noexcept { return *pointer; }
+};
+
+struct StatelessState {
+  constexpr NoParams params() const noexcept { return {}; }
+};
+
+template <class L>
+struct LayerState {
+  using type = StatelessState;
+};
+template <class L>
+requires(has_params_v<L> && !requires { typename L::State; }) struct LayerState<L> {
+  using type = FrozenState<L>;
+};
+template <class L>
+requires requires {
+  typename L::State;
+}
+struct LayerState<L> {
+  using type = typename L::State;
+};
+template <class L>
+using layer_state_t = typename LayerState<L>::type;
+
+// Layers whose state is set from a constructor argument.
+template <class L>
+inline constexpr bool takes_init_v = !std::is_same_v<layer_state_t<L>, StatelessState>;
+
+template <class List>
+struct StateTuple;
+template <class... L>
+struct StateTuple<TypeList<L...>> {
+  using type = std::tuple<layer_state_t<L>...>;
+};
+
+}  // namespace graph
+
+template <ShapeType InS, ActivationElement InE, class... Layers>
+class Sequential<Input<InS, InE>, Layers...> {
+ public:
+  using layer_list = typename graph::BindChain<InS, InE, graph::TypeList<>, Layers...>::type;
+  static_assert(layer_list::size > 0,
+                "microtl::Sequential: a model needs at least one layer after its Input");
+
+  template <std::size_t I>
+  using layer = typename graph::TypeAt<I, layer_list>::type;
+
+  static constexpr std::size_t layer_count = layer_list::size;
+  template <std::size_t I>
+  using layer_state_t = graph::layer_state_t<layer<I>>;
+  using input_shape = InS;
+  using input_element = InE;
+  using output_shape = typename layer<layer_count - 1>::output_shape;
+  using output_element = typename layer<layer_count - 1>::output_element;
+  using input_view = TensorView<const storage_t<InE>, InS>;
+  using output_view = TensorView<const storage_t<output_element>, output_shape>;
+
+  // The memory plan, and the arena size it needs.
+  static constexpr graph::InferencePlan<layer_count> plan = [] {
+    std::array<graph::LayerFootprint, layer_count> footprints{};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      ((footprints[I] = {layer<I>::input_shape::size *
+                             sizeof(storage_t<typename layer<I>::input_element>),
+                         layer<I>::output_shape::size *
+                             sizeof(storage_t<typename layer<I>::output_element>),
+                         layer<I>::scratch_bytes, layer<I>::placement}),
+       ...);
+    }
+    (std::make_index_sequence<layer_count>{});
+    return graph::plan_inference(footprints);
+  }();
+  static constexpr std::size_t inference_arena_bytes = plan.arena_bytes;
+  using InferenceArena = Arena<inference_arena_bytes>;
+
+ private:
+  using States = typename graph::StateTuple<layer_list>::type;
+
+  // Index of layer I's argument among the constructor's arguments.
+  template <std::size_t I>
+  static constexpr std::size_t init_slot = [] {
+    std::size_t slot = 0;
+    [&]<std::size_t... J>(std::index_sequence<J...>) {
+      ((slot += graph::takes_init_v<layer<J>> ? 1 : 0), ...);
+    }
+    (std::make_index_sequence<I>{});
+    return slot;
+  }();
+
+ public:
+  // How many parameter sets the constructor takes (after the input's quantization).
+  static constexpr std::size_t parameter_count = init_slot<layer_count>;
+
+  // A float-input model takes the parameters of every layer that has them, in chain order.
+  // A frozen layer's parameters are referenced, not copied: they must outlive the model
+  // (const data in flash). A trainable layer's are copied into the model (RAM): they are
+  // its initial values.
+  template <class... P>
+  requires(std::is_same_v<InE, float> &&
+           sizeof...(P) ==
+               parameter_count) explicit constexpr Sequential(const P&... params) noexcept {
+    init_states(std::forward_as_tuple(params...), std::make_index_sequence<layer_count>{});
+  }
+
+  // An int8-input model takes the input's quantization parameters first.
+  template <class... P>
+  requires(std::is_same_v<InE, QInt8> &&
+           sizeof...(P) ==
+               parameter_count) explicit constexpr Sequential(quant::QuantParams input_quant,
+                                                              const P&... params) noexcept
+      : input_quant_(input_quant) {
+    init_states(std::forward_as_tuple(params...), std::make_index_sequence<layer_count>{});
+  }
+
+  // Runs the model on `input`, using `arena` for every activation. Returns a view of the
+  // output (inside the arena, valid until the arena is used again) and, for an int8 output,
+  // its quantization parameters.
+  struct Output {
+    output_view values;
+    quant_info_t<output_element> quant;
+  };
+
+  template <std::size_t Bytes, std::size_t Alignment>
+  Output forward(input_view input, Arena<Bytes, Alignment>& arena) const noexcept {
+    return forward(input, arena, [](auto, auto, auto) {});
+  }
+
+  // The same, calling `observer(std::integral_constant<std::size_t, I>{}, output, quant)`
+  // after each layer I with a read-only view of its output: for calibration (activation
+  // ranges for quantization), debugging and per-layer measurements. The observer must not
+  // keep the views: the memory is reused by later layers.
+  template <std::size_t Bytes, std::size_t Alignment, class Observer>
+  Output forward(input_view input, Arena<Bytes, Alignment>& arena,
+                 Observer&& observer) const noexcept {
+    static_assert(Bytes >= inference_arena_bytes,
+                  "microtl::Sequential::forward: the arena is smaller than inference_arena_bytes");
+    static_assert(Alignment >= MICROTL_ALIGNMENT,
+                  "microtl::Sequential::forward: the arena must be aligned to MICROTL_ALIGNMENT");
+    return run<0>(input.data(), input_quant_, arena.bytes().data(), observer);
+  }
+
+  // The parameters layer I computes with (for a trainable layer: views of its current values).
+  template <std::size_t I>
+  decltype(auto) parameters() const noexcept {
+    return std::get<I>(states_).params();
+  }
+
+  // What the model keeps for layer I (trainers update trainable layers through it).
+  template <std::size_t I>
+  layer_state_t<I>& state() noexcept {
+    return std::get<I>(states_);
+  }
+  template <std::size_t I>
+  const layer_state_t<I>& state() const noexcept {
+    return std::get<I>(states_);
+  }
+
+  quant_info_t<InE> input_quant() const noexcept { return input_quant_; }
+
+ private:
+  template <class Args, std::size_t... I>
+  constexpr void init_states(const Args& args, std::index_sequence<I...>) noexcept {
+    (init_state<I>(args), ...);
+  }
+  template <std::size_t I, class Args>
+  constexpr void init_state(const Args& args) noexcept {
+    if constexpr (graph::takes_init_v<layer<I>>) {
+      std::get<I>(states_).init(std::get<init_slot<I>>(args));
+    }
+  }
+
+  template <std::size_t I, class Observer>
+  Output run(const void* input, quant_info_t<typename layer<I>::input_element> quant,
+             std::byte* arena, Observer& observer) const noexcept {
+    using L = layer<I>;
+    using In = storage_t<typename L::input_element>;
+    using Out = storage_t<typename L::output_element>;
+    const TensorView<const In, typename L::input_shape> in(static_cast<const In*>(input));
+    const Out* output = nullptr;
+    quant_info_t<typename L::output_element> out_quant{};
+    if constexpr (L::placement == OutputPlacement::view) {
+      output = static_cast<const Out*>(input);
+      out_quant = quant;
+    } else {
+      Out* out = static_cast<Out*>(static_cast<void*>(arena + plan.output_offset[I]));
+      const std::span<std::byte> scratch(arena + plan.scratch_offset[I], L::scratch_bytes);
+      out_quant = L::forward(parameters<I>(), in, quant,
+                             TensorView<Out, typename L::output_shape>(out), scratch);
+      output = out;
+    }
+    observer(std::integral_constant<std::size_t, I>{},
+             TensorView<const Out, typename L::output_shape>(output), out_quant);
+    if constexpr (I + 1 < layer_count) {
+      return run<I + 1>(output, out_quant, arena, observer);
+    } else {
+      return Output{output_view(output), out_quant};
+    }
+  }
+
+  [[no_unique_address]] quant_info_t<InE> input_quant_{};
+  States states_{};
+};
+
+// A Sequential that starts with another Sequential (an extractor followed by a head) is the
+// same model as one chain: the inner model's Input becomes the outer model's.
+template <ShapeType InS, ActivationElement InE, class... Inner, class... Rest>
+class Sequential<Sequential<Input<InS, InE>, Inner...>, Rest...>
+    : public Sequential<Input<InS, InE>, Inner..., Rest...> {
+ public:
+  using Sequential<Input<InS, InE>, Inner..., Rest...>::Sequential;
+};
+
+}  // namespace microtl

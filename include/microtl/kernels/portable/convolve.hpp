@@ -1,0 +1,146 @@
+// 2-D and 1-D convolution, int8 (TFLite CONV_2D, int8 per-channel reference kernel) and
+// float32. NHWC layout for one image, dilation 1, one stride for both axes.
+//
+// Arguments of convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>:
+//   input    [H][W][Cin]           int8, real = input_scale * (q + params.input_offset)
+//   weights  [Cout][KH][KW][Cin]   int8, symmetric (zero point 0), per output channel scales
+//   bias     [Cout]                int32, scale input_scale * weight_scale[c], zero point 0
+//   output   [OH][OW][Cout]        int8, zero point params.output_offset;
+//                                  OH = output_size(H, KH, Stride, Pad), same for OW
+//   params   offsets, activation range, per-channel (or per-tensor) multipliers
+//            input_scale * weight_scale[c] / output_scale
+//   Stride >= 1; Pad same (OH = ceil(H / Stride)) or valid (needs KH <= H, KW <= W);
+//   see padding.hpp for the padding rule. KH * KW * Cin * 255 * 127 must fit in int32.
+//
+// Padded taps (window positions outside the input) are skipped: they contribute nothing,
+// which is what real zeros would contribute. (With an input zero point, TFLite could not pad
+// with code 0 anyway: it would be the real value -zero_point * scale.)
+//
+// convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>: input [Length][Cin], weights
+// [Cout][K][Cin], output [OL][Cout]; the 2-D kernel with H = 1 and KH = 1 (TFLite has no 1-D
+// convolution: converters express it as CONV_2D over a 1-pixel-high image).
+//
+// The float versions take the same layouts in float and a fused activation.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "microtl/kernels/portable/padding.hpp"
+#include "microtl/kernels/portable/params.hpp"
+#include "microtl/quant/activation.hpp"
+#include "microtl/quant/requantize.hpp"
+
+namespace microtl::kernels {
+
+template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t Cout, std::size_t KH,
+          std::size_t KW, std::size_t Stride, Padding Pad>
+void convolve_s8(std::span<const std::int8_t, H * W * Cin> input,
+                 std::span<const std::int8_t, Cout * KH * KW * Cin> weights,
+                 std::span<const std::int32_t, Cout> bias,
+                 std::span<std::int8_t, output_elements(H, W, KH, KW, Stride, Pad, Cout)> output,
+                 const ConvParams<Cout>& params) noexcept {
+  using Rows = WindowAxis<H, KH, Stride, Pad>;
+  using Cols = WindowAxis<W, KW, Stride, Pad>;
+  static_assert(Cin >= 1 && Cout >= 1, "channel counts must be at least 1");
+  static_assert(KH * KW * Cin <= 66000, "the int32 accumulator could overflow");
+
+  // output[y][x][c] = requantize(bias[c] + sum over the taps (ky, kx) inside the input and
+  //                   every input channel i of weights[c][ky][kx][i] * (input[iy][ix][i] +
+  //                   input_offset)),  iy = y * Stride - pad_top + ky, ix likewise
+  std::int8_t* out = output.data();
+  for (std::size_t y = 0; y < Rows::output; ++y) {
+    const int y_origin = Rows::origin(y);
+    const int ky_begin = Rows::first_tap(y_origin);
+    const int ky_end = Rows::end_tap(y_origin);
+    for (std::size_t x = 0; x < Cols::output; ++x) {
+      const int x_origin = Cols::origin(x);
+      const int kx_begin = Cols::first_tap(x_origin);
+      const int kx_end = Cols::end_tap(x_origin);
+      for (std::size_t c = 0; c < Cout; ++c) {
+        std::int32_t acc = bias[c];
+        for (int ky = ky_begin; ky < ky_end; ++ky) {
+          const auto iy = static_cast<std::size_t>(y_origin + ky);
+          for (int kx = kx_begin; kx < kx_end; ++kx) {
+            const auto ix = static_cast<std::size_t>(x_origin + kx);
+            const std::int8_t* pixel = input.data() + (iy * W + ix) * Cin;
+            const std::int8_t* taps =
+                weights.data() +
+                ((c * KH + static_cast<std::size_t>(ky)) * KW + static_cast<std::size_t>(kx)) * Cin;
+            for (std::size_t i = 0; i < Cin; ++i) {
+              acc += std::int32_t{taps[i]} * (std::int32_t{pixel[i]} + params.input_offset);
+            }
+          }
+        }
+        *out++ =
+            quant::requantize(acc, params.multipliers[c], params.output_offset, params.activation);
+      }
+    }
+  }
+}
+
+template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t Cout, std::size_t KH,
+          std::size_t KW, std::size_t Stride, Padding Pad>
+void convolve_f32(std::span<const float, H * W * Cin> input,
+                  std::span<const float, Cout * KH * KW * Cin> weights,
+                  std::span<const float, Cout> bias,
+                  std::span<float, output_elements(H, W, KH, KW, Stride, Pad, Cout)> output,
+                  quant::Activation activation) noexcept {
+  using Rows = WindowAxis<H, KH, Stride, Pad>;
+  using Cols = WindowAxis<W, KW, Stride, Pad>;
+  static_assert(Cin >= 1 && Cout >= 1, "channel counts must be at least 1");
+
+  // output[y][x][c] = activation(bias[c] + sum over the taps inside the input and every
+  //                   input channel i of weights[c][ky][kx][i] * input[iy][ix][i])
+  float* out = output.data();
+  for (std::size_t y = 0; y < Rows::output; ++y) {
+    const int y_origin = Rows::origin(y);
+    const int ky_begin = Rows::first_tap(y_origin);
+    const int ky_end = Rows::end_tap(y_origin);
+    for (std::size_t x = 0; x < Cols::output; ++x) {
+      const int x_origin = Cols::origin(x);
+      const int kx_begin = Cols::first_tap(x_origin);
+      const int kx_end = Cols::end_tap(x_origin);
+      for (std::size_t c = 0; c < Cout; ++c) {
+        float acc = 0.0f;
+        for (int ky = ky_begin; ky < ky_end; ++ky) {
+          const auto iy = static_cast<std::size_t>(y_origin + ky);
+          for (int kx = kx_begin; kx < kx_end; ++kx) {
+            const auto ix = static_cast<std::size_t>(x_origin + kx);
+            const float* pixel = input.data() + (iy * W + ix) * Cin;
+            const float* taps =
+                weights.data() +
+                ((c * KH + static_cast<std::size_t>(ky)) * KW + static_cast<std::size_t>(kx)) * Cin;
+            for (std::size_t i = 0; i < Cin; ++i) {
+              acc += taps[i] * pixel[i];
+            }
+          }
+        }
+        *out++ = quant::apply_activation(acc + bias[c], activation);
+      }
+    }
+  }
+}
+
+template <std::size_t Length, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,
+          Padding Pad>
+void convolve_1d_s8(std::span<const std::int8_t, Length * Cin> input,
+                    std::span<const std::int8_t, Cout * K * Cin> weights,
+                    std::span<const std::int32_t, Cout> bias,
+                    std::span<std::int8_t, output_size(Length, K, Stride, Pad) * Cout> output,
+                    const ConvParams<Cout>& params) noexcept {
+  convolve_s8<1, Length, Cin, Cout, 1, K, Stride, Pad>(input, weights, bias, output, params);
+}
+
+template <std::size_t Length, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,
+          Padding Pad>
+void convolve_1d_f32(std::span<const float, Length * Cin> input,
+                     std::span<const float, Cout * K * Cin> weights,
+                     std::span<const float, Cout> bias,
+                     std::span<float, output_size(Length, K, Stride, Pad) * Cout> output,
+                     quant::Activation activation) noexcept {
+  convolve_f32<1, Length, Cin, Cout, 1, K, Stride, Pad>(input, weights, bias, output, activation);
+}
+
+}  // namespace microtl::kernels

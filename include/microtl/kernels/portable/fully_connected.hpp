@@ -1,0 +1,63 @@
+// Fully connected (dense) layer, int8 (TFLite FULLY_CONNECTED, int8 reference kernel) and
+// float32.
+//
+// Arguments of fully_connected_s8<In, Out>:
+//   input    [In]        int8, asymmetric: real = input_scale * (q + params.input_offset)
+//   weights  [Out][In]   int8, symmetric (zero point 0), row o holds the weights of output o
+//   bias     [Out]       int32, scale input_scale * weight_scale[o], zero point 0
+//                        (quant::quantize_bias); pass zeros for a layer without bias
+//   output   [Out]       int8, asymmetric with zero point params.output_offset
+//   params   offsets, activation range and the per-tensor or per-channel multipliers
+//            (input_scale * weight_scale / output_scale, see params.hpp)
+// In * 255 * 127 must fit in int32 (In below 66,000): the accumulator does not saturate.
+//
+// Arguments of fully_connected_f32<In, Out>: the same layouts in float, and the fused
+// activation (none, relu, relu6) applied to each output.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "microtl/kernels/portable/params.hpp"
+#include "microtl/quant/activation.hpp"
+#include "microtl/quant/requantize.hpp"
+
+namespace microtl::kernels {
+
+template <std::size_t In, std::size_t Out>
+void fully_connected_s8(std::span<const std::int8_t, In> input,
+                        std::span<const std::int8_t, In * Out> weights,
+                        std::span<const std::int32_t, Out> bias, std::span<std::int8_t, Out> output,
+                        const FullyConnectedParams<Out>& params) noexcept {
+  static_assert(In >= 1 && Out >= 1, "extents must be at least 1");
+  static_assert(In <= 66000, "the int32 accumulator could overflow");
+  // output[o] = requantize(bias[o] + sum_i weights[o][i] * (input[i] + input_offset))
+  for (std::size_t o = 0; o < Out; ++o) {
+    const std::int8_t* row = weights.data() + o * In;
+    std::int32_t acc = bias[o];
+    for (std::size_t i = 0; i < In; ++i) {
+      acc += std::int32_t{row[i]} * (std::int32_t{input[i]} + params.input_offset);
+    }
+    output[o] =
+        quant::requantize(acc, params.multipliers[o], params.output_offset, params.activation);
+  }
+}
+
+template <std::size_t In, std::size_t Out>
+void fully_connected_f32(std::span<const float, In> input, std::span<const float, In * Out> weights,
+                         std::span<const float, Out> bias, std::span<float, Out> output,
+                         quant::Activation activation) noexcept {
+  static_assert(In >= 1 && Out >= 1, "extents must be at least 1");
+  // output[o] = activation(bias[o] + sum_i weights[o][i] * input[i])
+  for (std::size_t o = 0; o < Out; ++o) {
+    const float* row = weights.data() + o * In;
+    float acc = 0.0f;
+    for (std::size_t i = 0; i < In; ++i) {
+      acc += row[i] * input[i];
+    }
+    output[o] = quant::apply_activation(acc + bias[o], activation);
+  }
+}
+
+}  // namespace microtl::kernels

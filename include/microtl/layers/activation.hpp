@@ -1,0 +1,88 @@
+// ReLU and ReLU6 as layers of their own. After a Dense or convolution layer a Sequential
+// fuses them into that layer's output stage instead (see fuses_activation_v), so this
+// element-wise pass runs only where nothing can absorb it (after a pool, at the input).
+#pragma once
+
+#include <cstddef>
+#include <span>
+
+#include "microtl/core/shape.hpp"
+#include "microtl/core/tensor_view.hpp"
+#include "microtl/layers/layer.hpp"
+#include "microtl/quant/activation.hpp"
+
+namespace microtl {
+
+namespace layers {
+
+template <ShapeType S, ActivationElement E, quant::Activation A>
+struct ActivationLayer {
+  static_assert(A != quant::Activation::none, "ActivationLayer needs ReLU or ReLU6");
+
+  using input_shape = S;
+  using output_shape = S;
+  using input_element = E;
+  using output_element = E;
+  using Params = NoParams;
+  static constexpr const char* name = A == quant::Activation::relu ? "ReLU" : "ReLU6";
+  static constexpr std::size_t scratch_bytes = 0;
+  static constexpr OutputPlacement placement = OutputPlacement::in_place;
+
+  // float:  y = max(x, 0)                      (ReLU6: min(max(x, 0), 6))
+  // int8:   y = clamp(x, range.min, range.max) with the range TFLite computes for the
+  //         tensor's own parameters: [zero_point, 127] (ReLU6: up to quantize(6)).
+  //         The parameters pass through unchanged, as TFLite requires for these ops.
+  // `in` and `out` may be the same memory.
+  static quant_info_t<E> forward(const Params&, input_view_t<ActivationLayer> in, quant_info_t<E> q,
+                                 output_view_t<ActivationLayer> out,
+                                 std::span<std::byte>) noexcept {
+    if constexpr (std::same_as<E, float>) {
+      for (std::size_t i = 0; i < S::size; ++i) {
+        out[i] = quant::apply_activation(in[i], A);
+      }
+    } else {
+      const quant::ActivationRange range = quant::activation_range(A, q);
+      for (std::size_t i = 0; i < S::size; ++i) {
+        const std::int32_t x = in[i];
+        out[i] =
+            static_cast<std::int8_t>(x < range.min ? range.min : (x > range.max ? range.max : x));
+      }
+    }
+    return q;
+  }
+
+  // dx = dy * activation'(y)
+  using Grads = NoGrads;
+  template <bool InputGrad>
+  static void backward(const Params&, TensorView<const float, S>, TensorView<const float, S> y,
+                       TensorView<float, S> dy, TensorView<float, S> dx, Grads) noexcept {
+    static_assert(std::same_as<E, float>, "microtl::ReLU / ReLU6: backward is for float layers");
+    if constexpr (InputGrad) {
+      apply_activation_grad<A, S::size>(y.data(), dy.data());
+      for (std::size_t i = 0; i < S::size; ++i) {
+        dx[i] = dy[i];
+      }
+    }
+  }
+};
+
+}  // namespace layers
+
+// Rectified linear unit: y = max(x, 0).
+struct ReLU {
+  static constexpr quant::Activation activation = quant::Activation::relu;
+  template <ShapeType S, ActivationElement E, quant::Activation = quant::Activation::none>
+  using bind = layers::ActivationLayer<S, E, quant::Activation::relu>;
+};
+
+// ReLU capped at 6: y = min(max(x, 0), 6).
+struct ReLU6 {
+  static constexpr quant::Activation activation = quant::Activation::relu6;
+  template <ShapeType S, ActivationElement E, quant::Activation = quant::Activation::none>
+  using bind = layers::ActivationLayer<S, E, quant::Activation::relu6>;
+};
+
+template <class Spec>
+concept ActivationSpec = std::same_as<Spec, ReLU> || std::same_as<Spec, ReLU6>;
+
+}  // namespace microtl

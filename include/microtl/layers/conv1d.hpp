@@ -1,0 +1,90 @@
+// Conv1D<Filters, KernelSize, Padding, Stride>: 1-D convolution over a window of samples
+// (audio frames, IMU axes), as converters express it for TFLite: a 2-D convolution over a
+// one-row image.
+//
+//   y[o][f] = activation(b[f] + sum_{k, c} W[f][k][c] x[o*s + k - pad][c])
+//   input   [Length][Cin]             float, or int8 (QInt8)
+//   weights [Filters][K][Cin]
+//   bias    [Filters]                 float, or int32
+//   output  [OL][Filters]             OL = ceil(Length / s) (same) or (Length - K) / s + 1
+//
+// A following ReLU / ReLU6 is fused.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+
+#include "microtl/core/shape.hpp"
+#include "microtl/kernels/portable/convolve.hpp"
+#include "microtl/layers/conv2d.hpp"
+#include "microtl/layers/layer.hpp"
+#include "microtl/layers/linear_params.hpp"
+#include "microtl/layers/window.hpp"
+#include "microtl/quant/activation.hpp"
+
+namespace microtl {
+
+namespace layers {
+
+template <ShapeType S, ActivationElement E, std::size_t Filters, std::size_t K, Padding Pad,
+          std::size_t Stride, quant::Activation A>
+struct Conv1DLayer {
+  static_assert(S::rank == 2, "microtl::Conv1D: the input must be length x channels (rank 2)");
+  static_assert(Filters >= 1 && K >= 1 && Stride >= 1,
+                "microtl::Conv1D: filters, kernel and stride at least 1");
+  static_assert(Pad == Padding::same || K <= S::dim(0),
+                "microtl::Conv1D: with Padding::valid the kernel must fit in the input");
+
+  static constexpr std::size_t length = S::dim(0);
+  static constexpr std::size_t in_channels = S::dim(1);
+  static constexpr std::size_t out_channels = Filters;
+  static constexpr std::size_t out_length = kernels::output_size(length, K, Stride, Pad);
+  static constexpr quant::Activation activation = A;
+
+  using input_shape = S;
+  using output_shape = Shape<out_length, Filters>;
+  using input_element = E;
+  using output_element = E;
+  using Params = LinearParams<E, Filters * K * in_channels, Filters>;
+  static constexpr const char* name = "Conv1D";
+  static constexpr std::size_t scratch_bytes = 0;
+  static constexpr OutputPlacement placement = OutputPlacement::separate;
+
+  static quant_info_t<E> forward(const Params& params, input_view_t<Conv1DLayer> in,
+                                 quant_info_t<E> q, output_view_t<Conv1DLayer> out,
+                                 std::span<std::byte>) noexcept {
+    if constexpr (std::same_as<E, float>) {
+      kernels::convolve_1d_f32<length, in_channels, Filters, K, Stride, Pad>(
+          in.span(), params.weights, params.bias, out.span(), A);
+      return q;
+    } else {
+      kernels::convolve_1d_s8<length, in_channels, Filters, K, Stride, Pad>(
+          in.span(), params.weights, params.bias, out.span(), requantized_op_params(params, q, A));
+      return params.output;
+    }
+  }
+
+  // The backward pass of the equivalent one-row Conv2D (see conv2d.hpp for the math).
+  using Grads = LinearGrads<Filters * K * in_channels, Filters>;
+  template <bool InputGrad>
+  static void backward(const Params& params, TensorView<const float, S> x,
+                       TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
+                       TensorView<float, S> dx, Grads grads) noexcept {
+    static_assert(std::same_as<E, float>, "microtl::Conv1D: backward is for float layers");
+    convolve_backward_f32<1, length, in_channels, Filters, 1, K, Stride, Pad, A, InputGrad>(
+        x.data(), y.data(), dy.data(), dx.data(), params.weights.data(), grads.weights, grads.bias);
+  }
+};
+
+}  // namespace layers
+
+template <std::size_t Filters, std::size_t KernelSize, Padding Pad = Padding::valid,
+          std::size_t Stride = 1>
+struct Conv1D {
+  static constexpr bool fuses_activation = true;
+  template <ShapeType S, ActivationElement E, quant::Activation A = quant::Activation::none>
+  using bind = layers::Conv1DLayer<S, E, Filters, KernelSize, Pad, Stride, A>;
+};
+
+}  // namespace microtl

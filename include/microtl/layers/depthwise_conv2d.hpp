@@ -1,0 +1,137 @@
+// DepthwiseConv2D<Kernel<KH, KW>, Padding, Stride, DepthMultiplier>: each input channel
+// convolved with its own DepthMultiplier filters (TFLite DEPTHWISE_CONV_2D).
+//
+//   y[oy][ox][c*M + m] = activation(b[c*M + m] + sum_{ky, kx} W[ky][kx][c*M + m]
+//                                                  x[oy*s + ky - pad_top][ox*s + kx - pad_left][c])
+//   input   [H][W][C]                 float, or int8 (QInt8)
+//   weights [KH][KW][C * M]           TFLite's 1HWC layout; int8: symmetric, per channel
+//   bias    [C * M]                   float, or int32
+//   output  [OH][OW][C * M]
+//
+// A following ReLU / ReLU6 is fused.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+
+#include "microtl/core/shape.hpp"
+#include "microtl/kernels/portable/depthwise_conv.hpp"
+#include "microtl/layers/layer.hpp"
+#include "microtl/layers/linear_params.hpp"
+#include "microtl/layers/window.hpp"
+#include "microtl/quant/activation.hpp"
+
+namespace microtl {
+
+namespace layers {
+
+template <ShapeType S, ActivationElement E, class K, Padding Pad, std::size_t Stride, std::size_t M,
+          quant::Activation A>
+struct DepthwiseConv2DLayer {
+  static_assert(S::rank == 3,
+                "microtl::DepthwiseConv2D: the input must be height x width x channels (rank 3)");
+  static_assert(M >= 1 && Stride >= 1,
+                "microtl::DepthwiseConv2D: depth multiplier and stride at least 1");
+  static_assert(Pad == Padding::same || (K::height <= S::dim(0) && K::width <= S::dim(1)),
+                "microtl::DepthwiseConv2D: with Padding::valid the kernel must fit in the input");
+
+  static constexpr std::size_t height = S::dim(0);
+  static constexpr std::size_t width = S::dim(1);
+  static constexpr std::size_t in_channels = S::dim(2);
+  static constexpr std::size_t out_channels = in_channels * M;
+  static constexpr std::size_t out_height = kernels::output_size(height, K::height, Stride, Pad);
+  static constexpr std::size_t out_width = kernels::output_size(width, K::width, Stride, Pad);
+  static constexpr quant::Activation activation = A;
+
+  using input_shape = S;
+  using output_shape = Shape<out_height, out_width, out_channels>;
+  using input_element = E;
+  using output_element = E;
+  using Params = LinearParams<E, K::height * K::width * out_channels, out_channels>;
+  static constexpr const char* name = "DepthwiseConv2D";
+  static constexpr std::size_t scratch_bytes = 0;
+  static constexpr OutputPlacement placement = OutputPlacement::separate;
+
+  static quant_info_t<E> forward(const Params& params, input_view_t<DepthwiseConv2DLayer> in,
+                                 quant_info_t<E> q, output_view_t<DepthwiseConv2DLayer> out,
+                                 std::span<std::byte>) noexcept {
+    if constexpr (std::same_as<E, float>) {
+      kernels::depthwise_conv_f32<height, width, in_channels, K::height, K::width, Stride, Pad, M>(
+          in.span(), params.weights, params.bias, out.span(), A);
+      return q;
+    } else {
+      kernels::depthwise_conv_s8<height, width, in_channels, K::height, K::width, Stride, Pad, M>(
+          in.span(), params.weights, params.bias, out.span(), requantized_op_params(params, q, A));
+      return params.output;
+    }
+  }
+
+  // g[oy][ox][k]        = dy[oy][ox][k] * activation'(y[oy][ox][k])       (k = c*M + m; in place)
+  // db[k]              += sum_{oy, ox} g[oy][ox][k]
+  // dW[ky][kx][k]      += sum_{oy, ox} g[oy][ox][k] x[iy][ix][c]
+  // dx[iy][ix][c]       = sum_{oy, ox, m} W[ky][kx][c*M + m] g[oy][ox][c*M + m]
+  using Grads = LinearGrads<K::height * K::width * out_channels, out_channels>;
+  template <bool InputGrad>
+  static void backward(const Params& params, TensorView<const float, S> x,
+                       TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
+                       TensorView<float, S> dx, Grads grads) noexcept {
+    static_assert(std::same_as<E, float>, "microtl::DepthwiseConv2D: backward is for float layers");
+    using Rows = kernels::WindowAxis<height, K::height, Stride, Pad>;
+    using Cols = kernels::WindowAxis<width, K::width, Stride, Pad>;
+    apply_activation_grad<A, output_shape::size>(y.data(), dy.data());
+    if constexpr (InputGrad) {
+      for (std::size_t i = 0; i < S::size; ++i) {
+        dx[i] = 0.0f;
+      }
+    }
+    const float* weights = params.weights.data();
+    for (std::size_t oy = 0; oy < out_height; ++oy) {
+      const int y_origin = Rows::origin(oy);
+      for (std::size_t ox = 0; ox < out_width; ++ox) {
+        const int x_origin = Cols::origin(ox);
+        const float* g = dy.data() + (oy * out_width + ox) * out_channels;
+        if (grads.bias != nullptr) {
+          for (std::size_t k = 0; k < out_channels; ++k) {
+            grads.bias[k] += g[k];
+          }
+        }
+        for (int ky = Rows::first_tap(y_origin); ky < Rows::end_tap(y_origin); ++ky) {
+          const auto iy = static_cast<std::size_t>(y_origin + ky);
+          for (int kx = Cols::first_tap(x_origin); kx < Cols::end_tap(x_origin); ++kx) {
+            const auto ix = static_cast<std::size_t>(x_origin + kx);
+            const std::size_t tap =
+                (static_cast<std::size_t>(ky) * K::width + static_cast<std::size_t>(kx)) *
+                out_channels;
+            const float* pixel = x.data() + (iy * width + ix) * in_channels;
+            for (std::size_t c = 0; c < in_channels; ++c) {
+              for (std::size_t m = 0; m < M; ++m) {
+                const std::size_t k = c * M + m;
+                if (grads.weights != nullptr) {
+                  grads.weights[tap + k] += g[k] * pixel[c];
+                }
+                if constexpr (InputGrad) {
+                  dx[(iy * width + ix) * in_channels + c] += weights[tap + k] * g[k];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+};
+
+}  // namespace layers
+
+template <class K, Padding Pad = Padding::valid, std::size_t Stride = 1,
+          std::size_t DepthMultiplier = 1>
+struct DepthwiseConv2D {
+  static_assert(is_kernel_v<K>,
+                "microtl::DepthwiseConv2D: the first argument is the kernel size, Kernel<KH, KW>");
+  static constexpr bool fuses_activation = true;
+  template <ShapeType S, ActivationElement E, quant::Activation A = quant::Activation::none>
+  using bind = layers::DepthwiseConv2DLayer<S, E, K, Pad, Stride, DepthMultiplier, A>;
+};
+
+}  // namespace microtl

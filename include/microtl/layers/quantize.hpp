@@ -1,0 +1,85 @@
+// The boundaries between the float and the int8 parts of a model.
+//
+// Quantize: float -> int8 with parameters of its own (TFLite's QUANTIZE):
+//   q = clamp(round(x / scale) + zero_point, -128, 127)
+// Dequantize: int8 -> float with the parameters that arrive with the data (DEQUANTIZE):
+//   x = scale * (q - zero_point)
+// A MicroTL model is typically an int8 extractor, a Dequantize, and a float head that trains.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <span>
+
+#include "microtl/core/shape.hpp"
+#include "microtl/layers/layer.hpp"
+#include "microtl/quant/qparams.hpp"
+
+namespace microtl {
+
+namespace layers {
+
+template <ShapeType S>
+struct QuantizeLayer {
+  using input_shape = S;
+  using output_shape = S;
+  using input_element = float;
+  using output_element = QInt8;
+  // The output's quantization parameters (chosen by calibration).
+  using Params = quant::QuantParams;
+  static constexpr const char* name = "Quantize";
+  static constexpr std::size_t scratch_bytes = 0;
+  static constexpr OutputPlacement placement = OutputPlacement::separate;
+
+  static quant::QuantParams forward(const Params& params, input_view_t<QuantizeLayer> in, NoQuant,
+                                    output_view_t<QuantizeLayer> out,
+                                    std::span<std::byte>) noexcept {
+    quant::quantize(in.span(), out.span(), params);
+    return params;
+  }
+};
+
+template <ShapeType S>
+struct DequantizeLayer {
+  using input_shape = S;
+  using output_shape = S;
+  using input_element = QInt8;
+  using output_element = float;
+  using Params = NoParams;
+  static constexpr bool is_dequantize = true;
+  static constexpr const char* name = "Dequantize";
+  static constexpr std::size_t scratch_bytes = 0;
+  static constexpr OutputPlacement placement = OutputPlacement::separate;
+
+  static NoQuant forward(const Params&, input_view_t<DequantizeLayer> in, quant::QuantParams q,
+                         output_view_t<DequantizeLayer> out, std::span<std::byte>) noexcept {
+    quant::dequantize(in.span(), out.span(), q);
+    return {};
+  }
+};
+
+}  // namespace layers
+
+struct Quantize {
+  template <ShapeType S, ActivationElement E, quant::Activation = quant::Activation::none>
+  struct bind_check {
+    static_assert(std::same_as<E, float>,
+                  "microtl::Quantize: its input must be float (it is already int8)");
+    using type = layers::QuantizeLayer<S>;
+  };
+  template <ShapeType S, ActivationElement E, quant::Activation A = quant::Activation::none>
+  using bind = typename bind_check<S, E, A>::type;
+};
+
+struct Dequantize {
+  template <ShapeType S, ActivationElement E, quant::Activation = quant::Activation::none>
+  struct bind_check {
+    static_assert(std::same_as<E, QInt8>,
+                  "microtl::Dequantize: its input must be int8 (QInt8), it is float");
+    using type = layers::DequantizeLayer<S>;
+  };
+  template <ShapeType S, ActivationElement E, quant::Activation A = quant::Activation::none>
+  using bind = typename bind_check<S, E, A>::type;
+};
+
+}  // namespace microtl

@@ -1,0 +1,104 @@
+// FeatureCache<Trainer, Capacity>: MicroTL's recipe for training a head on the device.
+//
+// The frozen extractor runs once per sample; what it produces is kept here, with the label,
+// and the head then trains for several epochs over the cache without running the extractor
+// again. The cache is a fixed-capacity object the caller owns (put it in .bss or a RAM
+// section); its size is a compile-time constant:
+//
+//   using Cache = FeatureCache<MyTrainer, 60>;
+//   static_assert(sizeof(Cache) <= 64 * 1024);
+//
+// When the features are the dequantized copy of an int8 activation (an int8 extractor
+// followed by Dequantize), the cache keeps the int8 codes: a quarter of the memory.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "microtl/core/status.hpp"
+#include "microtl/core/tensor_view.hpp"
+
+namespace microtl {
+
+template <class TrainerT, std::size_t Capacity>
+class FeatureCache {
+ public:
+  using element = typename TrainerT::cache_element;
+  using shape = typename TrainerT::cache_shape;
+  using Target = typename TrainerT::Target;
+  static constexpr std::size_t capacity = Capacity;
+  static constexpr std::size_t bytes_per_sample = shape::size * sizeof(element);
+  static_assert(Capacity >= 1, "microtl::FeatureCache: capacity of at least one sample");
+
+  // Runs the frozen layers on `input` and stores the result with its target. An invalid
+  // target (a label out of range) or a full cache is answered with a status, and nothing
+  // is stored.
+  Status add(TrainerT& trainer, typename TrainerT::model_input_view input,
+             const Target& target) noexcept {
+    MICROTL_TRY(TrainerT::validate(target));
+    if (count_ == Capacity) {
+      return Status::capacity_exceeded;
+    }
+    trainer.extract_cached(input,
+                           TensorView<element, shape>(features_.data() + count_ * shape::size));
+    targets_[count_] = target;
+    ++count_;
+    return Status::ok;
+  }
+
+  // One epoch: every cached sample once, in an order shuffled by `seed` (0: stored order).
+  // Stops at the first sample the trainer refuses and returns its status (a label that
+  // was valid when added stays valid, so this means the training diverged).
+  Status train_epoch(TrainerT& trainer, std::uint32_t seed = 0) noexcept {
+    std::array<std::uint16_t, Capacity> order{};
+    shuffled_order(order, seed);
+    for (std::size_t n = 0; n < count_; ++n) {
+      const std::size_t i = order[n];
+      MICROTL_TRY(trainer.step_cached(sample(i), targets_[i]));
+    }
+    trainer.apply();  // a last partial mini-batch
+    return Status::ok;
+  }
+
+  TensorView<const element, shape> sample(std::size_t i) const noexcept {
+    MICROTL_ASSERT(i < count_);
+    return TensorView<const element, shape>(features_.data() + i * shape::size);
+  }
+  const Target& target(std::size_t i) const noexcept {
+    MICROTL_ASSERT(i < count_);
+    return targets_[i];
+  }
+  std::size_t size() const noexcept { return count_; }
+  bool full() const noexcept { return count_ == Capacity; }
+  void clear() noexcept { count_ = 0; }
+
+ private:
+  void shuffled_order(std::array<std::uint16_t, Capacity>& order,
+                      std::uint32_t seed) const noexcept {
+    static_assert(Capacity <= 65535, "microtl::FeatureCache: at most 65535 samples");
+    for (std::size_t i = 0; i < count_; ++i) {
+      order[i] = static_cast<std::uint16_t>(i);
+    }
+    if (seed == 0) {
+      return;
+    }
+    // Fisher-Yates with xorshift32: deterministic for a given seed, no <random>.
+    std::uint32_t state = seed;
+    for (std::size_t i = count_; i > 1; --i) {
+      state ^= state << 13;
+      state ^= state >> 17;
+      state ^= state << 5;
+      const std::size_t j = state % i;
+      const std::uint16_t t = order[i - 1];
+      order[i - 1] = order[j];
+      order[j] = t;
+    }
+  }
+
+  std::array<element, Capacity * shape::size> features_{};
+  std::array<Target, Capacity> targets_{};
+  std::size_t count_ = 0;
+};
+
+}  // namespace microtl
