@@ -1,0 +1,54 @@
+// Host benchmark of the int8 kernels (Catch2 v2): the same six cases as the on-target
+// benchmark (bench/common/bench_cases.*), timed natively. Timing is not asserted (host
+// timings are noisy), so this is not a CTest; run it with `scripts/bench host` or
+// build/<preset>/bench/microtl_bench_host. Catch2's main is in catch_main.cpp;
+// CATCH_CONFIG_ENABLE_BENCHMARKING comes from bench/CMakeLists.txt.
+#include <catch2/catch.hpp>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "bench_cases.hpp"
+
+namespace {
+
+// One kernel call of case `index` (in bench_cases() order); the first output code is
+// returned so that Catch2 keeps the call.
+std::int8_t run(std::size_t index) {
+  const microtl_bench::Case& c = microtl_bench::bench_cases()[index];
+  c.run();
+  return c.output[0];
+}
+
+}  // namespace
+
+TEST_CASE("int8 kernels, one call each", "[benchmark]") {
+  microtl_bench::bench_setup();
+  const auto cases = microtl_bench::bench_cases();
+  REQUIRE(cases.size() == 6);
+
+  BENCHMARK("fc_256_64") {
+    return run(0);
+  };
+  BENCHMARK("fc_784_128") {
+    return run(1);
+  };
+  BENCHMARK("fc_128_10") {
+    return run(2);
+  };
+  BENCHMARK("conv_28x28x1_8_3x3") {
+    return run(3);
+  };
+  BENCHMARK("conv_14x14x8_16_3x3") {
+    return run(4);
+  };
+  BENCHMARK("dwconv_14x14x16_3x3") {
+    return run(5);
+  };
+
+  // The same plausibility check as on the target: every case wrote varying codes.
+  for (const microtl_bench::Case& c : cases) {
+    INFO(c.name);
+    CHECK(microtl_bench::output_varies(c));
+  }
+}
