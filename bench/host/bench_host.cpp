@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "bench_cases.hpp"
+#include "train_cases.hpp"
 
 namespace {
 
@@ -51,4 +52,18 @@ TEST_CASE("int8 kernels, one call each", "[benchmark]") {
     INFO(c.name);
     CHECK(microtl_bench::output_varies(c));
   }
+}
+
+TEST_CASE("training steps, dense 64 -> 32 -> 10, batch 1", "[benchmark]") {
+  microtl_bench::train_setup();
+  const auto cases = microtl_bench::train_cases();
+  REQUIRE(cases.size() == 2);
+  BENCHMARK("train_mlp_64_32_10_full") {
+    cases[0].step();
+    return cases[0].loss();
+  };
+  BENCHMARK("train_mlp_64_32_10_last") {
+    cases[1].step();
+    return cases[1].loss();
+  };
 }

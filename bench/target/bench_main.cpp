@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "bench_cases.hpp"
+#include "train_cases.hpp"
 #include "board/board.hpp"
 
 namespace {
@@ -81,6 +82,25 @@ int main() {
     std::printf("BENCH %s macs=%lu instructions=%llu insn_per_mac=%s stack_bytes=%lu\n", c.name,
                 static_cast<unsigned long>(c.macs), static_cast<unsigned long long>(instructions),
                 ratio, static_cast<unsigned long>(stack_bytes));
+  }
+
+  // Training: one step each (forward, loss, backward, SGD update; batch 1), after one
+  // warm-up step (the first step's arithmetic is the same; it only shows the loss moving).
+  microtl_bench::train_setup();
+  for (const microtl_bench::TrainCase& t : microtl_bench::train_cases()) {
+    t.step();
+    const float first_loss = t.loss();
+    board::InstructionCounter counter;
+    t.step();
+    const std::uint64_t instructions = counter.elapsed();
+    if (!(t.loss() < first_loss)) {
+      std::printf("BENCH_ERROR %s: the loss did not decrease\n", t.name);
+      ++failures;
+    }
+    const std::size_t stack_bytes = stack_bytes_of(t.step);
+    std::printf("BENCH %s instructions=%llu arena_bytes=%lu stack_bytes=%lu\n", t.name,
+                static_cast<unsigned long long>(instructions), static_cast<unsigned long>(t.arena_bytes),
+                static_cast<unsigned long>(stack_bytes));
   }
   return failures == 0 ? 0 : 1;
 }

@@ -93,6 +93,22 @@ int check_step_against_finite_differences(Model& model, const float* input, std:
 }
 
 using Mlp = Sequential<Input<Shape<4>>, Trainable<Dense<5>>, ReLU, Trainable<Dense<3>>>;
+
+// Training memory, worked out by hand for the benchmark network 64 -> 32 (ReLU) -> 10 with
+// plain SGD (no optimizer state), 8-byte alignment:
+//   all trainable: gradients (64*32 + 32 + 32*10 + 10) * 4 = 9640; saved outputs 32*4 + 10*4
+//     = 168; two gradient buffers of max(32, 10 outputs; 32 = the second layer's input) * 4
+//     = 128 each -> 9640 + 168 + 256 = 10064
+//   last only: gradients (320 + 10) * 4 = 1320; saved: the frozen layer's output (features)
+//     128 + 40 = 168; gradient buffers of 10 * 4 = 40 each -> 1320 + 168 + 80 = 1568
+//   with SGD momentum the state adds one float per trainable value: +9640 / +1320.
+template <class First, class Opt>
+using BenchTrainer = Trainer<Sequential<Input<Shape<64>>, First, ReLU, Trainable<Dense<10>>>, SoftmaxCrossEntropy, Opt>;
+static_assert(MICROTL_ALIGNMENT != 8 || BenchTrainer<Trainable<Dense<32>>, SGD>::training_arena_bytes == 10064);
+static_assert(MICROTL_ALIGNMENT != 8 || BenchTrainer<Dense<32>, SGD>::training_arena_bytes == 1568);
+static_assert(MICROTL_ALIGNMENT != 8 || BenchTrainer<Trainable<Dense<32>>, SGDMomentum>::training_arena_bytes == 10064 + 9640);
+static_assert(MICROTL_ALIGNMENT != 8 || BenchTrainer<Dense<32>, SGDMomentum>::training_arena_bytes == 1568 + 1320);
+static_assert(BenchTrainer<Dense<32>, Adam>::optimizer_state_bytes == 2 * 1320);
 using Cnn = Sequential<Input<Shape<6, 6, 1>>, Trainable<Conv2D<2, Kernel<3>, Padding::same>>, ReLU,
                        MaxPool2D<2>, Flatten, Trainable<Dense<3>>>;
 

@@ -222,14 +222,13 @@ class Trainer {
             : 0),
        ...);
       p.saved_activation_bytes = cursor - saved_start;
-      // The two gradient buffers hold dL/d(activation) of the layers that run backward.
+      // The two gradient buffers hold dL/d(activation) of the layers that run backward: each
+      // one's output gradient, and its input gradient except for the earliest trainable
+      // layer's (never computed).
       std::size_t largest = 0;
-      ((I >= first_trainable
-            ? (largest = std::max({largest, layer<I>::input_shape::size * sizeof(float),
-                                   layer<I>::output_shape::size * sizeof(float)}),
-               0)
-            : 0),
+      ((I >= first_trainable ? (largest = std::max(largest, layer<I>::output_shape::size * sizeof(float)), 0) : 0),
        ...);
+      ((I > first_trainable ? (largest = std::max(largest, layer<I>::input_shape::size * sizeof(float)), 0) : 0), ...);
       p.gradient_buffer_bytes = align_up(largest, a);
     }
     (std::make_index_sequence<layer_count>{});

@@ -1,0 +1,96 @@
+// Models, trainers and samples of the training benchmark (see train_cases.hpp). Everything
+// lives in static storage; train_setup() fills the initial parameters and the sample at run
+// time so that nothing is a compile-time constant.
+#include "train_cases.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#include "microtl/microtl.hpp"
+
+namespace mtl = microtl;
+
+namespace {
+
+template <class First>
+using Mlp =
+    mtl::Sequential<mtl::Input<mtl::Shape<64>>, First, mtl::ReLU, mtl::Trainable<mtl::Dense<10>>>;
+using FullModel = Mlp<mtl::Trainable<mtl::Dense<32>>>;
+using LastModel = Mlp<mtl::Dense<32>>;
+using FullTrainer = mtl::Trainer<FullModel, mtl::SoftmaxCrossEntropy, mtl::SGD>;
+using LastTrainer = mtl::Trainer<LastModel, mtl::SoftmaxCrossEntropy, mtl::SGD>;
+
+std::array<float, 64 * 32> w1{};
+std::array<float, 32> b1{};
+std::array<float, 32 * 10> w2{};
+std::array<float, 10> b2{};
+std::array<float, 64> sample{};
+constexpr std::size_t label = 3;
+
+mtl::LinearParams<float, 64 * 32, 32> p1{w1, b1};
+mtl::LinearParams<float, 32 * 10, 10> p2{w2, b2};
+
+// Constructed in train_setup(), after the parameters have their values.
+alignas(FullModel) std::byte full_model_storage[sizeof(FullModel)];
+alignas(LastModel) std::byte last_model_storage[sizeof(LastModel)];
+alignas(FullTrainer) std::byte full_trainer_storage[sizeof(FullTrainer)];
+alignas(LastTrainer) std::byte last_trainer_storage[sizeof(LastTrainer)];
+FullTrainer::TrainingArena full_arena;
+LastTrainer::TrainingArena last_arena;
+
+FullTrainer* full_trainer = nullptr;
+LastTrainer* last_trainer = nullptr;
+
+void step_full() {
+  (void)full_trainer->step(FullModel::input_view(sample.data()), label);
+}
+void step_last() {
+  (void)last_trainer->step(LastModel::input_view(sample.data()), label);
+}
+float loss_full() {
+  return full_trainer->last_loss();
+}
+float loss_last() {
+  return last_trainer->last_loss();
+}
+
+const std::array<microtl_bench::TrainCase, 2> cases = {{
+    {"train_mlp_64_32_10_full", FullTrainer::training_arena_bytes, step_full, loss_full},
+    {"train_mlp_64_32_10_last", LastTrainer::training_arena_bytes, step_last, loss_last},
+}};
+
+}  // namespace
+
+namespace microtl_bench {
+
+void train_setup() {
+  std::uint32_t state = 12345;
+  const auto next = [&state]() {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return static_cast<float>(static_cast<int>(state % 2001u) - 1000) / 1000.0f;  // [-1, 1]
+  };
+  for (auto& v : w1)
+    v = 0.2f * next();
+  for (auto& v : b1)
+    v = 0.1f * next();
+  for (auto& v : w2)
+    v = 0.3f * next();
+  for (auto& v : b2)
+    v = 0.1f * next();
+  for (auto& v : sample)
+    v = next();
+  auto* full = new (full_model_storage) FullModel(p1, p2);
+  auto* last = new (last_model_storage) LastModel(p1, p2);
+  full_trainer = new (full_trainer_storage) FullTrainer(*full, mtl::SGD{0.01f, 0.0f}, full_arena);
+  last_trainer = new (last_trainer_storage) LastTrainer(*last, mtl::SGD{0.01f, 0.0f}, last_arena);
+}
+
+std::span<const TrainCase> train_cases() {
+  return cases;
+}
+
+}  // namespace microtl_bench
