@@ -28,6 +28,13 @@
 
 #include "microtl/graph/sequential.hpp"
 
+#include "microtl/io/crc32.hpp"
+#include "microtl/io/idx.hpp"
+#include "microtl/io/model_signature.hpp"
+#include "microtl/io/parameter_blob.hpp"
+#include "microtl/io/ram_storage.hpp"
+#include "microtl/io/storage.hpp"
+
 #include "microtl/train/feature_cache.hpp"
 #include "microtl/train/loss.hpp"
 #include "microtl/train/optimizer.hpp"

@@ -11,7 +11,11 @@ enum Operation : std::uint32_t {
   sys_open = 0x01,
   sys_close = 0x02,
   sys_write0 = 0x04,
+  sys_write = 0x05,
   sys_read = 0x06,
+  sys_seek = 0x0A,
+  sys_remove = 0x0E,
+  sys_flen = 0x0C,
   sys_exit_extended = 0x20,
 };
 
@@ -38,11 +42,15 @@ void exit(int status) {
   }
 }
 
-int open_read(const char* path) {
-  // Mode 1 is "rb" in the semihosting mode table.
-  const std::uint32_t block[3] = {reinterpret_cast<std::uint32_t>(path), 1u,
+int open(const char* path, OpenMode mode) {
+  const std::uint32_t block[3] = {reinterpret_cast<std::uint32_t>(path),
+                                  static_cast<std::uint32_t>(mode),
                                   static_cast<std::uint32_t>(std::strlen(path))};
   return call(sys_open, block);
+}
+
+int open_read(const char* path) {
+  return open(path, OpenMode::rb);
 }
 
 long read(int handle, void* buffer, std::size_t size) {
@@ -57,9 +65,40 @@ long read(int handle, void* buffer, std::size_t size) {
   return static_cast<long>(size - static_cast<std::size_t>(not_read));
 }
 
+long write(int handle, const void* buffer, std::size_t size) {
+  const std::uint32_t block[3] = {static_cast<std::uint32_t>(handle),
+                                  reinterpret_cast<std::uint32_t>(buffer),
+                                  static_cast<std::uint32_t>(size)};
+  // SYS_WRITE returns the number of bytes NOT written.
+  const std::int32_t not_written = call(sys_write, block);
+  if (not_written < 0 || static_cast<std::size_t>(not_written) > size) {
+    return -1;
+  }
+  return static_cast<long>(size - static_cast<std::size_t>(not_written));
+}
+
+int seek(int handle, std::size_t position) {
+  const std::uint32_t block[2] = {static_cast<std::uint32_t>(handle),
+                                  static_cast<std::uint32_t>(position)};
+  // 0 on success, negative on failure.
+  return call(sys_seek, block) == 0 ? 0 : -1;
+}
+
+long length(int handle) {
+  const std::uint32_t block[1] = {static_cast<std::uint32_t>(handle)};
+  const std::int32_t result = call(sys_flen, block);
+  return result < 0 ? -1 : static_cast<long>(result);
+}
+
 int close(int handle) {
   const std::uint32_t block[1] = {static_cast<std::uint32_t>(handle)};
   return call(sys_close, block);
+}
+
+int remove(const char* path) {
+  const std::uint32_t block[2] = {reinterpret_cast<std::uint32_t>(path),
+                                  static_cast<std::uint32_t>(std::strlen(path))};
+  return call(sys_remove, block) == 0 ? 0 : -1;
 }
 
 }  // namespace board::semihosting

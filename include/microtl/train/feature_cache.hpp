@@ -53,13 +53,19 @@ class FeatureCache {
   Status train_epoch(TrainerT& trainer, std::uint32_t seed = 0) noexcept {
     std::array<std::uint16_t, Capacity> order{};
     shuffled_order(order, seed);
+    float loss_sum = 0.0f;
     for (std::size_t n = 0; n < count_; ++n) {
       const std::size_t i = order[n];
       MICROTL_TRY(trainer.step_cached(sample(i), targets_[i]));
+      loss_sum += trainer.last_loss();
     }
     trainer.apply();  // a last partial mini-batch
+    last_epoch_loss_ = count_ > 0 ? loss_sum / static_cast<float>(count_) : 0.0f;
     return Status::ok;
   }
+
+  // The mean training loss of the last epoch (each sample's loss before its update).
+  float last_epoch_loss() const noexcept { return last_epoch_loss_; }
 
   TensorView<const element, shape> sample(std::size_t i) const noexcept {
     MICROTL_ASSERT(i < count_);
@@ -99,6 +105,7 @@ class FeatureCache {
   std::array<element, Capacity * shape::size> features_{};
   std::array<Target, Capacity> targets_{};
   std::size_t count_ = 0;
+  float last_epoch_loss_ = 0.0f;
 };
 
 }  // namespace microtl

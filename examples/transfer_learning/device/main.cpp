@@ -1,0 +1,219 @@
+// The device side of the transfer-learning demo: a Cortex-M4F (QEMU mps2-an386) shipped with
+// a model that knows 7 Fashion-MNIST classes learns the 3 new ones, keeps what it learned
+// across a reset, and reports what it cost.
+//
+// At start-up it tries to restore a learned head from its parameter storage (a flash region;
+// here a host file reached through semihosting). Then:
+//  - nothing stored: it evaluates the factory head on the test set; streams training samples
+//    one at a time (as from a sensor) through the frozen int8 extractor into a feature cache;
+//    trains the float head for several epochs over the cache (MicroTL's recipe: SGD with
+//    momentum 0.9 and weight decay 2e-4, mini-batches by accumulation); saves the head; and
+//    evaluates again;
+//  - a head stored: it loads it and evaluates, without learning ("after a reboot").
+//
+// Every figure is printed as a `DEMO key=value ...` line for the report (host/report.cpp).
+// Instructions are counted under QEMU -icount: instructions, not cycles.
+#include <array>
+#include <cstdint>
+#include <cstdio>
+
+#include "board/board.hpp"
+#include "board/file_source.hpp"
+#include "board/file_storage.hpp"
+#include "config.hpp"
+#include "learning.hpp"
+#include "microtl/io/idx.hpp"
+#include "microtl/io/parameter_blob.hpp"
+#include "model.hpp"
+#include "model_generated.hpp"
+
+#ifndef MICROTL_DEMO_DATA_DIR
+#error "MICROTL_DEMO_DATA_DIR: the folder holding the unpacked Fashion-MNIST idx files"
+#endif
+#ifndef MICROTL_DEMO_STORAGE_FILE
+#error "MICROTL_DEMO_STORAGE_FILE: the host file that stands for the device's parameter flash"
+#endif
+
+namespace {
+
+using namespace demo;
+namespace gen = demo::generated;
+
+// ---------------------------------------------------------------------------------------
+// The model: the int8 extractor's parameters are the generated constexpr arrays (flash); the
+// head's pretrained values are copied into the model (RAM) when it is built: they train.
+// ---------------------------------------------------------------------------------------
+constexpr DeviceModel::layer<kConv1>::Params conv1{gen::conv1_weights, gen::conv1_bias,
+                                                   gen::conv1_multipliers, gen::conv1_output};
+constexpr DeviceModel::layer<kConv2>::Params conv2{gen::conv2_weights, gen::conv2_bias,
+                                                   gen::conv2_multipliers, gen::conv2_output};
+constexpr DeviceModel::layer<kConv3>::Params conv3{gen::conv3_weights, gen::conv3_bias,
+                                                   gen::conv3_multipliers, gen::conv3_output};
+constexpr mtl::LinearParams<float, kFeatures * kHidden, kHidden> head1{gen::head1_weights,
+                                                                       gen::head1_bias};
+constexpr mtl::LinearParams<float, kHidden * kClasses, kClasses> head2{gen::head2_weights,
+                                                                       gen::head2_bias};
+
+DeviceModel model(kInputQuant, conv1, conv2, conv3, head1, head2);
+
+using Cache = mtl::FeatureCache<DeviceTrainer, kSamplesPerClass * kClasses>;
+using Store = mtl::io::ParameterStore<DeviceModel>;
+
+// Working memory: all of it static, all of it sized at compile time.
+DeviceTrainer::TrainingArena training_arena;
+Cache cache;
+
+// What the model and its learning take in RAM, against an nRF52840's 256 KB (the linked
+// ELF's sections are checked as well, by scripts/demo and a test).
+constexpr std::size_t kLearningRam =
+    sizeof(DeviceModel) + DeviceTrainer::training_arena_bytes + sizeof(Cache);
+static_assert(kLearningRam <= 192 * 1024,
+              "model state + training arena + feature cache must leave room for the rest of the "
+              "firmware on a 256 KB part");
+
+// A learning.hpp stream over the idx files on the host, one sample at a time.
+class SampleStream {
+ public:
+  explicit SampleStream(const char* prefix) : prefix_(prefix) {}
+
+  mtl::Status open() {
+    char path[256];
+    std::snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", MICROTL_DEMO_DATA_DIR, prefix_);
+    MICROTL_TRY(images_file_.open(path));
+    std::snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", MICROTL_DEMO_DATA_DIR, prefix_);
+    MICROTL_TRY(labels_file_.open(path));
+    images_ = mtl::io::IdxReader<board::FileSource, 28, 28>(images_file_);
+    labels_ = mtl::io::IdxReader<board::FileSource>(labels_file_);
+    MICROTL_TRY(images_.open());
+    MICROTL_TRY(labels_.open());
+    return images_.count() == labels_.count() ? mtl::Status::ok : mtl::Status::size_mismatch;
+  }
+  bool more() const { return images_.remaining() > 0; }
+  mtl::Status next(std::array<std::int8_t, 784>& image, std::uint8_t& label) {
+    std::array<std::uint8_t, 784> pixels{};
+    std::array<std::uint8_t, 1> l{};
+    MICROTL_TRY(images_.read_next(pixels));
+    MICROTL_TRY(labels_.read_next(l));
+    for (std::size_t k = 0; k < 784; ++k) {
+      image[k] = pixel_to_int8(pixels[k]);
+    }
+    label = l[0];
+    return label < kClasses ? mtl::Status::ok : mtl::Status::label_out_of_range;
+  }
+
+ private:
+  const char* prefix_;
+  board::FileSource images_file_;
+  board::FileSource labels_file_;
+  mtl::io::IdxReader<board::FileSource, 28, 28> images_{images_file_};
+  mtl::io::IdxReader<board::FileSource> labels_{labels_file_};
+};
+
+// The first test images' int8 features must be the integers the host computed.
+struct HostReference {
+  bool wants(std::uint32_t index) const { return index < gen::reference_features.size(); }
+  bool check(std::uint32_t index, const std::array<std::int8_t, kFeatures>& features) const {
+    return index >= gen::reference_features.size() || features == gen::reference_features[index];
+  }
+};
+
+struct Instructions {
+  board::InstructionCounter counter;
+  void restart() { counter.restart(); }
+  std::uint64_t elapsed() const { return counter.elapsed(); }
+};
+
+mtl::Status evaluate_and_print(DeviceTrainer& trainer, const char* phase, Accuracy& accuracy) {
+  SampleStream test("t10k");
+  MICROTL_TRY(evaluate(trainer, test, kTestPerClass, accuracy, HostReference{}));
+  print_accuracy("DEMO", phase, accuracy);
+  return accuracy.reference_mismatches == 0 ? mtl::Status::ok : mtl::Status::checksum_mismatch;
+}
+
+int run() {
+  std::printf(
+      "DEMO config core=%s samples_per_class=%u epochs=%d batch=%u learning_rate=%.4f "
+      "test_per_class=%u hidden=%u\n",
+      board::core_name(), static_cast<unsigned>(kSamplesPerClass), kEpochs,
+      static_cast<unsigned>(kBatch), static_cast<double>(kLearningRate),
+      static_cast<unsigned>(kTestPerClass), static_cast<unsigned>(kHidden));
+  std::printf(
+      "DEMO memory inference_arena=%u training_arena=%u feature_cache=%u model_state=%u "
+      "parameter_storage=%u "
+      "learning_ram=%u cache_bytes_per_sample=%u\n",
+      static_cast<unsigned>(DeviceModel::inference_arena_bytes),
+      static_cast<unsigned>(DeviceTrainer::training_arena_bytes),
+      static_cast<unsigned>(sizeof(Cache)), static_cast<unsigned>(sizeof(DeviceModel)),
+      static_cast<unsigned>(Store::storage_bytes), static_cast<unsigned>(kLearningRam),
+      static_cast<unsigned>(Cache::bytes_per_sample));
+
+  DeviceTrainer trainer(model, mtl::SGDMomentum{kLearningRate, kMomentum, kWeightDecay},
+                        training_arena, kBatch);
+  static board::FileStorage flash;
+  if (const mtl::Status s = flash.open(MICROTL_DEMO_STORAGE_FILE, Store::storage_bytes);
+      s != mtl::Status::ok) {
+    std::printf("DEMO error=storage status=%s\n", mtl::to_string(s));
+    return 1;
+  }
+
+  Accuracy accuracy;
+  const mtl::Status restored = Store::load(model, flash);
+  if (restored == mtl::Status::ok) {
+    std::printf("DEMO restored=ok (the learned head was loaded from flash: no learning)\n");
+    return evaluate_and_print(trainer, "restored", accuracy) == mtl::Status::ok ? 0 : 1;
+  }
+  std::printf("DEMO restored=%s (nothing learned yet: learning now)\n", mtl::to_string(restored));
+
+  if (evaluate_and_print(trainer, "before", accuracy) != mtl::Status::ok) {
+    return 1;
+  }
+
+  Instructions meter;
+  std::uint64_t extraction = 0;
+  SampleStream train("train");
+  if (const mtl::Status s = collect(trainer, cache, train, kSamplesPerClass, meter, extraction);
+      s != mtl::Status::ok) {
+    std::printf("DEMO error=collect status=%s\n", mtl::to_string(s));
+    return 1;
+  }
+  std::printf("DEMO extraction samples=%u instructions=%llu per_sample=%llu\n",
+              static_cast<unsigned>(cache.size()), static_cast<unsigned long long>(extraction),
+              static_cast<unsigned long long>(extraction / cache.size()));
+  std::uint64_t training = 0;
+  for (int epoch = 1; epoch <= kEpochs; ++epoch) {
+    Instructions counter;
+    if (const mtl::Status s = cache.train_epoch(trainer, static_cast<std::uint32_t>(epoch));
+        s != mtl::Status::ok) {
+      std::printf("DEMO error=train status=%s\n", mtl::to_string(s));
+      return 1;
+    }
+    const std::uint64_t instructions = counter.elapsed();
+    training += instructions;
+    std::printf("DEMO epoch=%d loss=%.4f instructions=%llu\n", epoch,
+                static_cast<double>(cache.last_epoch_loss()),
+                static_cast<unsigned long long>(instructions));
+  }
+  // The session: the extractor on each cached sample plus the epochs (reading the data
+  // from the host and printing are left out).
+  std::printf(
+      "DEMO learning extraction_instructions=%llu training_instructions=%llu "
+      "session_instructions=%llu\n",
+      static_cast<unsigned long long>(extraction), static_cast<unsigned long long>(training),
+      static_cast<unsigned long long>(extraction + training));
+
+  Instructions save_counter;
+  const mtl::Status saved = Store::save(model, flash);
+  std::printf("DEMO saved=%s blob_bytes=%u instructions=%llu\n", mtl::to_string(saved),
+              static_cast<unsigned>(Store::blob_bytes),
+              static_cast<unsigned long long>(save_counter.elapsed()));
+  if (saved != mtl::Status::ok) {
+    return 1;
+  }
+  return evaluate_and_print(trainer, "after", accuracy) == mtl::Status::ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main() {
+  return run();
+}

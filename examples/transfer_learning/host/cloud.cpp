@@ -1,0 +1,116 @@
+// cloud: the baseline of the demo's comparison. The "cloud" receives the device's samples
+// and trains the new head itself: here the host runs the very same learning session as the
+// device (learning.hpp, same model, same samples, same recipe) and measures its wall time.
+//
+//   demo_cloud --data DIR
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "../config.hpp"
+#include "../learning.hpp"
+#include "../model.hpp"
+#include "dataset.hpp"
+#include "model_generated.hpp"
+
+namespace {
+
+using namespace demo;
+namespace gen = demo::generated;
+
+// A learning.hpp stream over a loaded dataset.
+class DatasetStream {
+ public:
+  explicit DatasetStream(const Dataset& data) : data_(data) {}
+  mtl::Status open() {
+    next_ = 0;
+    return mtl::Status::ok;
+  }
+  bool more() const { return next_ < data_.size(); }
+  mtl::Status next(std::array<std::int8_t, 784>& image, std::uint8_t& label) {
+    const std::uint8_t* p = data_.image(next_);
+    for (std::size_t k = 0; k < 784; ++k)
+      image[k] = pixel_to_int8(p[k]);
+    label = data_.labels[next_++];
+    return label < kClasses ? mtl::Status::ok : mtl::Status::label_out_of_range;
+  }
+
+ private:
+  const Dataset& data_;
+  std::size_t next_ = 0;
+};
+
+struct WallClock {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  void restart() { start = std::chrono::steady_clock::now(); }
+  std::uint64_t elapsed() const {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now() - start)
+                                          .count());
+  }
+};
+
+constexpr DeviceModel::layer<kConv1>::Params conv1{gen::conv1_weights, gen::conv1_bias,
+                                                   gen::conv1_multipliers, gen::conv1_output};
+constexpr DeviceModel::layer<kConv2>::Params conv2{gen::conv2_weights, gen::conv2_bias,
+                                                   gen::conv2_multipliers, gen::conv2_output};
+constexpr DeviceModel::layer<kConv3>::Params conv3{gen::conv3_weights, gen::conv3_bias,
+                                                   gen::conv3_multipliers, gen::conv3_output};
+constexpr mtl::LinearParams<float, kFeatures * kHidden, kHidden> head1{gen::head1_weights,
+                                                                       gen::head1_bias};
+constexpr mtl::LinearParams<float, kHidden * kClasses, kClasses> head2{gen::head2_weights,
+                                                                       gen::head2_bias};
+
+using Cache = mtl::FeatureCache<DeviceTrainer, kSamplesPerClass * kClasses>;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--data")
+      data_dir = argv[i + 1];
+  }
+  Dataset train;
+  Dataset test;
+  if (!load_dataset(data_dir, "train", train) || !load_dataset(data_dir, "t10k", test)) {
+    return 1;
+  }
+  static DeviceModel model(kInputQuant, conv1, conv2, conv3, head1, head2);
+  static DeviceTrainer::TrainingArena arena;
+  static Cache cache;
+  DeviceTrainer trainer(model, mtl::SGDMomentum{kLearningRate, kMomentum, kWeightDecay}, arena,
+                        kBatch);
+
+  DatasetStream train_stream(train);
+  DatasetStream test_stream(test);
+  Accuracy before;
+  Accuracy after;
+  WallClock session;
+  WallClock meter;
+  std::uint64_t extraction_ns = 0;
+  if (evaluate(trainer, test_stream, kTestPerClass, before, NoReference{}) != mtl::Status::ok)
+    return 1;
+  print_accuracy("CLOUD", "before", before);
+  session.restart();
+  if (collect(trainer, cache, train_stream, kSamplesPerClass, meter, extraction_ns) !=
+      mtl::Status::ok)
+    return 1;
+  WallClock training;
+  for (int epoch = 1; epoch <= kEpochs; ++epoch) {
+    if (cache.train_epoch(trainer, static_cast<std::uint32_t>(epoch)) != mtl::Status::ok)
+      return 1;
+  }
+  const std::uint64_t training_ns = training.elapsed();
+  const std::uint64_t session_ns = session.elapsed();
+  std::printf(
+      "CLOUD learning samples=%zu extraction_ns=%llu training_ns=%llu session_ns=%llu "
+      "final_loss=%.4f\n",
+      cache.size(), static_cast<unsigned long long>(extraction_ns),
+      static_cast<unsigned long long>(training_ns), static_cast<unsigned long long>(session_ns),
+      static_cast<double>(cache.last_epoch_loss()));
+  if (evaluate(trainer, test_stream, kTestPerClass, after, NoReference{}) != mtl::Status::ok)
+    return 1;
+  print_accuracy("CLOUD", "after", after);
+  return 0;
+}
