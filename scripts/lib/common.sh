@@ -9,6 +9,7 @@ MICROTL_PACKAGES=(
   doctest-dev catch2
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib
   qemu-system-arm
+  dataset-fashion-mnist
 )
 
 log() { printf '\n== %s\n' "$*"; }
