@@ -371,7 +371,7 @@ class ParameterStore {
       return newest_blob.status();
     }
     std::size_t offset = slot_offset(newest_blob.value().slot) + blob_format::header_bytes;
-    return for_each_tensor(model, [&](auto values) noexcept {
+    const Status copied = for_each_tensor(model, [&](auto values) noexcept {
       std::array<std::byte, detail::chunk_bytes> chunk{};
       for (std::size_t first = 0; first < values.size(); first += chunk.size() / 4) {
         const std::size_t count =
@@ -384,6 +384,23 @@ class ParameterStore {
       }
       return Status::ok;
     });
+    // Layers that keep a derived copy of their parameters (an int8 layer's int32 bias,
+    // computed from the real bias that is stored) refresh it from the loaded values.
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (refresh_layer<I>(model), ...);
+    }
+    (std::make_index_sequence<Model::layer_count>{});
+    return copied;
+  }
+
+  template <std::size_t I>
+  static void refresh_layer(Model& model) noexcept {
+    if constexpr (is_trainable_v<typename Model::template layer<I>>) {
+      auto& state = model.template state<I>();
+      if constexpr (requires { state.after_update(); }) {
+        state.after_update();
+      }
+    }
   }
 
   // The slot and sequence number of the blob load() would load, or why there is none

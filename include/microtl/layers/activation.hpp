@@ -64,6 +64,20 @@ struct ActivationLayer {
       }
     }
   }
+
+  // int8, in real units: dx = dy where the output code was not clamped.
+  template <bool InputGrad>
+  static void backward_quantized(const Params&, TensorView<const std::int8_t, S>,
+                                 quant::QuantParams, TensorView<const std::int8_t, S> y,
+                                 quant::QuantParams y_quant, TensorView<float, S> dy,
+                                 TensorView<float, S> dx, Grads) noexcept {
+    if constexpr (InputGrad) {
+      const quant::ActivationRange range = quant::activation_range(A, y_quant);
+      for (std::size_t i = 0; i < S::size; ++i) {
+        dx[i] = (y[i] > range.min && y[i] < range.max) ? dy[i] : 0.0f;
+      }
+    }
+  }
 };
 
 }  // namespace layers

@@ -11,6 +11,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "microtl/core/shape.hpp"
@@ -80,52 +81,72 @@ struct Pool2DLayer {
   static void backward(const Params&, TensorView<const float, S> x,
                        TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
                        TensorView<float, S> dx, Grads) noexcept {
-    static_assert(std::same_as<E, float>, "microtl pooling: backward is for float layers");
+    static_assert(std::same_as<E, float>, "microtl pooling: backward() is for float layers");
     if constexpr (InputGrad) {
-      using Rows = kernels::WindowAxis<height, PH, Stride, Pad>;
-      using Cols = kernels::WindowAxis<width, PW, Stride, Pad>;
       apply_activation_grad<A, output_shape::size>(y.data(), dy.data());
-      for (std::size_t i = 0; i < S::size; ++i) {
-        dx[i] = 0.0f;
+      route(x.data(), dy.data(), dx.data());
+    }
+  }
+
+  // int8, in real units (the gradient of the real values the codes stand for): the same
+  // routing, with the fused activation's derivative read from the codes: the gradient
+  // passes where the output was not clamped (range.min < y < range.max).
+  template <bool InputGrad>
+  static void backward_quantized(const Params&, TensorView<const std::int8_t, S> x,
+                                 quant::QuantParams, TensorView<const std::int8_t, output_shape> y,
+                                 quant::QuantParams y_quant, TensorView<float, output_shape> dy,
+                                 TensorView<float, S> dx, Grads) noexcept {
+    if constexpr (InputGrad) {
+      const quant::ActivationRange range = quant::activation_range(A, y_quant);
+      for (std::size_t i = 0; i < output_shape::size; ++i) {
+        dy[i] = (y[i] > range.min && y[i] < range.max) ? dy[i] : 0.0f;
       }
-      for (std::size_t oy = 0; oy < Rows::output; ++oy) {
-        const int y0 = Rows::origin(oy);
-        const int ky_begin = Rows::first_tap(y0);
-        const int ky_end = Rows::end_tap(y0);
-        for (std::size_t ox = 0; ox < Cols::output; ++ox) {
-          const int x0 = Cols::origin(ox);
-          const int kx_begin = Cols::first_tap(x0);
-          const int kx_end = Cols::end_tap(x0);
-          const float* g = dy.data() + (oy * Cols::output + ox) * channels;
-          for (std::size_t c = 0; c < channels; ++c) {
-            if constexpr (Kind == PoolKind::max) {
-              std::size_t best = 0;
-              float best_value = 0.0f;
-              bool first = true;
-              for (int ky = ky_begin; ky < ky_end; ++ky) {
-                for (int kx = kx_begin; kx < kx_end; ++kx) {
-                  const std::size_t at = (static_cast<std::size_t>(y0 + ky) * width +
-                                          static_cast<std::size_t>(x0 + kx)) *
-                                             channels +
-                                         c;
-                  if (first || x[at] > best_value) {
-                    best = at;
-                    best_value = x[at];
-                    first = false;
-                  }
+      route(x.data(), dy.data(), dx.data());
+    }
+  }
+
+ private:
+  template <class T>
+  static void route(const T* x, const float* g_all, float* dx) noexcept {
+    using Rows = kernels::WindowAxis<height, PH, Stride, Pad>;
+    using Cols = kernels::WindowAxis<width, PW, Stride, Pad>;
+    for (std::size_t i = 0; i < S::size; ++i) {
+      dx[i] = 0.0f;
+    }
+    for (std::size_t oy = 0; oy < Rows::output; ++oy) {
+      const int y0 = Rows::origin(oy);
+      const int ky_begin = Rows::first_tap(y0);
+      const int ky_end = Rows::end_tap(y0);
+      for (std::size_t ox = 0; ox < Cols::output; ++ox) {
+        const int x0 = Cols::origin(ox);
+        const int kx_begin = Cols::first_tap(x0);
+        const int kx_end = Cols::end_tap(x0);
+        const float* g = g_all + (oy * Cols::output + ox) * channels;
+        for (std::size_t c = 0; c < channels; ++c) {
+          if constexpr (Kind == PoolKind::max) {
+            std::size_t best = 0;
+            bool first = true;
+            for (int ky = ky_begin; ky < ky_end; ++ky) {
+              for (int kx = kx_begin; kx < kx_end; ++kx) {
+                const std::size_t at = (static_cast<std::size_t>(y0 + ky) * width +
+                                        static_cast<std::size_t>(x0 + kx)) *
+                                           channels +
+                                       c;
+                if (first || x[at] > x[best]) {
+                  best = at;
+                  first = false;
                 }
               }
-              dx[best] += g[c];
-            } else {
-              const auto taps = static_cast<float>((ky_end - ky_begin) * (kx_end - kx_begin));
-              const float share = g[c] / taps;
-              for (int ky = ky_begin; ky < ky_end; ++ky) {
-                for (int kx = kx_begin; kx < kx_end; ++kx) {
-                  dx[(static_cast<std::size_t>(y0 + ky) * width +
-                      static_cast<std::size_t>(x0 + kx)) *
-                         channels +
-                     c] += share;
-                }
+            }
+            dx[best] += g[c];
+          } else {
+            const auto taps = static_cast<float>((ky_end - ky_begin) * (kx_end - kx_begin));
+            const float share = g[c] / taps;
+            for (int ky = ky_begin; ky < ky_end; ++ky) {
+              for (int kx = kx_begin; kx < kx_end; ++kx) {
+                dx[(static_cast<std::size_t>(y0 + ky) * width + static_cast<std::size_t>(x0 + kx)) *
+                       channels +
+                   c] += share;
               }
             }
           }
@@ -173,11 +194,31 @@ struct GlobalAvgPool2DLayer {
     static_assert(std::same_as<E, float>, "microtl::GlobalAvgPool2D: backward is for float layers");
     if constexpr (InputGrad) {
       apply_activation_grad<A, channels>(y.data(), dy.data());
-      constexpr float inverse_count = 1.0f / static_cast<float>(height * width);
-      for (std::size_t p = 0; p < height * width; ++p) {
-        for (std::size_t c = 0; c < channels; ++c) {
-          dx[p * channels + c] = dy[c] * inverse_count;
-        }
+      spread(dy.data(), dx.data());
+    }
+  }
+
+  // int8, in real units: the gradient passes where the output was not clamped.
+  template <bool InputGrad>
+  static void backward_quantized(const Params&, TensorView<const std::int8_t, S>,
+                                 quant::QuantParams, TensorView<const std::int8_t, output_shape> y,
+                                 quant::QuantParams y_quant, TensorView<float, output_shape> dy,
+                                 TensorView<float, S> dx, Grads) noexcept {
+    if constexpr (InputGrad) {
+      const quant::ActivationRange range = quant::activation_range(A, y_quant);
+      for (std::size_t c = 0; c < channels; ++c) {
+        dy[c] = (y[c] > range.min && y[c] < range.max) ? dy[c] : 0.0f;
+      }
+      spread(dy.data(), dx.data());
+    }
+  }
+
+ private:
+  static void spread(const float* g, float* dx) noexcept {
+    constexpr float inverse_count = 1.0f / static_cast<float>(height * width);
+    for (std::size_t p = 0; p < height * width; ++p) {
+      for (std::size_t c = 0; c < channels; ++c) {
+        dx[p * channels + c] = g[c] * inverse_count;
       }
     }
   }

@@ -9,6 +9,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "microtl/core/shape.hpp"
@@ -55,6 +56,21 @@ struct DequantizeLayer {
                          output_view_t<DequantizeLayer> out, std::span<std::byte>) noexcept {
     quant::dequantize(in.span(), out.span(), q);
     return {};
+  }
+
+  // The gradient with respect to the real values the int8 codes stand for is the gradient
+  // with respect to the dequantized values: dx = dy (the rounding of the codes is treated as
+  // the identity, the straight-through estimate).
+  using Grads = NoGrads;
+  template <bool InputGrad>
+  static void backward_quantized(const Params&, TensorView<const std::int8_t, S>,
+                                 quant::QuantParams, TensorView<const float, S>, NoQuant,
+                                 TensorView<float, S> dy, TensorView<float, S> dx, Grads) noexcept {
+    if constexpr (InputGrad) {
+      for (std::size_t i = 0; i < S::size; ++i) {
+        dx[i] = dy[i];
+      }
+    }
   }
 };
 

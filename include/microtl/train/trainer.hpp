@@ -120,14 +120,19 @@ class Trainer {
   // The first layer whose output has a saved slot.
   static constexpr std::size_t saved_begin = features_are_input ? first_trainable : saved_from;
 
-  // The features: what flows into the earliest trainable layer.
+  // The features: what flows into the earliest trainable layer (float, or int8 when the
+  // earliest trainable layer is an int8 BiasOnly layer).
   using feature_shape = typename layer<first_trainable>::input_shape;
+  using feature_element = typename layer<first_trainable>::input_element;
+  using feature_storage = storage_t<feature_element>;
+  static constexpr bool features_int8 = std::is_same_v<feature_element, QInt8>;
+  using feature_view = TensorView<const feature_storage, feature_shape>;
 
   // What a feature cache stores per sample: the features, or, when they are only the
   // dequantized copy of an int8 activation, that int8 activation (4x less memory; the
   // Dequantize runs again when the sample is used, which costs one multiply per value).
-  static constexpr bool caches_int8 = [] {
-    if constexpr (features_are_input) {
+  static constexpr bool replays_dequantize = [] {
+    if constexpr (features_are_input || features_int8) {
       return false;
     } else {
       return requires {
@@ -135,14 +140,12 @@ class Trainer {
       };
     }
   }();
-  static constexpr std::size_t cache_from =
-      caches_int8 ? saved_from - 1 : saved_from;  // layer whose output is cached
+  static constexpr bool caches_int8 = features_int8 || replays_dequantize;
   using cache_element = std::conditional_t<caches_int8, std::int8_t, float>;
-  using cache_shape =
-      std::conditional_t<caches_int8,
-                         typename layer<(caches_int8 ? saved_from : first_trainable)>::input_shape,
-                         feature_shape>;
-  using feature_view = TensorView<const float, feature_shape>;
+  using cache_shape = std::conditional_t<
+      replays_dequantize,
+      typename layer<(replays_dequantize ? saved_from : first_trainable)>::input_shape,
+      feature_shape>;
   using output_shape = typename Model::output_shape;
   using Target = typename Loss::template Target<output_shape::size>;
   using model_input_view = typename Model::input_view;
@@ -153,14 +156,34 @@ class Trainer {
   }
 
  private:
-  template <std::size_t... I>
-  static constexpr bool region_is_float(std::index_sequence<I...>) {
-    return ((std::is_same_v<typename layer<first_trainable + I>::input_element, float> &&
-             std::is_same_v<typename layer<first_trainable + I>::output_element, float>)&&...);
+  // Every layer that runs backward: float, with backward(); or with an int8 side (an int8
+  // BiasOnly layer, int8 pools and activations behind it, the Dequantize), with
+  // backward_quantized().
+  template <std::size_t I>
+  static constexpr bool runs_backward() {
+    using L = layer<I>;
+    if constexpr (L::placement == OutputPlacement::view) {
+      return true;
+    } else if constexpr (std::is_same_v<typename L::input_element, float> &&
+                         std::is_same_v<typename L::output_element, float>) {
+      return requires {
+        &L::template backward<true>;
+      };
+    } else {
+      return requires {
+        &L::template backward_quantized<true>;
+      };
+    }
   }
-  static_assert(region_is_float(std::make_index_sequence<layer_count - first_trainable>{}),
-                "microtl::Trainer: every layer from the earliest trainable one to the output must "
-                "compute in float");
+  template <std::size_t... I>
+  static constexpr bool region_supported(std::index_sequence<I...>) {
+    return (runs_backward<first_trainable + I>() && ...);
+  }
+  static_assert(
+      region_supported(std::make_index_sequence<layer_count - first_trainable>{}),
+      "microtl::Trainer: a layer between the loss and the earliest trainable layer has no backward "
+      "pass "
+      "(int8 layers there must be BiasOnly<...>, pools, activations, Flatten or the Dequantize)");
   static_assert(std::is_same_v<typename Model::output_element, float>,
                 "microtl::Trainer: the model's output must be float");
 
@@ -226,9 +249,14 @@ class Trainer {
       // one's output gradient, and its input gradient except for the earliest trainable
       // layer's (never computed).
       std::size_t largest = 0;
-      ((I >= first_trainable ? (largest = std::max(largest, layer<I>::output_shape::size * sizeof(float)), 0) : 0),
+      ((I >= first_trainable
+            ? (largest = std::max(largest, layer<I>::output_shape::size * sizeof(float)), 0)
+            : 0),
        ...);
-      ((I > first_trainable ? (largest = std::max(largest, layer<I>::input_shape::size * sizeof(float)), 0) : 0), ...);
+      ((I > first_trainable
+            ? (largest = std::max(largest, layer<I>::input_shape::size * sizeof(float)), 0)
+            : 0),
+       ...);
       p.gradient_buffer_bytes = align_up(largest, a);
     }
     (std::make_index_sequence<layer_count>{});
@@ -264,32 +292,32 @@ class Trainer {
   // the optimizer updates the parameters. A bad target returns its Status before any
   // gradient is touched.
   Status step(typename Model::input_view input, const Target& target) noexcept {
-    const float* features = forward_prefix(input);
-    return train_on(features, target);
+    return train_on(forward_prefix(input), target);
   }
 
-  // The same from precomputed features (the input of the earliest trainable layer), as a
-  // feature cache provides them: the frozen layers do not run at all.
+  // The same from precomputed features (the input of the earliest trainable layer): the
+  // frozen layers do not run at all. (int8 features take the quantization of the last
+  // extraction: run extract_features or a step first.)
   Status step_features(feature_view features, const Target& target) noexcept {
     return train_on(features.data(), target);
   }
 
-  // Runs the frozen layers only and copies the features out (to fill a feature cache).
+  // Runs the frozen layers only and copies the features out.
   void extract_features(typename Model::input_view input,
-                        TensorView<float, feature_shape> features) noexcept {
-    const float* f = forward_prefix(input);
+                        TensorView<feature_storage, feature_shape> features) noexcept {
+    const auto* f = static_cast<const feature_storage*>(forward_prefix(input));
     std::copy(f, f + feature_shape::size, features.data());
   }
 
   // Runs the frozen layers up to the cached activation and copies it out (feature caches).
   void extract_cached(typename Model::input_view input,
                       TensorView<cache_element, cache_shape> out) noexcept {
-    if constexpr (caches_int8) {
+    if constexpr (replays_dequantize) {
       const auto [codes, quant] = forward_to_cache<0>(input.data(), model_.input_quant());
       cache_quant_ = quant;
       std::copy(codes, codes + cache_shape::size, out.data());
     } else {
-      extract_features(input, TensorView<float, feature_shape>(out.data()));
+      extract_features(input, TensorView<feature_storage, feature_shape>(out.data()));
     }
   }
 
@@ -333,55 +361,50 @@ class Trainer {
     return static_cast<T*>(static_cast<void*>(base_ + offset));
   }
 
-  template <std::size_t I>
-  static constexpr std::size_t in_shape_size = layer<I>::input_shape::size;
-
-  // Forward of layers 0 .. first_trainable-1; returns the features' address.
-  const float* forward_prefix(typename Model::input_view input) noexcept {
+  // Forward of layers 0 .. first_trainable-1; returns the features' address (and keeps
+  // their quantization, for int8 features).
+  const void* forward_prefix(typename Model::input_view input) noexcept {
     if constexpr (features_are_input) {
-      return static_cast<const float*>(static_cast<const void*>(input.data()));
+      features_quant_ = model_.input_quant();
+      return input.data();
     } else {
       return forward_prefix_layer<0>(input.data(), model_.input_quant());
     }
   }
 
   template <std::size_t I>
-  const float* forward_prefix_layer(const void* input,
-                                    quant_info_t<typename layer<I>::input_element> quant) noexcept {
+  const void* forward_prefix_layer(const void* input,
+                                   quant_info_t<typename layer<I>::input_element> quant) noexcept {
     using L = layer<I>;
     using In = storage_t<typename L::input_element>;
     using Out = storage_t<typename L::output_element>;
     const TensorView<const In, typename L::input_shape> in(static_cast<const In*>(input));
     const void* output = nullptr;
     quant_info_t<typename L::output_element> out_quant{};
-    if constexpr (I > saved_from && L::placement == OutputPlacement::view) {
+    if constexpr (L::placement == OutputPlacement::view) {
+      static_assert(I != saved_from, "saved_from is never a view");
       output = input;
       out_quant = quant;
     } else {
       Out* out = I == saved_from ? at<Out>(plan.activation_offset[I])
                                  : at<Out>(plan.shared_offset + prefix_plan.output_offset[I]);
-      if constexpr (L::placement == OutputPlacement::view) {
-        // A view at the saved boundary cannot happen: saved_from is never a view.
-        static_assert(I != saved_from);
-        output = input;
-        out_quant = quant;
-      } else {
-        std::byte* scratch =
-            base_ + plan.shared_offset + (I < prefix_count ? prefix_plan.scratch_offset[I] : 0);
-        out_quant = L::forward(model_.template parameters<I>(), in, quant,
-                               TensorView<Out, typename L::output_shape>(out),
-                               std::span<std::byte>(scratch, L::scratch_bytes));
-        output = out;
-      }
+      std::byte* scratch =
+          base_ + plan.shared_offset + (I < prefix_count ? prefix_plan.scratch_offset[I] : 0);
+      out_quant = L::forward(model_.template parameters<I>(), in, quant,
+                             TensorView<Out, typename L::output_shape>(out),
+                             std::span<std::byte>(scratch, L::scratch_bytes));
+      output = out;
     }
     if constexpr (I + 1 < first_trainable) {
       return forward_prefix_layer<I + 1>(output, out_quant);
     } else {
-      return static_cast<const float*>(output);
+      features_quant_ = out_quant;
+      return output;
     }
   }
 
-  // Forward of layers 0 .. cache_from; returns the int8 activation and its quantization.
+  // Forward of layers 0 .. saved_from-1 (the Dequantize's input); returns the int8 activation
+  // and its quantization.
   template <std::size_t I>
   std::pair<const std::int8_t*, quant::QuantParams> forward_to_cache(
       const void* input, quant_info_t<typename layer<I>::input_element> quant) noexcept {
@@ -407,8 +430,8 @@ class Trainer {
     }
   }
 
-  const float* features_from_cache(TensorView<const cache_element, cache_shape> cached) noexcept {
-    if constexpr (caches_int8) {
+  const void* features_from_cache(TensorView<const cache_element, cache_shape> cached) noexcept {
+    if constexpr (replays_dequantize) {
       // Re-run the Dequantize (and any views after it) into the saved features slot.
       float* features = at<float>(plan.activation_offset[saved_from]);
       quant::dequantize(
@@ -420,41 +443,54 @@ class Trainer {
     }
   }
 
-  // Forward of the trainable part from the features; every output goes to its saved slot.
-  const float* forward_region(const float* features) noexcept {
+  // Forward of the trainable part from the features; every output goes to its saved slot,
+  // with its quantization (int8 outputs) kept for the backward pass.
+  const float* forward_region(const void* features) noexcept {
     features_ = features;
-    return forward_region_layer<first_trainable>(features);
+    return forward_region_layer<first_trainable>(features, features_quant_);
   }
 
   template <std::size_t I>
-  const float* forward_region_layer(const float* input) noexcept {
+  const float* forward_region_layer(const void* input,
+                                    quant_info_t<typename layer<I>::input_element> quant) noexcept {
     using L = layer<I>;
-    const float* output = nullptr;
+    using In = storage_t<typename L::input_element>;
+    using Out = storage_t<typename L::output_element>;
+    const void* output = nullptr;
+    quant_info_t<typename L::output_element> out_quant{};
     if constexpr (L::placement == OutputPlacement::view) {
       output = input;
+      out_quant = quant;
     } else {
       static_assert(L::scratch_bytes == 0,
                     "microtl::Trainer: layers that train need no kernel scratch");
-      float* out = at<float>(plan.activation_offset[I]);
-      (void)L::forward(model_.template parameters<I>(),
-                       TensorView<const float, typename L::input_shape>(input), NoQuant{},
-                       TensorView<float, typename L::output_shape>(out), std::span<std::byte>());
+      Out* out = at<Out>(plan.activation_offset[I]);
+      out_quant =
+          L::forward(model_.template parameters<I>(),
+                     TensorView<const In, typename L::input_shape>(static_cast<const In*>(input)),
+                     quant, TensorView<Out, typename L::output_shape>(out), std::span<std::byte>());
       output = out;
     }
+    if constexpr (std::is_same_v<typename L::output_element, QInt8>) {
+      region_quant_[I] = out_quant;
+    }
     if constexpr (I + 1 < layer_count) {
-      return forward_region_layer<I + 1>(output);
+      return forward_region_layer<I + 1>(output, out_quant);
     } else {
-      return output;
+      return static_cast<const float*>(output);
     }
   }
 
-  Status train_on(const float* features, const Target& target) noexcept {
+  Status train_on(const void* features, const Target& target) noexcept {
     // A NaN or infinity reaching the trainable layers would spread into their gradients and
     // parameters: refuse the sample instead. (In the frozen part a ReLU or a quantization
     // may already have removed it; what matters is what reaches the trainable part.)
-    for (std::size_t i = 0; i < feature_shape::size; ++i) {
-      if (!std::isfinite(features[i])) {
-        return Status::not_finite;
+    if constexpr (!features_int8) {
+      const auto* f = static_cast<const float*>(features);
+      for (std::size_t i = 0; i < feature_shape::size; ++i) {
+        if (!std::isfinite(f[i])) {
+          return Status::not_finite;
+        }
       }
     }
     const float* output = forward_region(features);
@@ -474,32 +510,55 @@ class Trainer {
     return Status::ok;
   }
 
-  // The saved input of layer I.
+  // The saved input of layer I, and its quantization.
   template <std::size_t I>
-  const float* saved_input() const noexcept {
+  const void* saved_input() const noexcept {
     if constexpr (I == first_trainable) {
       return features_;
     } else {
-      return at<const float>(plan.activation_offset[I - 1]);
+      return at<const std::byte>(plan.activation_offset[I - 1]);
+    }
+  }
+  template <std::size_t I>
+  quant_info_t<typename layer<I>::input_element> saved_input_quant() const noexcept {
+    if constexpr (std::is_same_v<typename layer<I>::input_element, float>) {
+      return {};
+    } else if constexpr (I == first_trainable) {
+      return features_quant_;
+    } else {
+      return region_quant_[I - 1];
     }
   }
 
   template <std::size_t I>
   void backward_layer(std::size_t current) noexcept {
     using L = layer<I>;
+    using In = storage_t<typename L::input_element>;
+    using Out = storage_t<typename L::output_element>;
     std::size_t next = current;
     if constexpr (L::placement != OutputPlacement::view) {
       constexpr bool input_grad = I > first_trainable;
       next = 1 - current;
       float* dy = at<float>(plan.shared_offset + current * plan.gradient_buffer_bytes);
       float* dx = at<float>(plan.shared_offset + next * plan.gradient_buffer_bytes);
-      L::template backward<input_grad>(
-          model_.template parameters<I>(),
-          TensorView<const float, typename L::input_shape>(saved_input<I>()),
-          TensorView<const float, typename L::output_shape>(
-              at<const float>(plan.activation_offset[I])),
-          TensorView<float, typename L::output_shape>(dy),
-          TensorView<float, typename L::input_shape>(dx), grads_of<I>());
+      const TensorView<const In, typename L::input_shape> x(
+          static_cast<const In*>(saved_input<I>()));
+      const TensorView<const Out, typename L::output_shape> y(
+          at<const Out>(plan.activation_offset[I]));
+      if constexpr (std::is_same_v<In, float> && std::is_same_v<Out, float>) {
+        L::template backward<input_grad>(
+            model_.template parameters<I>(), x, y, TensorView<float, typename L::output_shape>(dy),
+            TensorView<float, typename L::input_shape>(dx), grads_of<I>());
+      } else {
+        quant_info_t<typename L::output_element> y_quant{};
+        if constexpr (std::is_same_v<typename L::output_element, QInt8>) {
+          y_quant = region_quant_[I];
+        }
+        L::template backward_quantized<input_grad>(
+            model_.template parameters<I>(), x, saved_input_quant<I>(), y, y_quant,
+            TensorView<float, typename L::output_shape>(dy),
+            TensorView<float, typename L::input_shape>(dx), grads_of<I>());
+      }
     }
     if constexpr (I > first_trainable) {
       backward_layer<I - 1>(next);
@@ -545,6 +604,11 @@ class Trainer {
       }
       optimizer_.update(state.trainable_bias(), std::span<const float>(g, L::bias_count),
                         std::span<float>(s, spp * L::bias_count), scale, context);
+      // Layers that keep a derived copy of their parameters (an int8 layer's int32 bias)
+      // refresh it now.
+      if constexpr (requires { state.after_update(); }) {
+        state.after_update();
+      }
     }
   }
 
@@ -557,9 +621,12 @@ class Trainer {
   std::byte* base_;
   std::size_t batch_size_;
   std::size_t accumulated_ = 0;
-  const float* features_ = nullptr;
+  const void* features_ = nullptr;
   float last_loss_ = 0.0f;
   quant::QuantParams cache_quant_{1.0f, 0};  // of the cached int8 activations (fixed by the model)
+  quant_info_t<feature_element> features_quant_{};  // of int8 features (fixed by the model)
+  std::array<quant::QuantParams, layer_count>
+      region_quant_{};  // of int8 outputs in the trainable part
 };
 
 }  // namespace microtl
