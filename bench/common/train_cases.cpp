@@ -19,8 +19,11 @@ using Mlp =
     mtl::Sequential<mtl::Input<mtl::Shape<64>>, First, mtl::ReLU, mtl::Trainable<mtl::Dense<10>>>;
 using FullModel = Mlp<mtl::Trainable<mtl::Dense<32>>>;
 using LastModel = Mlp<mtl::Dense<32>>;
-using FullTrainer = mtl::Trainer<FullModel, mtl::SoftmaxCrossEntropy, mtl::SGD>;
-using LastTrainer = mtl::Trainer<LastModel, mtl::SoftmaxCrossEntropy, mtl::SGD>;
+using FullTrainer = mtl::Trainer<FullModel, mtl::SoftmaxCrossEntropy, mtl::SGD, true>;
+using LastTrainer = mtl::Trainer<LastModel, mtl::SoftmaxCrossEntropy, mtl::SGD, true>;
+// The same without the divergence guard: the difference is the guard's cost.
+using FullUnguarded = mtl::Trainer<FullModel, mtl::SoftmaxCrossEntropy, mtl::SGD, false>;
+using LastUnguarded = mtl::Trainer<LastModel, mtl::SoftmaxCrossEntropy, mtl::SGD, false>;
 
 std::array<float, 64 * 32> w1{};
 std::array<float, 32> b1{};
@@ -35,30 +38,36 @@ mtl::LinearParams<float, 32 * 10, 10> p2{w2, b2};
 // Constructed in train_setup(), after the parameters have their values.
 alignas(FullModel) std::byte full_model_storage[sizeof(FullModel)];
 alignas(LastModel) std::byte last_model_storage[sizeof(LastModel)];
+alignas(FullModel) std::byte full_unguarded_model_storage[sizeof(FullModel)];
+alignas(LastModel) std::byte last_unguarded_model_storage[sizeof(LastModel)];
 alignas(FullTrainer) std::byte full_trainer_storage[sizeof(FullTrainer)];
 alignas(LastTrainer) std::byte last_trainer_storage[sizeof(LastTrainer)];
+alignas(FullUnguarded) std::byte full_unguarded_storage[sizeof(FullUnguarded)];
+alignas(LastUnguarded) std::byte last_unguarded_storage[sizeof(LastUnguarded)];
 FullTrainer::TrainingArena full_arena;
 LastTrainer::TrainingArena last_arena;
+FullUnguarded::TrainingArena full_unguarded_arena;
+LastUnguarded::TrainingArena last_unguarded_arena;
 
 FullTrainer* full_trainer = nullptr;
 LastTrainer* last_trainer = nullptr;
+FullUnguarded* full_unguarded = nullptr;
+LastUnguarded* last_unguarded = nullptr;
 
-void step_full() {
-  (void)full_trainer->step(FullModel::input_view(sample.data()), label);
-}
-void step_last() {
-  (void)last_trainer->step(LastModel::input_view(sample.data()), label);
-}
-float loss_full() {
-  return full_trainer->last_loss();
-}
-float loss_last() {
-  return last_trainer->last_loss();
+template <class T>
+void step(T* trainer) {
+  (void)trainer->step(typename T::model_input_view(sample.data()), label);
 }
 
-const std::array<microtl_bench::TrainCase, 2> cases = {{
-    {"train_mlp_64_32_10_full", FullTrainer::training_arena_bytes, step_full, loss_full},
-    {"train_mlp_64_32_10_last", LastTrainer::training_arena_bytes, step_last, loss_last},
+const std::array<microtl_bench::TrainCase, 4> cases = {{
+    {"train_mlp_64_32_10_full", FullTrainer::training_arena_bytes, [] { step(full_trainer); },
+     [] { return full_trainer->last_loss(); }},
+    {"train_mlp_64_32_10_last", LastTrainer::training_arena_bytes, [] { step(last_trainer); },
+     [] { return last_trainer->last_loss(); }},
+    {"train_mlp_64_32_10_full_unguarded", FullUnguarded::training_arena_bytes,
+     [] { step(full_unguarded); }, [] { return full_unguarded->last_loss(); }},
+    {"train_mlp_64_32_10_last_unguarded", LastUnguarded::training_arena_bytes,
+     [] { step(last_unguarded); }, [] { return last_unguarded->last_loss(); }},
 }};
 
 }  // namespace
@@ -87,6 +96,12 @@ void train_setup() {
   auto* last = new (last_model_storage) LastModel(p1, p2);
   full_trainer = new (full_trainer_storage) FullTrainer(*full, mtl::SGD{0.01f, 0.0f}, full_arena);
   last_trainer = new (last_trainer_storage) LastTrainer(*last, mtl::SGD{0.01f, 0.0f}, last_arena);
+  auto* full_u = new (full_unguarded_model_storage) FullModel(p1, p2);
+  auto* last_u = new (last_unguarded_model_storage) LastModel(p1, p2);
+  full_unguarded = new (full_unguarded_storage)
+      FullUnguarded(*full_u, mtl::SGD{0.01f, 0.0f}, full_unguarded_arena);
+  last_unguarded = new (last_unguarded_storage)
+      LastUnguarded(*last_u, mtl::SGD{0.01f, 0.0f}, last_unguarded_arena);
 }
 
 std::span<const TrainCase> train_cases() {

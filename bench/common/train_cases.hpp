@@ -5,6 +5,7 @@
 //   train_mlp_64_32_10_full   both Dense layers train
 //   train_mlp_64_32_10_last   only the second trains (the first is frozen: no gradient code
 //                             and no gradient memory for it)
+//   ..._unguarded             the same without the divergence guard (its cost is the difference)
 #pragma once
 
 #include <cstddef>

@@ -57,7 +57,7 @@ TEST_CASE("int8 kernels, one call each", "[benchmark]") {
 TEST_CASE("training steps, dense 64 -> 32 -> 10, batch 1", "[benchmark]") {
   microtl_bench::train_setup();
   const auto cases = microtl_bench::train_cases();
-  REQUIRE(cases.size() == 2);
+  REQUIRE(cases.size() == 4);
   BENCHMARK("train_mlp_64_32_10_full") {
     cases[0].step();
     return cases[0].loss();

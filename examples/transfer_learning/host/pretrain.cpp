@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
       }
       loss_sum += static_cast<double>(trainer.last_loss());
     }
-    trainer.apply();
+    (void)trainer.apply();  // the last partial batch (refused: the model keeps its values)
     const double seconds = std::chrono::duration<double>(Clock::now() - epoch_start).count();
     std::printf("pretrain: epoch %d/%d  loss %.4f  test accuracy %.2f%%  %.1f s%s\n", epoch,
                 options.epochs, loss_sum / static_cast<double>(train_set.size() - refused),

@@ -48,8 +48,8 @@ class FeatureCache {
   }
 
   // One epoch: every cached sample once, in an order shuffled by `seed` (0: stored order).
-  // Stops at the first sample the trainer refuses and returns its status (a label that
-  // was valid when added stays valid, so this means the training diverged).
+  // Stops at the first step the trainer refuses and returns its status: diverged when an
+  // update would have made the parameters non-finite (they keep their last good values).
   Status train_epoch(TrainerT& trainer, std::uint32_t seed = 0) noexcept {
     std::array<std::uint16_t, Capacity> order{};
     shuffled_order(order, seed);
@@ -59,7 +59,7 @@ class FeatureCache {
       MICROTL_TRY(trainer.step_cached(sample(i), targets_[i]));
       loss_sum += trainer.last_loss();
     }
-    trainer.apply();  // a last partial mini-batch
+    MICROTL_TRY(trainer.apply());  // a last partial mini-batch
     last_epoch_loss_ = count_ > 0 ? loss_sum / static_cast<float>(count_) : 0.0f;
     return Status::ok;
   }

@@ -7,6 +7,13 @@
 //
 // The update rules are PyTorch's (torch.optim.SGD and Adam, weight decay added to the
 // gradient, applied to every trainable tensor).
+//
+// Each update is written once, as `step<Write>`: with Write = false it computes every new
+// value without storing any and reports whether all of them are finite. The trainer's
+// divergence guard runs that check first and only then the update, so a step that would
+// produce NaN or infinity changes nothing (no copy of the parameters is needed). The check
+// accumulates `value * 0`, which stays 0 for finite values and becomes NaN as soon as one
+// is infinite or NaN: one multiply-add per value, no branch.
 #pragma once
 
 #include <cmath>
@@ -24,23 +31,40 @@ struct SGD {
   struct StepContext {};
   StepContext begin_step() noexcept { return {}; }
 
-  void update(std::span<float> parameters, std::span<const float> grads, std::span<float> /*state*/,
-              float grad_scale, StepContext) const noexcept {
+  template <bool Write>
+  bool step(std::span<float> parameters, std::span<const float> grads, std::span<float> /*state*/,
+            float grad_scale, StepContext) const noexcept {
     const float lr = learning_rate;
     const float wd = weight_decay;
     float* p = parameters.data();
     const float* g = grads.data();
     const std::size_t n = parameters.size();
+    float poison = 0.0f;  // 0, or NaN once a value is not finite
     if (wd == 0.0f) {
-      const float step = lr * grad_scale;
+      const float step_size = lr * grad_scale;
       for (std::size_t i = 0; i < n; ++i) {
-        p[i] -= step * g[i];
+        const float next = p[i] - step_size * g[i];
+        if constexpr (Write) {
+          p[i] = next;
+        } else {
+          poison += next * 0.0f;
+        }
       }
     } else {
       for (std::size_t i = 0; i < n; ++i) {
-        p[i] -= lr * (g[i] * grad_scale + wd * p[i]);
+        const float next = p[i] - lr * (g[i] * grad_scale + wd * p[i]);
+        if constexpr (Write) {
+          p[i] = next;
+        } else {
+          poison += next * 0.0f;
+        }
       }
     }
+    return poison == 0.0f;
+  }
+  void update(std::span<float> parameters, std::span<const float> grads, std::span<float> state,
+              float grad_scale, StepContext context) const noexcept {
+    (void)step<true>(parameters, grads, state, grad_scale, context);
   }
 };
 
@@ -55,16 +79,29 @@ struct SGDMomentum {
   struct StepContext {};
   StepContext begin_step() noexcept { return {}; }
 
-  void update(std::span<float> parameters, std::span<const float> grads, std::span<float> velocity,
-              float grad_scale, StepContext) const noexcept {
+  template <bool Write>
+  bool step(std::span<float> parameters, std::span<const float> grads, std::span<float> velocity,
+            float grad_scale, StepContext) const noexcept {
     float* p = parameters.data();
     const float* g = grads.data();
     float* v = velocity.data();
+    float poison = 0.0f;  // 0, or NaN once a value is not finite
     for (std::size_t i = 0; i < parameters.size(); ++i) {
       const float gi = g[i] * grad_scale + weight_decay * p[i];
-      v[i] = momentum * v[i] + gi;
-      p[i] -= learning_rate * v[i];
+      const float next_v = momentum * v[i] + gi;
+      const float next_p = p[i] - learning_rate * next_v;
+      if constexpr (Write) {
+        v[i] = next_v;
+        p[i] = next_p;
+      } else {
+        poison += (next_v + next_p) * 0.0f;  // inf + -inf is NaN too
+      }
     }
+    return poison == 0.0f;
+  }
+  void update(std::span<float> parameters, std::span<const float> grads, std::span<float> velocity,
+              float grad_scale, StepContext context) const noexcept {
+    (void)step<true>(parameters, grads, velocity, grad_scale, context);
   }
 };
 
@@ -94,19 +131,34 @@ struct Adam {
     return {learning_rate / (1.0f - beta1_power), 1.0f / (1.0f - beta2_power)};
   }
 
-  void update(std::span<float> parameters, std::span<const float> grads, std::span<float> state,
-              float grad_scale, StepContext context) const noexcept {
+  template <bool Write>
+  bool step(std::span<float> parameters, std::span<const float> grads, std::span<float> state,
+            float grad_scale, StepContext context) const noexcept {
     const std::size_t n = parameters.size();
     float* p = parameters.data();
     const float* g = grads.data();
     float* m = state.data();
     float* v = state.data() + n;
+    float poison = 0.0f;  // 0, or NaN once a value is not finite
     for (std::size_t i = 0; i < n; ++i) {
       const float gi = g[i] * grad_scale + weight_decay * p[i];
-      m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
-      v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;
-      p[i] -= context.step_size * m[i] / (std::sqrt(v[i] * context.inverse_correction2) + epsilon);
+      const float next_m = beta1 * m[i] + (1.0f - beta1) * gi;
+      const float next_v = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+      const float next_p = p[i] - context.step_size * next_m /
+                                      (std::sqrt(next_v * context.inverse_correction2) + epsilon);
+      if constexpr (Write) {
+        m[i] = next_m;
+        v[i] = next_v;
+        p[i] = next_p;
+      } else {
+        poison += (next_m + next_v + next_p) * 0.0f;
+      }
     }
+    return poison == 0.0f;
+  }
+  void update(std::span<float> parameters, std::span<const float> grads, std::span<float> state,
+              float grad_scale, StepContext context) const noexcept {
+    (void)step<true>(parameters, grads, state, grad_scale, context);
   }
 };
 

@@ -81,7 +81,7 @@ constexpr std::size_t bytes_of_output() {
 
 }  // namespace train_detail
 
-template <class Model, class Loss, class Optimizer>
+template <class Model, class Loss, class Optimizer, bool Guard = (MICROTL_DIVERGENCE_GUARD != 0)>
 class Trainer {
  public:
   static constexpr std::size_t layer_count = Model::layer_count;
@@ -339,17 +339,60 @@ class Trainer {
     return TensorView<const float, output_shape>(forward_region(features.data()));
   }
 
-  // Applies the gradients accumulated so far (a last, partial batch). No-op when none.
-  void apply() noexcept {
+  // Applies the gradients accumulated so far (also a last, partial batch; ok when none).
+  //   ok        the parameters moved
+  //   diverged  the update would have made a parameter or the optimizer state NaN or
+  //             infinite (or the clipped gradient norm is not finite): nothing was
+  //             changed, and the batch's gradients are dropped (divergence guard)
+  Status apply() noexcept {
     if (accumulated_ == 0) {
-      return;
+      return Status::ok;
     }
-    const float scale = 1.0f / static_cast<float>(accumulated_);
-    const auto context = optimizer_.begin_step();
-    update_all(scale, context, std::make_index_sequence<layer_count>{});
+    float scale = 1.0f / static_cast<float>(accumulated_);
+    Status status = Status::ok;
+    if (max_grad_norm_ > 0.0f) {
+      // Gradient-norm clipping: the mean gradient g = sum / n has norm |sum| * scale; above
+      // the limit, scale it down to the limit.
+      float squares = 0.0f;
+      for (std::size_t i = 0; i < plan.parameter_grad_bytes / sizeof(float); ++i) {
+        const float gi = at<const float>(0)[i];
+        squares += gi * gi;
+      }
+      const float norm = std::sqrt(squares) * scale;
+      if (!std::isfinite(norm)) {
+        status = Status::diverged;
+      } else if (norm > max_grad_norm_) {
+        scale *= max_grad_norm_ / norm;
+      }
+    }
+    if (status == Status::ok) {
+      const Optimizer before = optimizer_;  // its step counters (Adam's b^t) roll back too
+      const auto context = optimizer_.begin_step();
+      if constexpr (Guard) {
+        if (!check_all(scale, context, std::make_index_sequence<layer_count>{})) {
+          optimizer_ = before;
+          status = Status::diverged;
+        }
+      }
+      if (status == Status::ok) {
+        update_all(scale, context, std::make_index_sequence<layer_count>{});
+      }
+    }
+    if (status == Status::diverged) {
+      ++diverged_steps_;
+    }
     clear_gradients();
     accumulated_ = 0;
+    return status;
   }
+
+  // Clips the mean gradient of each update to this L2 norm (0: no clipping, the default).
+  void set_gradient_clipping(float max_norm) noexcept {
+    max_grad_norm_ = max_norm > 0.0f ? max_norm : 0.0f;
+  }
+
+  // Updates refused by the divergence guard since the trainer was made.
+  std::size_t diverged_steps() const noexcept { return diverged_steps_; }
 
   float last_loss() const noexcept { return last_loss_; }
   std::size_t batch_size() const noexcept { return batch_size_; }
@@ -505,7 +548,7 @@ class Trainer {
     backward_layer<layer_count - 1>(0);
     ++accumulated_;
     if (accumulated_ >= batch_size_) {
-      apply();
+      return apply();
     }
     return Status::ok;
   }
@@ -582,6 +625,37 @@ class Trainer {
     }
   }
 
+  // The divergence guard: would every trainable layer's update stay finite?
+  template <std::size_t... I>
+  bool check_all(float scale, typename Optimizer::StepContext context,
+                 std::index_sequence<I...>) noexcept {
+    return (check_layer<I>(scale, context) && ...);
+  }
+
+  template <std::size_t I>
+  bool check_layer(float scale, typename Optimizer::StepContext context) noexcept {
+    using L = layer<I>;
+    if constexpr (is_trainable_v<L>) {
+      auto& state = model_.template state<I>();
+      float* g = at<float>(plan.grad_offset[I]);
+      float* s = at<float>(plan.state_offset[I]);
+      constexpr std::size_t spp = Optimizer::state_per_parameter;
+      bool finite = true;
+      if constexpr (L::trains_weights) {
+        finite = optimizer_.template step<false>(
+            state.trainable_weights(), std::span<const float>(g, L::weight_count),
+            std::span<float>(s, spp * L::weight_count), scale, context);
+        g += L::weight_count;
+        s += spp * L::weight_count;
+      }
+      return finite && optimizer_.template step<false>(
+                           state.trainable_bias(), std::span<const float>(g, L::bias_count),
+                           std::span<float>(s, spp * L::bias_count), scale, context);
+    } else {
+      return true;
+    }
+  }
+
   template <std::size_t... I>
   void update_all(float scale, typename Optimizer::StepContext context,
                   std::index_sequence<I...>) noexcept {
@@ -623,6 +697,8 @@ class Trainer {
   std::size_t accumulated_ = 0;
   const void* features_ = nullptr;
   float last_loss_ = 0.0f;
+  float max_grad_norm_ = 0.0f;
+  std::size_t diverged_steps_ = 0;
   quant::QuantParams cache_quant_{1.0f, 0};  // of the cached int8 activations (fixed by the model)
   quant_info_t<feature_element> features_quant_{};  // of int8 features (fixed by the model)
   std::array<quant::QuantParams, layer_count>

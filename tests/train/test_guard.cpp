@@ -1,0 +1,186 @@
+// Robustness of training: the divergence guard refuses an update that would make anything
+// non-finite and leaves parameters and optimizer state exactly as they were; gradient
+// clipping bounds the step; learning rate 0 changes nothing; frozen parameters never move.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cmath>
+#include <cstring>
+
+#include "../quant/xorshift32.hpp"
+#include "microtl/microtl.hpp"
+
+using namespace microtl;
+
+namespace {
+
+using Mlp = Sequential<Input<Shape<4>>, Trainable<Dense<5>>, ReLU, Trainable<Dense<3>>>;
+
+struct Init {
+  std::array<float, 20> w1{};
+  std::array<float, 5> b1{};
+  std::array<float, 15> w2{};
+  std::array<float, 3> b2{};
+  LinearParams<float, 20, 5> p1{w1, b1};
+  LinearParams<float, 15, 3> p2{w2, b2};
+  explicit Init(std::uint32_t seed) {
+    microtl_test::Xorshift32 rng(seed);
+    for (auto& v : w1)
+      v = rng.uniform_float(-1, 1);
+    for (auto& v : b1)
+      v = rng.uniform_float(0.1f, 0.5f);
+    for (auto& v : w2)
+      v = rng.uniform_float(-1, 1);
+  }
+};
+
+template <class M>
+bool same_bits(const M& a, const M& b) {
+  return std::memcmp(&a.template state<0>(), &b.template state<0>(),
+                     sizeof(a.template state<0>())) == 0 &&
+         std::memcmp(&a.template state<1>(), &b.template state<1>(),
+                     sizeof(a.template state<1>())) == 0;
+}
+
+template <class M>
+bool all_finite(const M& m) {
+  for (float v : m.template state<0>().weights)
+    if (!std::isfinite(v))
+      return false;
+  for (float v : m.template state<1>().weights)
+    if (!std::isfinite(v))
+      return false;
+  return true;
+}
+
+const std::array<float, 4> x_good{0.5f, -0.25f, 1.0f, 0.75f};
+const std::array<float, 4> x_huge{3e37f, -3e37f, 3e37f, 3e37f};  // finite, but the step overflows
+
+}  // namespace
+
+TEST_CASE_TEMPLATE(
+    "divergence guard: a diverging step changes nothing, later steps are as if it never happened",
+    Opt, SGD, SGDMomentum, Adam) {
+  static Init init(31);
+  static Mlp model(init.p1, init.p2);
+  static Mlp twin(init.p1, init.p2);
+  using T = Trainer<Mlp, SoftmaxCrossEntropy, Opt>;
+  static typename T::TrainingArena arena;
+  static typename T::TrainingArena twin_arena;
+  Opt opt{};
+  opt.learning_rate = 0.1f;
+  T trainer(model, opt, arena);
+  T twin_trainer(twin, opt, twin_arena);
+
+  REQUIRE(trainer.step(Mlp::input_view(x_good.data()), 1) == Status::ok);
+  REQUIRE(twin_trainer.step(Mlp::input_view(x_good.data()), 1) == Status::ok);
+  REQUIRE(same_bits(model, twin));
+
+  // Huge (finite) inputs and a large learning rate: the update overflows (for Adam, the
+  // squared gradient in its second moment does).
+  trainer.optimizer().learning_rate = 100.0f;
+  CHECK(trainer.step(Mlp::input_view(x_huge.data()), 2) == Status::diverged);
+  trainer.optimizer().learning_rate = 0.1f;
+  CHECK(trainer.diverged_steps() == 1);
+  CHECK(same_bits(model, twin));  // parameters untouched
+  CHECK(all_finite(model));
+
+  // The optimizer state (momentum, Adam's moments and step count) was untouched as well:
+  // the next good steps give bit for bit what the twin, which never saw the bad sample, gets.
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(trainer.step(Mlp::input_view(x_good.data()), static_cast<std::size_t>(i)) ==
+            Status::ok);
+    REQUIRE(twin_trainer.step(Mlp::input_view(x_good.data()), static_cast<std::size_t>(i)) ==
+            Status::ok);
+  }
+  CHECK(same_bits(model, twin));
+}
+
+TEST_CASE("divergence guard: without it the same step corrupts the parameters") {
+  static Init init(31);
+  static Mlp model(init.p1, init.p2);
+  using T = Trainer<Mlp, SoftmaxCrossEntropy, SGD, /*Guard=*/false>;
+  static T::TrainingArena arena;
+  T trainer(model, SGD{100.0f, 0.0f}, arena);
+  CHECK(trainer.step(Mlp::input_view(x_huge.data()), 2) == Status::ok);
+  CHECK_FALSE(all_finite(model));  // what the guard prevents
+}
+
+TEST_CASE("divergence guard: a feature-cache epoch stops at the refused step") {
+  using T = Trainer<Mlp, SoftmaxCrossEntropy, SGDMomentum>;
+  static Init init(32);
+  static Mlp model(init.p1, init.p2);
+  static T::TrainingArena arena;
+  T trainer(model, SGDMomentum{100.0f, 0.9f, 0.0f}, arena);
+  static FeatureCache<T, 2> cache;
+  REQUIRE(cache.add(trainer, Mlp::input_view(x_huge.data()), 1) == Status::ok);
+  REQUIRE(cache.add(trainer, Mlp::input_view(x_good.data()), 0) == Status::ok);
+  static Mlp before(init.p1, init.p2);
+  std::memcpy(&before.state<0>(), &model.state<0>(), sizeof(model.state<0>()));
+  std::memcpy(&before.state<1>(), &model.state<1>(), sizeof(model.state<1>()));
+  const Status s = cache.train_epoch(trainer);  // stored order: the huge sample comes first
+  CHECK(s == Status::diverged);
+  CHECK(same_bits(model, before));  // the epoch stopped there: nothing changed
+  CHECK(all_finite(model));
+}
+
+TEST_CASE("gradient clipping bounds the update: |delta p| <= lr * max_norm") {
+  static Init init(33);
+  static Mlp model(init.p1, init.p2);
+  static Mlp start(init.p1, init.p2);
+  using T = Trainer<Mlp, SoftmaxCrossEntropy, SGD>;
+  static T::TrainingArena arena;
+  T trainer(model, SGD{1.0f, 0.0f}, arena);
+  trainer.set_gradient_clipping(1e-3f);
+  REQUIRE(trainer.step(Mlp::input_view(x_good.data()), 0) == Status::ok);
+  double squares = 0;
+  for (std::size_t i = 0; i < 20; ++i)
+    squares += std::pow(double(model.state<0>().weights[i] - start.state<0>().weights[i]), 2);
+  for (std::size_t i = 0; i < 5; ++i)
+    squares += std::pow(double(model.state<0>().bias[i] - start.state<0>().bias[i]), 2);
+  for (std::size_t i = 0; i < 15; ++i)
+    squares += std::pow(double(model.state<1>().weights[i] - start.state<1>().weights[i]), 2);
+  for (std::size_t i = 0; i < 3; ++i)
+    squares += std::pow(double(model.state<1>().bias[i] - start.state<1>().bias[i]), 2);
+  CHECK(std::sqrt(squares) <= 1e-3 * 1.001);
+  CHECK(std::sqrt(squares) >=
+        1e-3 * 0.999);  // the unclipped gradient is far larger: it was clipped to the limit
+}
+
+TEST_CASE_TEMPLATE("learning rate 0: a step changes nothing", Opt, SGD, SGDMomentum, Adam) {
+  static Init init(34);
+  static Mlp model(init.p1, init.p2);
+  static Mlp start(init.p1, init.p2);
+  using T = Trainer<Mlp, SoftmaxCrossEntropy, Opt>;
+  static typename T::TrainingArena arena;
+  Opt opt{};
+  opt.learning_rate = 0.0f;
+  T trainer(model, opt, arena);
+  for (int i = 0; i < 5; ++i) {
+    REQUIRE(trainer.step(Mlp::input_view(x_good.data()), static_cast<std::size_t>(i % 3)) ==
+            Status::ok);
+  }
+  CHECK(same_bits(model, start));
+}
+
+TEST_CASE("a frozen layer's parameters are bit-identical after any number of steps") {
+  using Net = Sequential<Input<Shape<4>>, Dense<5>, ReLU, Trainable<Dense<3>>>;
+  static Init init(35);
+  static std::array<float, 20> frozen_w = init.w1;  // writable memory: a stray write would show
+  static std::array<float, 5> frozen_b = init.b1;
+  static const LinearParams<float, 20, 5> frozen{frozen_w, frozen_b};
+  static Net model(frozen, init.p2);
+  using T = Trainer<Net, SoftmaxCrossEntropy, Adam>;
+  static T::TrainingArena arena;
+  T trainer(model, Adam{0.05f}, arena, 3);
+  microtl_test::Xorshift32 rng(9);
+  for (int i = 0; i < 200; ++i) {
+    std::array<float, 4> x{};
+    for (auto& v : x)
+      v = rng.uniform_float(-1, 1);
+    REQUIRE(trainer.step(Net::input_view(x.data()), static_cast<std::size_t>(i % 3)) == Status::ok);
+  }
+  CHECK(frozen_w == init.w1);
+  CHECK(frozen_b == init.b1);
+  CHECK_FALSE(model.state<1>().weights == init.w2);  // while the trainable layer did learn
+}
