@@ -103,11 +103,16 @@ using Mlp = Sequential<Input<Shape<4>>, Trainable<Dense<5>>, ReLU, Trainable<Den
 //     128 + 40 = 168; gradient buffers of 10 * 4 = 40 each -> 1320 + 168 + 80 = 1568
 //   with SGD momentum the state adds one float per trainable value: +9640 / +1320.
 template <class First, class Opt>
-using BenchTrainer = Trainer<Sequential<Input<Shape<64>>, First, ReLU, Trainable<Dense<10>>>, SoftmaxCrossEntropy, Opt>;
-static_assert(MICROTL_ALIGNMENT != 8 || BenchTrainer<Trainable<Dense<32>>, SGD>::training_arena_bytes == 10064);
+using BenchTrainer = Trainer<Sequential<Input<Shape<64>>, First, ReLU, Trainable<Dense<10>>>,
+                             SoftmaxCrossEntropy, Opt>;
+static_assert(MICROTL_ALIGNMENT != 8 ||
+              BenchTrainer<Trainable<Dense<32>>, SGD>::training_arena_bytes == 10064);
 static_assert(MICROTL_ALIGNMENT != 8 || BenchTrainer<Dense<32>, SGD>::training_arena_bytes == 1568);
-static_assert(MICROTL_ALIGNMENT != 8 || BenchTrainer<Trainable<Dense<32>>, SGDMomentum>::training_arena_bytes == 10064 + 9640);
-static_assert(MICROTL_ALIGNMENT != 8 || BenchTrainer<Dense<32>, SGDMomentum>::training_arena_bytes == 1568 + 1320);
+static_assert(MICROTL_ALIGNMENT != 8 ||
+              BenchTrainer<Trainable<Dense<32>>, SGDMomentum>::training_arena_bytes ==
+                  10064 + 9640);
+static_assert(MICROTL_ALIGNMENT != 8 ||
+              BenchTrainer<Dense<32>, SGDMomentum>::training_arena_bytes == 1568 + 1320);
 static_assert(BenchTrainer<Dense<32>, Adam>::optimizer_state_bytes == 2 * 1320);
 using Cnn = Sequential<Input<Shape<6, 6, 1>>, Trainable<Conv2D<2, Kernel<3>, Padding::same>>, ReLU,
                        MaxPool2D<2>, Flatten, Trainable<Dense<3>>>;
@@ -424,4 +429,29 @@ TEST_CASE("feature cache: int8 codes are cached, epochs train, labels are checke
     after += SoftmaxCrossEntropy::loss_and_grad<3>(logits, cache.target(i), g).value();
   }
   CHECK(after < before * 0.5f);
+}
+
+TEST_CASE("feature cache: a float-input model that quantizes on the way caches int8 codes") {
+  // Input<float> -> Quantize -> int8 Dense -> Dequantize -> trainable head. (Once failed to
+  // compile: the cache path assumed the input already carried quantization parameters.)
+  using Net = Sequential<Input<Shape<4>>, Quantize, Dense<3>, Dequantize, Trainable<Dense<2>>>;
+  using T = Trainer<Net, SoftmaxCrossEntropy, SGD>;
+  static_assert(T::caches_int8 && T::replays_dequantize);
+  static const quant::QuantParams q_in{0.02f, 0};
+  static const std::array<float, 12> w{0.5f, -0.5f, 0.25f, 0.1f, -0.2f, 0.3f,
+                                       0.4f, -0.1f, 0.2f,  0.2f, 0.2f,  0.2f};
+  static const std::array<float, 3> b{};
+  static const auto frozen = quant::quantize_linear<quant::ChannelAxis::leading>(
+      std::span(w), std::span(b), q_in, quant::QuantParams{0.01f, 0});
+  static const auto frozen_params = frozen.params();
+  static const std::array<float, 6> hw{0.1f, -0.1f, 0.2f, -0.2f, 0.3f, -0.3f};
+  static const std::array<float, 2> hb{};
+  static const LinearParams<float, 6, 2> head{hw, hb};
+  static Net model(q_in, frozen_params, head);
+  static T::TrainingArena arena;
+  T trainer(model, SGD{0.1f, 0.0f}, arena);
+  static FeatureCache<T, 2> cache;
+  const std::array<float, 4> x{0.5f, -0.5f, 1.0f, 0.0f};
+  REQUIRE(cache.add(trainer, Net::input_view(x.data()), 1) == Status::ok);
+  REQUIRE(cache.train_epoch(trainer) == Status::ok);
 }

@@ -318,10 +318,11 @@ class ParameterStore {
       keep = static_cast<std::size_t>(any);
     }
     const std::size_t target = keep == 0 ? 1 : 0;
-    // Numbered after every whole blob, so it is newer than anything stored.
-    const int newest_intact = newest_of(slots, [](const SlotCheck& s) { return s.intact; });
-    const std::uint32_t sequence =
-        newest_intact >= 0 ? slots[static_cast<std::size_t>(newest_intact)].sequence + 1U : 1U;
+    // Numbered right after the blob that stays, so that load() finds the new one newer than
+    // it whatever the other slot held. (Numbering after the newest whole blob of any model
+    // went wrong when the two slots' numbers were 2^31 apart: found by fuzz_parameter_blob,
+    // tests/fuzz/regressions.)
+    const std::uint32_t sequence = keep < 2 ? slots[keep].sequence + 1U : 1U;
 
     MICROTL_TRY(storage.erase(slot_offset(target), slot_bytes));
 

@@ -458,8 +458,10 @@ class Trainer {
       using In = storage_t<typename L::input_element>;
       using Out = storage_t<typename L::output_element>;
       const void* output = input;
-      quant_info_t<typename L::output_element> out_quant = quant;
-      if constexpr (L::placement != OutputPlacement::view) {
+      quant_info_t<typename L::output_element> out_quant{};
+      if constexpr (L::placement == OutputPlacement::view) {
+        out_quant = quant;  // a view keeps its input's element type and quantization
+      } else {
         Out* out = at<Out>(plan.shared_offset + prefix_plan.output_offset[I]);
         std::byte* scratch = base_ + plan.shared_offset + prefix_plan.scratch_offset[I];
         out_quant =

@@ -1,0 +1,121 @@
+// What the fuzz harnesses share: how a harness reports a broken property, the libFuzzer
+// entry point, and bit-exact snapshots of a model's trained values.
+//
+// Each harness is a function `Failure run(std::span<const std::uint8_t> data)` in a header of
+// its own (harness_*.hpp). It returns nullptr when every property it checks held for that
+// input, or a sentence naming the property that broke. Two programs call it:
+//  - the libFuzzer binary (fuzz_<harness>.cpp, built with MICROTL_FUZZ=ON and clang), whose
+//    entry point aborts on a failure so that libFuzzer saves the input as a crash;
+//  - test_fuzz_regressions (every host preset), which replays the committed seed corpus
+//    and every saved regression input through the same function as a doctest test.
+// A crash inside the library (ASan, UBSan, the assert hook's trap) is a crash in both.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+#include "microtl/io/parameter_blob.hpp"
+#include "microtl/train/trainable.hpp"
+
+namespace microtl_fuzz {
+
+// nullptr: every property held. Otherwise the property that did not (a string literal).
+using Failure = const char*;
+
+// Reads bytes of the fuzzer's input little-endian, front to back; past the end it yields
+// zeros (so a short input is a valid input with trailing zeros).
+class ByteReader {
+ public:
+  explicit ByteReader(std::span<const std::uint8_t> data) noexcept : data_(data) {}
+
+  std::uint8_t u8() noexcept { return position_ < data_.size() ? data_[position_++] : 0; }
+  std::uint32_t u32() noexcept {
+    std::uint32_t value = 0;
+    for (unsigned i = 0; i < 4; ++i) {
+      value |= static_cast<std::uint32_t>(u8()) << (8 * i);
+    }
+    return value;
+  }
+  float f32() noexcept { return std::bit_cast<float>(u32()); }  // any bit pattern: NaN, Inf
+  std::size_t remaining() const noexcept { return data_.size() - position_; }
+
+ private:
+  std::span<const std::uint8_t> data_;
+  std::size_t position_ = 0;
+};
+
+// Calls f(std::span<float or const float, N>) for every trained tensor of the model (a
+// Trainable layer's weights then bias, a BiasOnly layer's bias), in chain order: the order
+// of a parameter blob's payload.
+template <class Model, class F>
+void for_each_trained_tensor(Model& model, F&& f) {
+  using M = std::remove_const_t<Model>;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          using L = typename M::template layer<I>;
+          if constexpr (microtl::is_trainable_v<L>) {
+            auto& state = model.template state<I>();
+            if constexpr (L::trains_weights) {
+              f(std::span(state.weights));
+            }
+            f(std::span(state.bias));
+          }
+        }(),
+        ...);
+  }
+  (std::make_index_sequence<M::layer_count>{});
+}
+
+template <class Model>
+inline constexpr std::size_t trained_bytes = microtl::io::ParameterStore<Model>::payload_bytes;
+
+// The trained values' bytes as they are in memory: equal snapshots are bit-identical
+// parameters (-0.0 differs from 0.0, and every NaN payload counts).
+template <class Model>
+using Snapshot = std::array<std::byte, trained_bytes<Model>>;
+
+template <class Model>
+Snapshot<Model> snapshot(const Model& model) {
+  Snapshot<Model> bytes{};
+  std::size_t next = 0;
+  for_each_trained_tensor(model, [&](auto tensor) {
+    std::memcpy(bytes.data() + next, tensor.data(), tensor.size_bytes());
+    next += tensor.size_bytes();
+  });
+  return bytes;
+}
+
+template <class Model>
+bool all_finite(const Model& model) {
+  bool finite = true;
+  for_each_trained_tensor(model, [&](auto tensor) {
+    for (const float v : tensor) {
+      finite = finite && std::isfinite(v);
+    }
+  });
+  return finite;
+}
+
+}  // namespace microtl_fuzz
+
+// The libFuzzer entry point for one harness: a broken property is a crash (abort), with
+// the property printed, so libFuzzer keeps the input.
+#define MICROTL_FUZZ_ENTRY_POINT(harness)                                                       \
+  extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {           \
+    const ::microtl_fuzz::Failure failure = harness(std::span<const std::uint8_t>(data, size)); \
+    if (failure != nullptr) {                                                                   \
+      std::fprintf(stderr, "microtl fuzz: property broken: %s\n", failure);                     \
+      std::abort();                                                                             \
+    }                                                                                           \
+    return 0;                                                                                   \
+  }

@@ -1,0 +1,211 @@
+// Fuzz harness: io::ParameterStore::load on arbitrary storage contents, then save.
+//
+// Input: byte 0 is a set of flags, the rest is the storage region's contents.
+//   flags bit 0   before loading, rewrite slot 0's CRC so that it matches the bytes its
+//                 header claims (header size + payload length), when they fit the region
+//   flags bit 1   the same for slot 1 (fixed before slot 0: a slot-0 blob may reach into
+//                 slot 1)
+//   bytes 1..     the region (2 slots of 256 bytes for this model): copied from offset 0;
+//                 a shorter input leaves the rest erased (0xFF), a longer one is cut
+// Without the flags a fuzzer would almost never get past the CRC; with them it reaches the
+// version, signature, length, sequence and finite-value checks behind it.
+//
+// Properties:
+//  - load never crashes, never reads outside the region (RamStorage would answer
+//    invalid_argument, which load would report as io_error) and never writes to it;
+//  - load fails only with a status its documentation lists for a storage that works, and
+//    then the model's parameters are bit-identical to before;
+//  - load ok: every loaded value is finite and equals, bit for bit, the payload of the
+//    slot newest() names;
+//  - then the model's values are changed (the last bit of every value flipped: finite
+//    stays finite) and saved: save returns ok (the storage never fails), does not touch
+//    the slot that held the blob just loaded, and a load into a fresh model returns ok
+//    with exactly the saved values (save's contract: "load() now returns these values").
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "harness.hpp"
+#include "microtl/io/crc32.hpp"
+#include "microtl/io/parameter_blob.hpp"
+#include "microtl/io/ram_storage.hpp"
+#include "microtl/microtl.hpp"
+
+namespace microtl_fuzz::parameter_blob {
+
+using namespace microtl;
+
+// A bias-only layer (weights stay in "flash") and a trainable one: 4 + 12 + 3 = 19 values,
+// a 100-byte blob, two 256-byte slots.
+using Model = Sequential<Input<Shape<6>>, BiasOnly<Dense<4>>, ReLU, Trainable<Dense<3>>>;
+using Store = io::ParameterStore<Model>;
+using Region = io::RamStorage<Store::storage_bytes, Store::erase_unit>;
+
+inline constexpr std::uint8_t fix_crc_slot0 = 0x01;
+inline constexpr std::uint8_t fix_crc_slot1 = 0x02;
+
+inline constexpr std::array<float, 24> initial_w1 = {
+    0.10f, 0.11f, 0.12f, 0.13f, 0.14f, 0.15f, 0.16f, 0.17f, 0.18f, 0.19f, 0.20f, 0.21f,
+    0.22f, 0.23f, 0.24f, 0.25f, 0.26f, 0.27f, 0.28f, 0.29f, 0.30f, 0.31f, 0.32f, 0.33f};
+inline constexpr std::array<float, 4> initial_b1 = {-0.2f, -0.1f, 0.0f, 0.1f};
+inline constexpr std::array<float, 12> initial_w2 = {-0.50f, -0.45f, -0.40f, -0.35f, -0.30f, -0.25f,
+                                                     -0.20f, -0.15f, -0.10f, -0.05f, 0.05f,  0.10f};
+inline constexpr std::array<float, 3> initial_b2 = {0.3f, 0.2f, 0.1f};
+inline constexpr LinearParams<float, 24, 4> initial_p1{initial_w1, initial_b1};
+inline constexpr LinearParams<float, 12, 3> initial_p2{initial_w2, initial_b2};
+
+inline Model make_model() {
+  return Model(initial_p1, initial_p2);
+}
+
+// Sets the trained values from a seed (finite, distinct): for the corpus generator.
+inline void set_values(Model& model, std::uint32_t seed) {
+  std::uint32_t state = seed == 0 ? 1U : seed;
+  for_each_trained_tensor(model, [&](auto tensor) {
+    for (float& v : tensor) {
+      state ^= state << 13;
+      state ^= state >> 17;
+      state ^= state << 5;
+      // Exponent in [64, 190]: magnitudes from about 1e-19 to 1e19, never Inf or NaN.
+      const std::uint32_t exponent = 64U + (state >> 8) % 127U;
+      v = std::bit_cast<float>((state & 0x807FFFFFU) | (exponent << 23));
+    }
+  });
+}
+
+// Little-endian fields of the blob header, read and written here independently of the
+// library's own helpers.
+inline std::uint32_t get_le(std::span<const std::byte> bytes, std::size_t at, std::size_t n) {
+  std::uint32_t value = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    value |= static_cast<std::uint32_t>(bytes[at + i]) << (8 * i);
+  }
+  return value;
+}
+
+// Makes slot `slot`'s CRC match the bytes its header covers, when they fit the region.
+inline void fix_crc(Region& region, std::size_t slot) {
+  const std::span<std::byte> raw = region.raw();
+  const std::size_t base = Store::slot_offset(slot);
+  const std::uint64_t covered =
+      std::uint64_t{get_le(raw, base + 6, 2)} + std::uint64_t{get_le(raw, base + 8, 4)};
+  if (covered + 4 > raw.size() - base) {
+    return;
+  }
+  const auto n = static_cast<std::size_t>(covered);
+  const std::uint32_t crc = io::crc32(raw.subspan(base, n));
+  for (std::size_t i = 0; i < 4; ++i) {
+    raw[base + n + i] = static_cast<std::byte>((crc >> (8 * i)) & 0xFFU);
+  }
+}
+
+// What load() may answer, per its documentation, for a storage of the right size whose
+// reads never fail.
+inline bool documented_load_failure(Status status) {
+  switch (status) {
+    case Status::model_mismatch:
+    case Status::version_mismatch:
+    case Status::size_mismatch:
+    case Status::not_finite:
+    case Status::checksum_mismatch:
+    case Status::truncated:
+    case Status::bad_format:
+    case Status::not_found:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The storage region an input describes (see the top of this file).
+inline Region region_from(std::span<const std::uint8_t> data) {
+  Region region;
+  const std::uint8_t flags = data.empty() ? 0 : data[0];
+  const std::span<const std::uint8_t> contents = data.empty() ? data : data.subspan(1);
+  const std::size_t n = std::min(contents.size(), region.size());
+  const std::span<std::byte> raw = region.raw();
+  for (std::size_t i = 0; i < n; ++i) {
+    raw[i] = static_cast<std::byte>(contents[i]);
+  }
+  if ((flags & fix_crc_slot1) != 0) {
+    fix_crc(region, 1);
+  }
+  if ((flags & fix_crc_slot0) != 0) {
+    fix_crc(region, 0);
+  }
+  return region;
+}
+
+inline Failure run(std::span<const std::uint8_t> data) {
+  Region region = region_from(data);
+  const std::array<std::byte, Store::storage_bytes> stored = [&] {
+    std::array<std::byte, Store::storage_bytes> copy{};
+    std::ranges::copy(region.raw(), copy.begin());
+    return copy;
+  }();
+
+  Model model = make_model();
+  const Snapshot<Model> before = snapshot(model);
+  const Status loaded = Store::load(model, region);
+  if (!std::ranges::equal(region.raw(), stored)) {
+    return "load wrote to the storage";
+  }
+  std::size_t loaded_slot = 2;  // none
+  if (loaded != Status::ok) {
+    if (snapshot(model) != before) {
+      return "load failed but changed the model's parameters";
+    }
+    if (loaded == Status::io_error) {
+      return "load reported io_error on a storage that never fails (a read outside the region?)";
+    }
+    if (!documented_load_failure(loaded)) {
+      return "load failed with a status its documentation does not list";
+    }
+  } else {
+    if (!all_finite(model)) {
+      return "load returned ok with a non-finite parameter";
+    }
+    const Result<io::StoredBlob> newest = Store::newest(region);
+    if (!newest.ok()) {
+      return "load returned ok but newest() finds no loadable blob";
+    }
+    loaded_slot = newest.value().slot;
+    const std::size_t payload = Store::slot_offset(loaded_slot) + io::blob_format::header_bytes;
+    const Snapshot<Model> values = snapshot(model);
+    if (!std::ranges::equal(std::span(stored).subspan(payload, values.size()), values)) {
+      return "load returned ok with values other than the newest blob's payload";
+    }
+  }
+
+  // New values, different from every blob stored: the last bit of each one flipped.
+  for_each_trained_tensor(model, [](auto tensor) {
+    for (float& v : tensor) {
+      v = std::bit_cast<float>(std::bit_cast<std::uint32_t>(v) ^ 1U);
+    }
+  });
+  const Snapshot<Model> saved_values = snapshot(model);
+  if (Store::save(model, region) != Status::ok) {
+    return "save failed on a storage that never fails";
+  }
+  if (loaded_slot < 2) {
+    const std::size_t base = Store::slot_offset(loaded_slot);
+    if (!std::ranges::equal(region.raw().subspan(base, Store::blob_bytes),
+                            std::span(stored).subspan(base, Store::blob_bytes))) {
+      return "save overwrote the slot holding the blob that load had just loaded";
+    }
+  }
+  Model reloaded = make_model();
+  if (Store::load(reloaded, region) != Status::ok) {
+    return "save returned ok but load then fails";
+  }
+  if (snapshot(reloaded) != saved_values) {
+    return "save returned ok but load then returns other values than the ones saved";
+  }
+  return nullptr;
+}
+
+}  // namespace microtl_fuzz::parameter_blob
