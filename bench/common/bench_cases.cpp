@@ -12,9 +12,9 @@
 #include <cstdint>
 #include <span>
 
-#include "microtl/kernels/portable/convolve.hpp"
-#include "microtl/kernels/portable/depthwise_conv.hpp"
-#include "microtl/kernels/portable/fully_connected.hpp"
+#include "microtl/kernels/convolve.hpp"
+#include "microtl/kernels/depthwise_conv.hpp"
+#include "microtl/kernels/fully_connected.hpp"
 #include "microtl/kernels/portable/padding.hpp"
 #include "microtl/kernels/portable/params.hpp"
 #include "microtl/quant/activation.hpp"

@@ -36,3 +36,20 @@ static_assert(MICROTL_ALIGNMENT >= 4 && (MICROTL_ALIGNMENT & (MICROTL_ALIGNMENT 
 #ifndef MICROTL_DIVERGENCE_GUARD
 #define MICROTL_DIVERGENCE_GUARD 1
 #endif
+
+// MICROTL_USE_DSP_KERNELS: 1 makes kernels::fully_connected_s8, convolve_s8, convolve_1d_s8
+// and depthwise_conv_s8 the Cortex-M DSP versions (kernels/arm/: SMLAD and friends, several
+// times fewer instructions, the same output codes bit for bit); 0 makes them the portable
+// reference versions (kernels/portable/). Default: 1 when the compiler targets a core with
+// the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33, M55), else 0. Setting 1 elsewhere
+// compiles the DSP kernels over plain C++ emulations of the instructions: exact but slow,
+// for testing only.
+#ifndef MICROTL_USE_DSP_KERNELS
+#if defined(__ARM_FEATURE_DSP)
+#define MICROTL_USE_DSP_KERNELS 1
+#else
+#define MICROTL_USE_DSP_KERNELS 0
+#endif
+#endif
+static_assert(MICROTL_USE_DSP_KERNELS == 0 || MICROTL_USE_DSP_KERNELS == 1,
+              "MICROTL_USE_DSP_KERNELS must be 0 or 1");

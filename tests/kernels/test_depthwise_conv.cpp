@@ -1,4 +1,6 @@
 // depthwise_conv_s8 against hand-computed values and against depthwise_conv_f32.
+// kernels::<op>_s8 is the kernel the target uses (kernels/<op>.hpp): the DSP one on the
+// Cortex-M4F and M7, the portable one elsewhere; test_dsp_kernels.cpp compares the two.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -6,7 +8,7 @@
 #include <span>
 
 #include "kernel_test_support.hpp"
-#include "microtl/kernels/portable/depthwise_conv.hpp"
+#include "microtl/kernels/depthwise_conv.hpp"
 
 namespace {
 

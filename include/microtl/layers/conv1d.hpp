@@ -16,7 +16,7 @@
 #include <span>
 
 #include "microtl/core/shape.hpp"
-#include "microtl/kernels/portable/convolve.hpp"
+#include "microtl/kernels/convolve.hpp"
 #include "microtl/layers/conv2d.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"

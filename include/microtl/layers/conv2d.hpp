@@ -15,7 +15,7 @@
 #include <span>
 
 #include "microtl/core/shape.hpp"
-#include "microtl/kernels/portable/convolve.hpp"
+#include "microtl/kernels/convolve.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"
 #include "microtl/layers/window.hpp"

@@ -13,7 +13,7 @@
 #include <span>
 
 #include "microtl/core/shape.hpp"
-#include "microtl/kernels/portable/fully_connected.hpp"
+#include "microtl/kernels/fully_connected.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"
 #include "microtl/quant/activation.hpp"

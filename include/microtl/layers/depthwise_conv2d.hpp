@@ -16,7 +16,7 @@
 #include <span>
 
 #include "microtl/core/shape.hpp"
-#include "microtl/kernels/portable/depthwise_conv.hpp"
+#include "microtl/kernels/depthwise_conv.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"
 #include "microtl/layers/window.hpp"

@@ -1,7 +1,8 @@
 // 2-D and 1-D convolution, int8 (TFLite CONV_2D, int8 per-channel reference kernel) and
 // float32. NHWC layout for one image, dilation 1, one stride for both axes.
 //
-// Arguments of convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>:
+// Arguments of portable::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad> (and of the
+// dispatching kernels::convolve_s8 in kernels/convolve.hpp):
 //   input    [H][W][Cin]           int8, real = input_scale * (q + params.input_offset)
 //   weights  [Cout][KH][KW][Cin]   int8, symmetric (zero point 0), per output channel scales
 //   bias     [Cout]                int32, scale input_scale * weight_scale[c], zero point 0
@@ -33,6 +34,11 @@
 #include "microtl/quant/requantize.hpp"
 
 namespace microtl::kernels {
+
+// The reference versions, in plain C++ for every target. kernels/convolve.hpp exposes
+// kernels::convolve_s8 and kernels::convolve_1d_s8, which are these or, on cores with the DSP
+// extension, the bit-exact kernels::arm ones.
+namespace portable {
 
 template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t Cout, std::size_t KH,
           std::size_t KW, std::size_t Stride, Padding Pad>
@@ -80,6 +86,19 @@ void convolve_s8(std::span<const std::int8_t, H * W * Cin> input,
   }
 }
 
+template <std::size_t Length, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,
+          Padding Pad>
+void convolve_1d_s8(std::span<const std::int8_t, Length * Cin> input,
+                    std::span<const std::int8_t, Cout * K * Cin> weights,
+                    std::span<const std::int32_t, Cout> bias,
+                    std::span<std::int8_t, output_size(Length, K, Stride, Pad) * Cout> output,
+                    const ConvParams<Cout>& params) noexcept {
+  portable::convolve_s8<1, Length, Cin, Cout, 1, K, Stride, Pad>(input, weights, bias, output,
+                                                                 params);
+}
+
+}  // namespace portable
+
 template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t Cout, std::size_t KH,
           std::size_t KW, std::size_t Stride, Padding Pad>
 void convolve_f32(std::span<const float, H * W * Cin> input,
@@ -121,16 +140,6 @@ void convolve_f32(std::span<const float, H * W * Cin> input,
       }
     }
   }
-}
-
-template <std::size_t Length, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,
-          Padding Pad>
-void convolve_1d_s8(std::span<const std::int8_t, Length * Cin> input,
-                    std::span<const std::int8_t, Cout * K * Cin> weights,
-                    std::span<const std::int32_t, Cout> bias,
-                    std::span<std::int8_t, output_size(Length, K, Stride, Pad) * Cout> output,
-                    const ConvParams<Cout>& params) noexcept {
-  convolve_s8<1, Length, Cin, Cout, 1, K, Stride, Pad>(input, weights, bias, output, params);
 }
 
 template <std::size_t Length, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,

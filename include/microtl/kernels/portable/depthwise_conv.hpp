@@ -4,7 +4,8 @@
 // Each input channel is convolved with its own DepthMultiplier filters; output channel
 // o = c * DepthMultiplier + m comes from input channel c.
 //
-// Arguments of depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, DepthMultiplier = 1>:
+// Arguments of portable::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, DepthMultiplier = 1>
+// (and of the dispatching kernels::depthwise_conv_s8 in kernels/depthwise_conv.hpp):
 //   input    [H][W][C]          int8, real = input_scale * (q + params.input_offset)
 //   weights  [KH][KW][C * M]    int8, symmetric (zero point 0), TFLite's [1][KH][KW][C * M]
 //   bias     [C * M]            int32, scale input_scale * weight_scale[o], zero point 0
@@ -26,6 +27,11 @@
 #include "microtl/quant/requantize.hpp"
 
 namespace microtl::kernels {
+
+// The reference version, in plain C++ for every target. kernels/depthwise_conv.hpp exposes
+// kernels::depthwise_conv_s8, which is this one or, on cores with the DSP extension, the
+// bit-exact kernels::arm::depthwise_conv_s8.
+namespace portable {
 
 template <std::size_t H, std::size_t W, std::size_t C, std::size_t KH, std::size_t KW,
           std::size_t Stride, Padding Pad, std::size_t DepthMultiplier = 1>
@@ -73,6 +79,8 @@ void depthwise_conv_s8(
     }
   }
 }
+
+}  // namespace portable
 
 template <std::size_t H, std::size_t W, std::size_t C, std::size_t KH, std::size_t KW,
           std::size_t Stride, Padding Pad, std::size_t DepthMultiplier = 1>

@@ -1,7 +1,8 @@
 // Fully connected (dense) layer, int8 (TFLite FULLY_CONNECTED, int8 reference kernel) and
 // float32.
 //
-// Arguments of fully_connected_s8<In, Out>:
+// Arguments of portable::fully_connected_s8<In, Out> (and of the dispatching
+// kernels::fully_connected_s8 in kernels/fully_connected.hpp):
 //   input    [In]        int8, asymmetric: real = input_scale * (q + params.input_offset)
 //   weights  [Out][In]   int8, symmetric (zero point 0), row o holds the weights of output o
 //   bias     [Out]       int32, scale input_scale * weight_scale[o], zero point 0
@@ -25,6 +26,11 @@
 
 namespace microtl::kernels {
 
+// The reference version, in plain C++ for every target. kernels/fully_connected.hpp exposes
+// kernels::fully_connected_s8, which is this one or, on cores with the DSP extension, the
+// bit-exact kernels::arm::fully_connected_s8.
+namespace portable {
+
 template <std::size_t In, std::size_t Out>
 void fully_connected_s8(std::span<const std::int8_t, In> input,
                         std::span<const std::int8_t, In * Out> weights,
@@ -43,6 +49,8 @@ void fully_connected_s8(std::span<const std::int8_t, In> input,
         quant::requantize(acc, params.multipliers[o], params.output_offset, params.activation);
   }
 }
+
+}  // namespace portable
 
 template <std::size_t In, std::size_t Out>
 void fully_connected_f32(std::span<const float, In> input, std::span<const float, In * Out> weights,
