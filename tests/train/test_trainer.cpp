@@ -455,3 +455,43 @@ TEST_CASE("feature cache: a float-input model that quantizes on the way caches i
   REQUIRE(cache.add(trainer, Net::input_view(x.data()), 1) == Status::ok);
   REQUIRE(cache.train_epoch(trainer) == Status::ok);
 }
+
+TEST_CASE(
+    "trainer: each mini-batch starts from fresh gradients (nothing leaks from the one before)") {
+  // Gradients are written by a batch's first sample instead of being cleared after each
+  // update; a layer that forgot would add the previous batch's gradient to the next one.
+  using Net = Sequential<Input<Shape<6, 6, 2>>, Trainable<Conv2D<2, Kernel<3>, Padding::same>>,
+                         ReLU, Trainable<DepthwiseConv2D<Kernel<3>, Padding::same>>, MaxPool2D<2>,
+                         Flatten, Trainable<Dense<3>>>;
+  using T = Trainer<Net, SoftmaxCrossEntropy, SGD>;
+  microtl_test::Xorshift32 rng(77);
+  static auto wc = random_array<36>(rng, -1, 1);
+  static auto bc = random_array<2>(rng, -0.2f, 0.2f);
+  static auto wd = random_array<18>(rng, -1, 1);
+  static auto bd = random_array<2>(rng, -0.2f, 0.2f);
+  static auto wf = random_array<54>(rng, -1, 1);
+  static auto bf = random_array<3>(rng, -0.2f, 0.2f);
+  static const LinearParams<float, 36, 2> pc{wc, bc};
+  static const LinearParams<float, 18, 2> pd{wd, bd};
+  static const LinearParams<float, 54, 3> pf{wf, bf};
+  const auto x1 = random_array<72>(rng, -1, 1);
+  const auto x2 = random_array<72>(rng, -1, 1);
+  static T::TrainingArena arena_a;
+  static T::TrainingArena arena_b;
+  static Net together(pc, pd, pf);
+  static Net apart(pc, pd, pf);
+  T a(together, SGD{0.1f, 0.0f}, arena_a);
+  REQUIRE(a.step(Net::input_view(x1.data()), 0) == Status::ok);
+  REQUIRE(a.step(Net::input_view(x2.data()), 2) == Status::ok);
+  {
+    T b(apart, SGD{0.1f, 0.0f}, arena_b);
+    REQUIRE(b.step(Net::input_view(x1.data()), 0) == Status::ok);
+  }
+  {
+    T c(apart, SGD{0.1f, 0.0f}, arena_b);  // a new trainer: its arena (and gradients) zeroed
+    REQUIRE(c.step(Net::input_view(x2.data()), 2) == Status::ok);
+  }
+  CHECK(together.state<0>().weights == apart.state<0>().weights);
+  CHECK(together.state<1>().weights == apart.state<1>().weights);
+  CHECK(together.state<4>().weights == apart.state<4>().weights);
+}

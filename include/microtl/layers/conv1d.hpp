@@ -71,6 +71,7 @@ struct Conv1DLayer {
   static void backward(const Params& params, TensorView<const float, S> x,
                        TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
                        TensorView<float, S> dx, Grads grads) noexcept {
+    begin_accumulation(grads);
     static_assert(std::same_as<E, float>, "microtl::Conv1D: backward is for float layers");
     convolve_backward_f32<1, length, in_channels, Filters, 1, K, Stride, Pad, A, InputGrad>(
         x.data(), y.data(), dy.data(), dx.data(), params.weights.data(), grads.weights, grads.bias);

@@ -139,6 +139,7 @@ struct Conv2DLayer {
   static void backward(const Params& params, TensorView<const float, S> x,
                        TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
                        TensorView<float, S> dx, Grads grads) noexcept {
+    begin_accumulation(grads);
     static_assert(std::same_as<E, float>, "microtl::Conv2D: backward is for float layers");
     convolve_backward_f32<height, width, in_channels, Filters, K::height, K::width, Stride, Pad, A,
                           InputGrad>(x.data(), y.data(), dy.data(), dx.data(),

@@ -68,17 +68,37 @@ struct DenseLayer {
     apply_activation_grad<A, Units>(y.data(), dy.data());
     const float* g = dy.data();
     if (grads.weights != nullptr) {
+      // dW[o][i] (+)= g[o] x[i], four elements per loop pass; the first sample of a batch
+      // writes (no read of the old value, no clearing between batches).
+      constexpr std::size_t body = in_features - in_features % 4;
       for (std::size_t o = 0; o < Units; ++o) {
         float* row = grads.weights + o * in_features;
         const float go = g[o];
-        for (std::size_t i = 0; i < in_features; ++i) {
-          row[i] += go * x[i];
+        const float* xi = x.data();
+        if (grads.overwrite) {
+          for (std::size_t i = 0; i < body; i += 4) {
+            row[i] = go * xi[i];
+            row[i + 1] = go * xi[i + 1];
+            row[i + 2] = go * xi[i + 2];
+            row[i + 3] = go * xi[i + 3];
+          }
+          for (std::size_t i = body; i < in_features; ++i)
+            row[i] = go * xi[i];
+        } else {
+          for (std::size_t i = 0; i < body; i += 4) {
+            row[i] += go * xi[i];
+            row[i + 1] += go * xi[i + 1];
+            row[i + 2] += go * xi[i + 2];
+            row[i + 3] += go * xi[i + 3];
+          }
+          for (std::size_t i = body; i < in_features; ++i)
+            row[i] += go * xi[i];
         }
       }
     }
     if (grads.bias != nullptr) {
       for (std::size_t o = 0; o < Units; ++o) {
-        grads.bias[o] += g[o];
+        grads.bias[o] = grads.overwrite ? g[o] : grads.bias[o] + g[o];
       }
     }
     if constexpr (InputGrad) {

@@ -76,6 +76,7 @@ struct DepthwiseConv2DLayer {
   static void backward(const Params& params, TensorView<const float, S> x,
                        TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
                        TensorView<float, S> dx, Grads grads) noexcept {
+    begin_accumulation(grads);
     static_assert(std::same_as<E, float>, "microtl::DepthwiseConv2D: backward is for float layers");
     using Rows = kernels::WindowAxis<height, K::height, Stride, Pad>;
     using Cols = kernels::WindowAxis<width, K::width, Stride, Pad>;

@@ -54,7 +54,27 @@ template <std::size_t WeightCount, std::size_t Channels>
 struct LinearGrads {
   float* weights;  // WeightCount values, or nullptr when the weights are frozen (bias-only)
   float* bias;     // Channels values
+  // True for the first sample of a mini-batch: the backward pass writes the gradients
+  // instead of adding to them, which spares clearing them after every update.
+  bool overwrite = false;
 };
+
+// For backward passes that only accumulate: clears the gradients when this sample starts a
+// mini-batch (then accumulation gives the same as writing).
+template <std::size_t WeightCount, std::size_t Channels>
+inline void begin_accumulation(LinearGrads<WeightCount, Channels>& grads) noexcept {
+  if (grads.overwrite) {
+    if (grads.weights != nullptr) {
+      for (std::size_t i = 0; i < WeightCount; ++i)
+        grads.weights[i] = 0.0f;
+    }
+    if (grads.bias != nullptr) {
+      for (std::size_t i = 0; i < Channels; ++i)
+        grads.bias[i] = 0.0f;
+    }
+    grads.overwrite = false;
+  }
+}
 
 namespace layers {
 

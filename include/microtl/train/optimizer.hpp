@@ -41,8 +41,25 @@ struct SGD {
     const std::size_t n = parameters.size();
     float poison = 0.0f;  // 0, or NaN once a value is not finite
     if (wd == 0.0f) {
+      // p -= (lr * scale) g, four values per loop pass (the tensors are contiguous).
       const float step_size = lr * grad_scale;
-      for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t body = n - n % 4;
+      for (std::size_t i = 0; i < body; i += 4) {
+        const float n0 = p[i] - step_size * g[i];
+        const float n1 = p[i + 1] - step_size * g[i + 1];
+        const float n2 = p[i + 2] - step_size * g[i + 2];
+        const float n3 = p[i + 3] - step_size * g[i + 3];
+        if constexpr (Write) {
+          p[i] = n0;
+          p[i + 1] = n1;
+          p[i + 2] = n2;
+          p[i + 3] = n3;
+        } else {
+          poison += n0 * 0.0f + n1 * 0.0f + n2 * 0.0f +
+                    n3 * 0.0f;  // a sum could overflow: products cannot
+        }
+      }
+      for (std::size_t i = body; i < n; ++i) {
         const float next = p[i] - step_size * g[i];
         if constexpr (Write) {
           p[i] = next;
@@ -94,7 +111,7 @@ struct SGDMomentum {
         v[i] = next_v;
         p[i] = next_p;
       } else {
-        poison += (next_v + next_p) * 0.0f;  // inf + -inf is NaN too
+        poison += next_v * 0.0f + next_p * 0.0f;
       }
     }
     return poison == 0.0f;
@@ -151,7 +168,7 @@ struct Adam {
         v[i] = next_v;
         p[i] = next_p;
       } else {
-        poison += (next_m + next_v + next_p) * 0.0f;
+        poison += next_m * 0.0f + next_v * 0.0f + next_p * 0.0f;
       }
     }
     return poison == 0.0f;

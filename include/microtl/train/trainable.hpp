@@ -182,6 +182,7 @@ struct BiasOnlyQuantizedLayer : B {
                   "microtl::BiasOnly on an int8 layer: it must be the earliest trainable layer "
                   "(gradients through int8 "
                   "weights into earlier layers are not implemented)");
+    begin_accumulation(grads);
     const quant::ActivationRange range = quant::activation_range(B::activation, params.output);
     constexpr std::size_t positions = B::output_shape::size / bias_count;
     for (std::size_t p = 0; p < positions; ++p) {

@@ -381,8 +381,7 @@ class Trainer {
     if (status == Status::diverged) {
       ++diverged_steps_;
     }
-    clear_gradients();
-    accumulated_ = 0;
+    accumulated_ = 0;  // the next sample writes its gradients over these
     return status;
   }
 
@@ -615,10 +614,11 @@ class Trainer {
     using L = layer<I>;
     if constexpr (is_trainable_v<L>) {
       float* g = at<float>(plan.grad_offset[I]);
+      const bool first_of_batch = accumulated_ == 0;  // write the gradients, don't add
       if constexpr (L::trains_weights) {
-        return {g, g + L::weight_count};
+        return {g, g + L::weight_count, first_of_batch};
       } else {
-        return {nullptr, g};
+        return {nullptr, g, first_of_batch};
       }
     } else if constexpr (std::is_same_v<typename L::Grads, NoGrads>) {
       return {};
@@ -686,10 +686,6 @@ class Trainer {
         state.after_update();
       }
     }
-  }
-
-  void clear_gradients() noexcept {
-    std::fill(base_, base_ + plan.parameter_grad_bytes, std::byte{0});
   }
 
   Model& model_;
