@@ -21,11 +21,11 @@
 #include "board/file_source.hpp"
 #include "board/file_storage.hpp"
 #include "config.hpp"
+#include "deployed.hpp"
 #include "learning.hpp"
 #include "microtl/io/idx.hpp"
 #include "microtl/io/parameter_blob.hpp"
 #include "model.hpp"
-#include "model_generated.hpp"
 
 #ifndef MICROTL_DEMO_DATA_DIR
 #error "MICROTL_DEMO_DATA_DIR: the folder holding the unpacked Fashion-MNIST idx files"
@@ -39,20 +39,8 @@ namespace {
 using namespace demo;
 namespace gen = demo::generated;
 
-// ---------------------------------------------------------------------------------------
-// The model: the int8 extractor's parameters are the generated constexpr arrays (flash); the
-// head's pretrained values are copied into the model (RAM) when it is built: they train.
-// ---------------------------------------------------------------------------------------
-constexpr DeviceModel::layer<kConv1>::Params conv1{gen::conv1_weights, gen::conv1_bias,
-                                                   gen::conv1_multipliers, gen::conv1_output};
-constexpr DeviceModel::layer<kConv2>::Params conv2{gen::conv2_weights, gen::conv2_bias,
-                                                   gen::conv2_multipliers, gen::conv2_output};
-constexpr DeviceModel::layer<kConv3>::Params conv3{gen::conv3_weights, gen::conv3_bias,
-                                                   gen::conv3_multipliers, gen::conv3_output};
-constexpr mtl::LinearParams<float, kFeatures * kHidden, kHidden> head1{gen::head1_weights,
-                                                                       gen::head1_bias};
-constexpr mtl::LinearParams<float, kHidden * kClasses, kClasses> head2{gen::head2_weights,
-                                                                       gen::head2_bias};
+// The model (deployed.hpp: int8 extractor in flash, head copied into RAM: it trains).
+using namespace demo::deployed;
 
 DeviceModel model(kInputQuant, conv1, conv2, conv3, head1, head2);
 

@@ -11,7 +11,7 @@
 #include "../learning.hpp"
 #include "../model.hpp"
 #include "dataset.hpp"
-#include "model_generated.hpp"
+#include "deployed.hpp"
 
 namespace {
 
@@ -50,16 +50,7 @@ struct WallClock {
   }
 };
 
-constexpr DeviceModel::layer<kConv1>::Params conv1{gen::conv1_weights, gen::conv1_bias,
-                                                   gen::conv1_multipliers, gen::conv1_output};
-constexpr DeviceModel::layer<kConv2>::Params conv2{gen::conv2_weights, gen::conv2_bias,
-                                                   gen::conv2_multipliers, gen::conv2_output};
-constexpr DeviceModel::layer<kConv3>::Params conv3{gen::conv3_weights, gen::conv3_bias,
-                                                   gen::conv3_multipliers, gen::conv3_output};
-constexpr mtl::LinearParams<float, kFeatures * kHidden, kHidden> head1{gen::head1_weights,
-                                                                       gen::head1_bias};
-constexpr mtl::LinearParams<float, kHidden * kClasses, kClasses> head2{gen::head2_weights,
-                                                                       gen::head2_bias};
+using namespace demo::deployed;
 
 using Cache = mtl::FeatureCache<DeviceTrainer, kSamplesPerClass * kClasses>;
 
