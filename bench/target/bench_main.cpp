@@ -11,8 +11,8 @@
 #include <cstdio>
 
 #include "bench_cases.hpp"
-#include "train_cases.hpp"
 #include "board/board.hpp"
+#include "train_cases.hpp"
 
 namespace {
 
@@ -99,8 +99,8 @@ int main() {
     }
     const std::size_t stack_bytes = stack_bytes_of(t.step);
     std::printf("BENCH %s instructions=%llu arena_bytes=%lu stack_bytes=%lu\n", t.name,
-                static_cast<unsigned long long>(instructions), static_cast<unsigned long>(t.arena_bytes),
-                static_cast<unsigned long>(stack_bytes));
+                static_cast<unsigned long long>(instructions),
+                static_cast<unsigned long>(t.arena_bytes), static_cast<unsigned long>(stack_bytes));
   }
   return failures == 0 ? 0 : 1;
 }

@@ -264,7 +264,7 @@ TEST_CASE("parameter blob: saving keeps this model's newest blob, not another mo
   REQUIRE(io::save(ours, flash) == Status::ok);  // overwrites the other model, not our blob
   CHECK(Store::newest(flash).value().slot == 1);
   CHECK(io::newest_sequence<SmallModel>(flash).value() == 2);  // numbered after the blob it keeps
-  CHECK(Store::check_slot(flash, 0).status == Status::ok);  // the previous one, kept
+  CHECK(Store::check_slot(flash, 0).status == Status::ok);     // the previous one, kept
   REQUIRE(io::load(loaded, flash) == Status::ok);
   CHECK(same_bits<SmallModel>(snapshot(ours), snapshot(loaded)));
   static OtherModel other_loaded = make_other();
