@@ -184,3 +184,28 @@ TEST_CASE("a frozen layer's parameters are bit-identical after any number of ste
   CHECK(frozen_b == init.b1);
   CHECK_FALSE(model.state<1>().weights == init.w2);  // while the trainable layer did learn
 }
+
+TEST_CASE("fused SGD (batch 1, no guard) gives the same parameters as the two-pass update") {
+  // Without the guard, plain SGD at batch 1 updates the weights inside the backward pass
+  // instead of storing gradients; the arithmetic (p - lr * (g x)) is the same.
+  static Init init(36);
+  static Mlp fused_model(init.p1, init.p2);
+  static Mlp stored_model(init.p1, init.p2);
+  using Fused = Trainer<Mlp, SoftmaxCrossEntropy, SGD, false>;
+  using Stored = Trainer<Mlp, SoftmaxCrossEntropy, SGD, true>;
+  static_assert(Fused::fusable && !Stored::fusable);
+  static Fused::TrainingArena fa;
+  static Stored::TrainingArena sa;
+  Fused fused(fused_model, SGD{0.05f, 0.0f}, fa);
+  Stored stored(stored_model, SGD{0.05f, 0.0f}, sa);
+  microtl_test::Xorshift32 rng(10);
+  for (int i = 0; i < 30; ++i) {
+    std::array<float, 4> x{};
+    for (auto& v : x)
+      v = rng.uniform_float(-1, 1);
+    REQUIRE(fused.step(Mlp::input_view(x.data()), static_cast<std::size_t>(i % 3)) == Status::ok);
+    REQUIRE(stored.step(Mlp::input_view(x.data()), static_cast<std::size_t>(i % 3)) == Status::ok);
+  }
+  CHECK(same_bits(fused_model, stored_model));
+  CHECK_FALSE(fused_model.state<1>().weights == init.w2);  // and it did train
+}

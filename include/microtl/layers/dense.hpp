@@ -60,6 +60,7 @@ struct DenseLayer {
   // dW[o][i] += g[o] x[i]        db[o] += g[o]        (when the parameters train)
   // dx[i]     = sum_o W[o][i] g[o]                   (when InputGrad)
   using Grads = LinearGrads<Units * in_features, Units>;
+  static constexpr bool fused_sgd = std::same_as<E, float>;
   template <bool InputGrad>
   static void backward(const Params& params, TensorView<const float, S> x,
                        TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
@@ -67,15 +68,41 @@ struct DenseLayer {
     static_assert(std::same_as<E, float>, "microtl::Dense: backward is for float layers");
     apply_activation_grad<A, Units>(y.data(), dy.data());
     const float* g = dy.data();
+    if constexpr (InputGrad) {
+      // dx[i] = sum_o W[o][i] g[o]: first, while W is still the weights of the forward pass
+      // (a fused update changes them below). Row by row: contiguous reads of W.
+      float* out = dx.data();
+      for (std::size_t i = 0; i < in_features; ++i) {
+        out[i] = 0.0f;
+      }
+      for (std::size_t o = 0; o < Units; ++o) {
+        const float* row = params.weights.data() + o * in_features;
+        const float go = g[o];
+        for (std::size_t i = 0; i < in_features; ++i) {
+          out[i] += row[i] * go;
+        }
+      }
+    }
+    constexpr std::size_t body = in_features - in_features % 4;
     if (grads.weights != nullptr) {
       // dW[o][i] (+)= g[o] x[i], four elements per loop pass; the first sample of a batch
-      // writes (no read of the old value, no clearing between batches).
-      constexpr std::size_t body = in_features - in_features % 4;
+      // writes (no read of the old value, no clearing between batches); fused SGD subtracts
+      // step * g[o] x[i] from the weights directly.
       for (std::size_t o = 0; o < Units; ++o) {
         float* row = grads.weights + o * in_features;
         const float go = g[o];
         const float* xi = x.data();
-        if (grads.overwrite) {
+        if (grads.fused_step != 0.0f) {
+          const float s = grads.fused_step;
+          for (std::size_t i = 0; i < body; i += 4) {
+            row[i] -= s * (go * xi[i]);
+            row[i + 1] -= s * (go * xi[i + 1]);
+            row[i + 2] -= s * (go * xi[i + 2]);
+            row[i + 3] -= s * (go * xi[i + 3]);
+          }
+          for (std::size_t i = body; i < in_features; ++i)
+            row[i] -= s * (go * xi[i]);
+        } else if (grads.overwrite) {
           for (std::size_t i = 0; i < body; i += 4) {
             row[i] = go * xi[i];
             row[i + 1] = go * xi[i + 1];
@@ -98,21 +125,9 @@ struct DenseLayer {
     }
     if (grads.bias != nullptr) {
       for (std::size_t o = 0; o < Units; ++o) {
-        grads.bias[o] = grads.overwrite ? g[o] : grads.bias[o] + g[o];
-      }
-    }
-    if constexpr (InputGrad) {
-      float* out = dx.data();
-      for (std::size_t i = 0; i < in_features; ++i) {
-        out[i] = 0.0f;
-      }
-      // Row by row: contiguous reads of W, one pass over dx per output.
-      for (std::size_t o = 0; o < Units; ++o) {
-        const float* row = params.weights.data() + o * in_features;
-        const float go = g[o];
-        for (std::size_t i = 0; i < in_features; ++i) {
-          out[i] += row[i] * go;
-        }
+        grads.bias[o] = grads.fused_step != 0.0f ? grads.bias[o] - grads.fused_step * g[o]
+                        : grads.overwrite        ? g[o]
+                                                 : grads.bias[o] + g[o];
       }
     }
   }

@@ -57,6 +57,10 @@ struct LinearGrads {
   // True for the first sample of a mini-batch: the backward pass writes the gradients
   // instead of adding to them, which spares clearing them after every update.
   bool overwrite = false;
+  // Nonzero: plain SGD fused into the backward pass (batch 1, no guard): `weights` and
+  // `bias` are the parameters themselves, and the layer subtracts fused_step * gradient
+  // instead of storing the gradient (layers that offer it say `fused_sgd = true`).
+  float fused_step = 0.0f;
 };
 
 // For backward passes that only accumulate: clears the gradients when this sample starts a

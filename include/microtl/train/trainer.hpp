@@ -74,6 +74,18 @@ inline constexpr bool trains_weights_v = [] {
   }
 }();
 
+// A layer the fused SGD path can handle: frozen, or trainable with fused_sgd.
+template <class L>
+inline constexpr bool fusable_layer_v = [] {
+  if constexpr (!is_trainable_v<L>) {
+    return true;
+  } else {
+    return requires {
+      requires L::fused_sgd;
+    };
+  }
+}();
+
 template <class L>
 constexpr std::size_t bytes_of_output() {
   return L::output_shape::size * sizeof(storage_t<typename L::output_element>);
@@ -184,6 +196,19 @@ class Trainer {
       "microtl::Trainer: a layer between the loss and the earliest trainable layer has no backward "
       "pass "
       "(int8 layers there must be BiasOnly<...>, pools, activations, Flatten or the Dequantize)");
+
+ public:
+  // Plain SGD fused into the backward pass: possible when there is no divergence guard (it
+  // must check before writing) and every trainable layer offers it; used at run time for
+  // batch 1 without weight decay or clipping. Same arithmetic, no gradient buffer traffic.
+  template <std::size_t... I>
+  static constexpr bool all_fusable(std::index_sequence<I...>) {
+    return (train_detail::fusable_layer_v<layer<I>> && ...);
+  }
+  static constexpr bool fusable = !Guard && std::is_same_v<Optimizer, SGD> &&
+                                  all_fusable(std::make_index_sequence<layer_count>{});
+
+ private:
   static_assert(std::is_same_v<typename Model::output_element, float>,
                 "microtl::Trainer: the model's output must be float");
 
@@ -547,6 +572,11 @@ class Trainer {
     }
     last_loss_ = loss.value();
     backward_layer<layer_count - 1>(0);
+    if constexpr (fusable) {
+      if (fused_active()) {
+        return Status::ok;  // the backward pass has updated the parameters
+      }
+    }
     ++accumulated_;
     if (accumulated_ >= batch_size_) {
       return apply();
@@ -613,6 +643,17 @@ class Trainer {
   typename layer<I>::Grads grads_of() noexcept {
     using L = layer<I>;
     if constexpr (is_trainable_v<L>) {
+      if constexpr (fusable) {
+        if (fused_active()) {
+          auto& state = model_.template state<I>();
+          if constexpr (L::trains_weights) {
+            return {state.trainable_weights().data(), state.trainable_bias().data(), false,
+                    optimizer_.learning_rate};
+          } else {
+            return {nullptr, state.trainable_bias().data(), false, optimizer_.learning_rate};
+          }
+        }
+      }
       float* g = at<float>(plan.grad_offset[I]);
       const bool first_of_batch = accumulated_ == 0;  // write the gradients, don't add
       if constexpr (L::trains_weights) {
@@ -624,6 +665,14 @@ class Trainer {
       return {};
     } else {
       return {nullptr, nullptr};  // a frozen linear layer between trainable ones
+    }
+  }
+
+  bool fused_active() const noexcept {
+    if constexpr (fusable) {
+      return batch_size_ == 1 && optimizer_.weight_decay == 0.0f && max_grad_norm_ == 0.0f;
+    } else {
+      return false;
     }
   }
 
