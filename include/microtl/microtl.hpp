@@ -17,6 +17,7 @@
 #include "microtl/quant/requantize.hpp"
 
 #include "microtl/layers/activation.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/conv1d.hpp"
 #include "microtl/layers/conv2d.hpp"
 #include "microtl/layers/dense.hpp"
@@ -27,16 +28,22 @@
 #include "microtl/layers/softmax.hpp"
 
 #include "microtl/graph/sequential.hpp"
+#include "microtl/graph/training_plan.hpp"
+#include "microtl/graph/walk.hpp"
 
 #include "microtl/io/crc32.hpp"
 #include "microtl/io/idx.hpp"
 #include "microtl/io/model_signature.hpp"
 #include "microtl/io/parameter_blob.hpp"
+#include "microtl/io/parameter_store.hpp"
 #include "microtl/io/ram_storage.hpp"
 #include "microtl/io/storage.hpp"
 
 #include "microtl/train/feature_cache.hpp"
+#include "microtl/train/gradient_sink.hpp"
 #include "microtl/train/loss.hpp"
 #include "microtl/train/optimizer.hpp"
 #include "microtl/train/trainable.hpp"
+#include "microtl/train/trained_tensors.hpp"
 #include "microtl/train/trainer.hpp"
+#include "microtl/train/update.hpp"

@@ -23,7 +23,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "microtl/io/parameter_blob.hpp"
+#include "microtl/io/parameter_store.hpp"
 #include "microtl/train/trainable.hpp"
 
 namespace microtl_fuzz {
@@ -57,23 +57,8 @@ class ByteReader {
 // Trainable layer's weights then bias, a BiasOnly layer's bias), in chain order: the order
 // of a parameter blob's payload.
 template <class Model, class F>
-void for_each_trained_tensor(Model& model, F&& f) {
-  using M = std::remove_const_t<Model>;
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (
-        [&] {
-          using L = typename M::template layer<I>;
-          if constexpr (microtl::is_trainable_v<L>) {
-            auto& state = model.template state<I>();
-            if constexpr (L::trains_weights) {
-              f(std::span(state.weights));
-            }
-            f(std::span(state.bias));
-          }
-        }(),
-        ...);
-  }
-  (std::make_index_sequence<M::layer_count>{});
+void for_each_trained_values(Model& model, F&& f) {
+  microtl::for_each_trained_tensor(model, [&](auto, auto, auto values) { f(values); });
 }
 
 template <class Model>
@@ -88,7 +73,7 @@ template <class Model>
 Snapshot<Model> snapshot(const Model& model) {
   Snapshot<Model> bytes{};
   std::size_t next = 0;
-  for_each_trained_tensor(model, [&](auto tensor) {
+  for_each_trained_values(model, [&](auto tensor) {
     std::memcpy(bytes.data() + next, tensor.data(), tensor.size_bytes());
     next += tensor.size_bytes();
   });
@@ -98,7 +83,7 @@ Snapshot<Model> snapshot(const Model& model) {
 template <class Model>
 bool all_finite(const Model& model) {
   bool finite = true;
-  for_each_trained_tensor(model, [&](auto tensor) {
+  for_each_trained_values(model, [&](auto tensor) {
     for (const float v : tensor) {
       finite = finite && std::isfinite(v);
     }

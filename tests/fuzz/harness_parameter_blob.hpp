@@ -31,7 +31,7 @@
 
 #include "harness.hpp"
 #include "microtl/io/crc32.hpp"
-#include "microtl/io/parameter_blob.hpp"
+#include "microtl/io/parameter_store.hpp"
 #include "microtl/io/ram_storage.hpp"
 #include "microtl/microtl.hpp"
 
@@ -65,7 +65,7 @@ inline Model make_model() {
 // Sets the trained values from a seed (finite, distinct): for the corpus generator.
 inline void set_values(Model& model, std::uint32_t seed) {
   std::uint32_t state = seed == 0 ? 1U : seed;
-  for_each_trained_tensor(model, [&](auto tensor) {
+  for_each_trained_values(model, [&](auto tensor) {
     for (float& v : tensor) {
       state ^= state << 13;
       state ^= state >> 17;
@@ -182,7 +182,7 @@ inline Failure run(std::span<const std::uint8_t> data) {
   }
 
   // New values, different from every blob stored: the last bit of each one flipped.
-  for_each_trained_tensor(model, [](auto tensor) {
+  for_each_trained_values(model, [](auto tensor) {
     for (float& v : tensor) {
       v = std::bit_cast<float>(std::bit_cast<std::uint32_t>(v) ^ 1U);
     }

@@ -13,7 +13,7 @@
 #include <utility>
 
 #include "../quant/xorshift32.hpp"
-#include "microtl/io/parameter_blob.hpp"
+#include "microtl/io/parameter_store.hpp"
 #include "microtl/microtl.hpp"
 
 namespace microtl_test {
@@ -70,24 +70,9 @@ inline BigModel make_big() {
 }
 
 // Calls f(std::span<float or const float>) for every trained tensor, in blob order.
-template <std::size_t I, class Model, class F>
-void visit_trained(Model& model, F& f) {
-  using L = typename std::remove_const_t<Model>::template layer<I>;
-  if constexpr (is_trainable_v<L>) {
-    auto& state = model.template state<I>();
-    if constexpr (L::trains_weights) {
-      f(std::span(state.weights));
-    }
-    f(std::span(state.bias));
-  }
-}
-
 template <class Model, class F>
 void for_each_trained(Model& model, F&& f) {
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (visit_trained<I>(model, f), ...);
-  }
-  (std::make_index_sequence<std::remove_const_t<Model>::layer_count>{});
+  microtl::for_each_trained_tensor(model, [&](auto, auto, auto values) { f(values); });
 }
 
 template <class Model>

@@ -14,7 +14,7 @@
 #include "board/file_storage.hpp"
 #include "board/semihosting.hpp"
 #include "microtl/io/idx.hpp"
-#include "microtl/io/parameter_blob.hpp"
+#include "microtl/io/parameter_store.hpp"
 #include "microtl/io/storage.hpp"
 
 using namespace microtl;

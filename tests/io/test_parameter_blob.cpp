@@ -14,7 +14,7 @@
 
 #include "blob_test_models.hpp"
 #include "microtl/io/crc32.hpp"
-#include "microtl/io/parameter_blob.hpp"
+#include "microtl/io/parameter_store.hpp"
 #include "microtl/io/ram_storage.hpp"
 #include "power_cut_storage.hpp"
 
@@ -22,6 +22,13 @@ using namespace microtl;
 using namespace microtl_test;
 
 namespace {
+
+// Writes a little-endian 16-bit field (the blob's version and header size).
+void put_u16(std::byte* out, std::uint16_t value) {
+  out[0] = static_cast<std::byte>(value & 0xFFU);
+  out[1] = static_cast<std::byte>(value >> 8);
+}
+
 
 using Store = io::ParameterStore<SmallModel>;
 using Flash = io::RamStorage<512>;
@@ -332,7 +339,7 @@ TEST_CASE("parameter blob: malformed blobs are refused with the status that says
 
   SUBCASE("another format version, whole (CRC valid)") {
     rewrite_slot<Store>(
-        flash, 0, [](std::span<std::byte> b) { io::detail::put_u16(b.data() + 4, 2); }, 96);
+        flash, 0, [](std::span<std::byte> b) { put_u16(b.data() + 4, 2); }, 96);
     CHECK(io::load(target, flash) == Status::version_mismatch);
   }
   SUBCASE("a version-2 blob with a longer header") {
@@ -341,8 +348,8 @@ TEST_CASE("parameter blob: malformed blobs are refused with the status that says
         flash, 0,
         [](std::span<std::byte> b) {
           std::memmove(b.data() + 24, b.data() + 20, 76);
-          io::detail::put_u16(b.data() + 4, 2);
-          io::detail::put_u16(b.data() + 6, 24);
+          put_u16(b.data() + 4, 2);
+          put_u16(b.data() + 6, 24);
         },
         100);
     CHECK(io::load(target, flash) == Status::version_mismatch);
@@ -352,14 +359,14 @@ TEST_CASE("parameter blob: malformed blobs are refused with the status that says
         flash, 0,
         [](std::span<std::byte> b) {
           std::memmove(b.data() + 24, b.data() + 20, 76);
-          io::detail::put_u16(b.data() + 6, 24);
+          put_u16(b.data() + 6, 24);
         },
         100);
     CHECK(io::load(target, flash) == Status::bad_format);
   }
   SUBCASE("a header size smaller than the frame") {
     rewrite_slot<Store>(
-        flash, 0, [](std::span<std::byte> b) { io::detail::put_u16(b.data() + 6, 8); }, 96);
+        flash, 0, [](std::span<std::byte> b) { put_u16(b.data() + 6, 8); }, 96);
     CHECK(io::load(target, flash) == Status::bad_format);
   }
   SUBCASE("wrong magic") {

@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "blob_test_models.hpp"
-#include "microtl/io/parameter_blob.hpp"
+#include "microtl/io/parameter_store.hpp"
 #include "microtl/io/ram_storage.hpp"
 #include "power_cut_storage.hpp"
 

@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "../quant/xorshift32.hpp"
-#include "microtl/io/parameter_blob.hpp"
+#include "microtl/io/parameter_store.hpp"
 #include "microtl/io/ram_storage.hpp"
 #include "microtl/microtl.hpp"
 #include "microtl/quant/convert.hpp"
@@ -155,10 +155,13 @@ TEST_CASE(
   CHECK(f.conv.weights == weights_before);                               // flash: never written
   CHECK(model.parameters<0>().weights.data() == f.conv.weights.data());  // still the same array
   CHECK_FALSE(model.state<0>().bias_q == bias_q_before);                 // the int8 bias did train
+  // The int32 bias is the real bias in steps of input_scale * weight_scale, rounded to the
+  // nearest (TFLite's bias quantization; within float rounding of the scale's inverse).
   for (std::size_t c = 0; c < 3; ++c) {
-    const float scale = model.state<0>().bias_scale[c];
-    CHECK(model.state<0>().bias_q[c] == static_cast<std::int32_t>(std::lround(static_cast<double>(
-                                            model.state<0>().bias[c] / scale))));
+    const double scale =
+        static_cast<double>(f.q_in.scale) * static_cast<double>(f.conv.weight_scales[c]);
+    const double steps = static_cast<double>(model.state<0>().bias[c]) / scale;
+    CHECK(std::fabs(static_cast<double>(model.state<0>().bias_q[c]) - steps) <= 0.5 + 1e-3);
   }
 
   // Persist, then load into a fresh model built from the factory parameters.

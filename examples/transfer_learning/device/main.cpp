@@ -24,7 +24,7 @@
 #include "deployed.hpp"
 #include "learning.hpp"
 #include "microtl/io/idx.hpp"
-#include "microtl/io/parameter_blob.hpp"
+#include "microtl/io/parameter_store.hpp"
 #include "model.hpp"
 
 #ifndef MICROTL_DEMO_DATA_DIR

@@ -18,4 +18,16 @@ concept Element =
     std::same_as<std::remove_const_t<T>, std::int32_t> || std::same_as < std::remove_const_t<T>,
 float > ;
 
+// Activation element types. `float` is the float path (the reference, and what trains).
+// `QInt8` is an int8 tensor with TFLite's affine quantization: real = scale * (q - zp), with
+// (scale, zero point) known at run time and flowing along the chain with the data.
+struct QInt8 {};
+
+template <class E>
+concept ActivationElement = std::same_as<E, float> || std::same_as<E, QInt8>;
+
+// The C++ type that stores one element of an activation: float or int8_t.
+template <ActivationElement E>
+using storage_t = std::conditional_t<std::same_as<E, QInt8>, std::int8_t, float>;
+
 }  // namespace microtl

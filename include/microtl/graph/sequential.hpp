@@ -29,7 +29,9 @@
 #include "microtl/core/shape.hpp"
 #include "microtl/core/tensor_view.hpp"
 #include "microtl/graph/memory_plan.hpp"
+#include "microtl/graph/walk.hpp"
 #include "microtl/layers/activation.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 
 namespace microtl {
@@ -47,11 +49,6 @@ class Sequential;
 
 namespace graph {
 
-template <class... T>
-struct TypeList {
-  static constexpr std::size_t size = sizeof...(T);
-};
-
 // ---------------------------------------------------------------------------------------
 // Binding: walk the specs left to right, carrying the current shape and element type.
 // ---------------------------------------------------------------------------------------
@@ -60,54 +57,45 @@ struct BindChain;
 
 // Nothing left: the chain is complete.
 template <ShapeType S, ActivationElement E, class... Done>
-struct BindChain<S, E, TypeList<Done...>> {
-  using type = TypeList<Done...>;
+struct BindChain<S, E, std::tuple<Done...>> {
+  using type = std::tuple<Done...>;
 };
 
 // A layer spec (not followed by an activation it can fuse).
 template <ShapeType S, ActivationElement E, class... Done, class Spec, class... Rest>
-struct BindChain<S, E, TypeList<Done...>, Spec, Rest...> {
+struct BindChain<S, E, std::tuple<Done...>, Spec, Rest...> {
+  static_assert(LayerSpec<Spec, S, E>,
+                "microtl::Sequential: this type is not a layer spec (it has no "
+                "template <ShapeType, ActivationElement> using bind = ...; see layers/contract.hpp)");
   using bound = typename Spec::template bind<S, E>;
   static_assert(BoundLayer<bound>,
                 "microtl::Sequential: this layer's bind<> does not give a bound layer");
   using type = typename BindChain<typename bound::output_shape, typename bound::output_element,
-                                  TypeList<Done..., bound>, Rest...>::type;
+                                  std::tuple<Done..., bound>, Rest...>::type;
 };
 
 // A spec that fuses activations, followed by ReLU/ReLU6: bind them as one layer.
 template <ShapeType S, ActivationElement E, class... Done, class Spec, class Act, class... Rest>
 requires(fuses_activation_v<Spec>&&
-             ActivationSpec<Act>) struct BindChain<S, E, TypeList<Done...>, Spec, Act, Rest...> {
+             ActivationSpec<Act>) struct BindChain<S, E, std::tuple<Done...>, Spec, Act, Rest...> {
   using bound = typename Spec::template bind<S, E, Act::activation>;
   static_assert(BoundLayer<bound>,
                 "microtl::Sequential: this layer's bind<> does not give a bound layer");
   using type = typename BindChain<typename bound::output_shape, typename bound::output_element,
-                                  TypeList<Done..., bound>, Rest...>::type;
+                                  std::tuple<Done..., bound>, Rest...>::type;
 };
 
 // A nested Sequential: check its Input against what flows in, then splice its layers.
 template <ShapeType S, ActivationElement E, class... Done, ShapeType InnerS,
           ActivationElement InnerE, class... Inner, class... Rest>
-struct BindChain<S, E, TypeList<Done...>, Sequential<Input<InnerS, InnerE>, Inner...>, Rest...> {
+struct BindChain<S, E, std::tuple<Done...>, Sequential<Input<InnerS, InnerE>, Inner...>, Rest...> {
   static_assert(std::is_same_v<InnerS, S>,
                 "microtl::Sequential: a nested Sequential's Input shape differs from the output "
                 "shape of the layer before it");
   static_assert(std::is_same_v<InnerE, E>,
                 "microtl::Sequential: a nested Sequential's Input element type (float / QInt8) "
                 "differs from the layer before it");
-  using type = typename BindChain<S, E, TypeList<Done...>, Inner..., Rest...>::type;
-};
-
-// The I-th type of a TypeList.
-template <std::size_t I, class List>
-struct TypeAt;
-template <class First, class... Rest>
-struct TypeAt<0, TypeList<First, Rest...>> {
-  using type = First;
-};
-template <std::size_t I, class First, class... Rest>
-struct TypeAt<I, TypeList<First, Rest...>> {
-  using type = typename TypeAt<I - 1, TypeList<Rest...>>::type;
+  using type = typename BindChain<S, E, std::tuple<Done...>, Inner..., Rest...>::type;
 };
 
 // What the model object keeps for one layer: nothing (no parameters), a pointer to const
@@ -149,8 +137,32 @@ inline constexpr bool takes_init_v = !std::is_same_v<layer_state_t<L>, Stateless
 template <class List>
 struct StateTuple;
 template <class... L>
-struct StateTuple<TypeList<L...>> {
+struct StateTuple<std::tuple<L...>> {
   using type = std::tuple<layer_state_t<L>...>;
+};
+
+// The inference walk's policy: outputs and scratch where the inference plan puts them, and
+// the caller's observer after each layer.
+template <class Model, class Observer>
+struct InferencePolicy {
+  std::byte* arena;
+  Observer& observer;
+
+  template <std::size_t I>
+  auto* output() const noexcept {
+    using Out = storage_t<typename Model::template layer<I>::output_element>;
+    return static_cast<Out*>(static_cast<void*>(arena + Model::plan.output_offset[I]));
+  }
+  template <std::size_t I>
+  std::span<std::byte> scratch() const noexcept {
+    return {arena + Model::plan.scratch_offset[I], Model::template layer<I>::scratch_bytes};
+  }
+  template <std::size_t I, class InQuant, class Out, class OutQuant>
+  void after(const void*, InQuant, const Out* output, OutQuant quant) const noexcept {
+    using L = typename Model::template layer<I>;
+    observer(std::integral_constant<std::size_t, I>{},
+             TensorView<const Out, typename L::output_shape>(output), quant);
+  }
 };
 
 }  // namespace graph
@@ -158,14 +170,14 @@ struct StateTuple<TypeList<L...>> {
 template <ShapeType InS, ActivationElement InE, class... Layers>
 class Sequential<Input<InS, InE>, Layers...> {
  public:
-  using layer_list = typename graph::BindChain<InS, InE, graph::TypeList<>, Layers...>::type;
-  static_assert(layer_list::size > 0,
+  using layer_list = typename graph::BindChain<InS, InE, std::tuple<>, Layers...>::type;
+  static_assert(std::tuple_size_v<layer_list> > 0,
                 "microtl::Sequential: a model needs at least one layer after its Input");
 
   template <std::size_t I>
-  using layer = typename graph::TypeAt<I, layer_list>::type;
+  using layer = std::tuple_element_t<I, layer_list>;
 
-  static constexpr std::size_t layer_count = layer_list::size;
+  static constexpr std::size_t layer_count = std::tuple_size_v<layer_list>;
   template <std::size_t I>
   using layer_state_t = graph::layer_state_t<layer<I>>;
   using input_shape = InS;
@@ -255,7 +267,10 @@ class Sequential<Input<InS, InE>, Layers...> {
                   "microtl::Sequential::forward: the arena is smaller than inference_arena_bytes");
     static_assert(Alignment >= MICROTL_ALIGNMENT,
                   "microtl::Sequential::forward: the arena must be aligned to MICROTL_ALIGNMENT");
-    return run<0>(input.data(), input_quant_, arena.bytes().data(), observer);
+    graph::InferencePolicy<Sequential, Observer> policy{arena.bytes().data(), observer};
+    const auto end = graph::walk<0, layer_count>(*this, input.data(), input_quant_, policy);
+    return Output{output_view(static_cast<const storage_t<output_element>*>(end.output)),
+                  end.quant};
   }
 
   // The parameters layer I computes with (for a trainable layer: views of its current values).
@@ -285,34 +300,6 @@ class Sequential<Input<InS, InE>, Layers...> {
   constexpr void init_state(const Args& args) noexcept {
     if constexpr (graph::takes_init_v<layer<I>>) {
       std::get<I>(states_).init(std::get<init_slot<I>>(args));
-    }
-  }
-
-  template <std::size_t I, class Observer>
-  Output run(const void* input, quant_info_t<typename layer<I>::input_element> quant,
-             std::byte* arena, Observer& observer) const noexcept {
-    using L = layer<I>;
-    using In = storage_t<typename L::input_element>;
-    using Out = storage_t<typename L::output_element>;
-    const TensorView<const In, typename L::input_shape> in(static_cast<const In*>(input));
-    const Out* output = nullptr;
-    quant_info_t<typename L::output_element> out_quant{};
-    if constexpr (L::placement == OutputPlacement::view) {
-      output = static_cast<const Out*>(input);
-      out_quant = quant;
-    } else {
-      Out* out = static_cast<Out*>(static_cast<void*>(arena + plan.output_offset[I]));
-      const std::span<std::byte> scratch(arena + plan.scratch_offset[I], L::scratch_bytes);
-      out_quant = L::forward(parameters<I>(), in, quant,
-                             TensorView<Out, typename L::output_shape>(out), scratch);
-      output = out;
-    }
-    observer(std::integral_constant<std::size_t, I>{},
-             TensorView<const Out, typename L::output_shape>(output), out_quant);
-    if constexpr (I + 1 < layer_count) {
-      return run<I + 1>(output, out_quant, arena, observer);
-    } else {
-      return Output{output_view(output), out_quant};
     }
   }
 

@@ -9,8 +9,9 @@
 //   - its fused activation, when it has one (L::activation)
 //   - the extents of its linear parameters, when it has them (weights_extent, bias_extent:
 //     tells apart two convolutions with the same shapes but other kernel sizes)
-//   - for a trainable layer (is_trainable_v<L>): L::trains_weights, L::weight_count,
-//     L::bias_count (Trainable<Dense<4>> and BiasOnly<Dense<4>> differ)
+//   - for a trainable layer (is_trainable_v<L>), what trains: for a linear layer whether its
+//     weights train and the weight and bias extents (Trainable<Dense<4>> and
+//     BiasOnly<Dense<4>> differ); for others each trained tensor's index and size
 // and the number of layers. Parameter *values* are not covered: they are what is saved.
 //
 // The hash is 32-bit FNV-1a over a byte encoding of these facts (each integer as 4 bytes,
@@ -29,7 +30,7 @@
 #include "microtl/core/shape.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"
-#include "microtl/train/trainable.hpp"
+#include "microtl/layers/contract.hpp"
 
 namespace microtl::io {
 
@@ -98,9 +99,21 @@ constexpr void hash_layer(Fnv1a32& h) noexcept {
   }
   if constexpr (is_trainable_v<L>) {
     h.byte('T');
-    h.byte(L::trains_weights ? std::uint8_t{1} : std::uint8_t{0});
-    h.u32(L::weight_count);
-    h.u32(L::bias_count);
+    if constexpr (is_linear_params_v<typename L::Params>) {
+      // Whether the weights train, and the extents of weights and bias.
+      bool weights_train = false;
+      for (const TrainedTensor& t : L::trained_tensors) {
+        weights_train = weights_train || t.index == linear_tensor::weights;
+      }
+      h.byte(weights_train ? std::uint8_t{1} : std::uint8_t{0});
+      h.u32(L::Params::weights_extent);
+      h.u32(L::Params::bias_extent);
+    } else {
+      for (const TrainedTensor& t : L::trained_tensors) {
+        h.u32(t.index);
+        h.u32(t.count);
+      }
+    }
   }
 }
 

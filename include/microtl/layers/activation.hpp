@@ -8,6 +8,7 @@
 
 #include "microtl/core/shape.hpp"
 #include "microtl/core/tensor_view.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/quant/activation.hpp"
 
@@ -51,30 +52,16 @@ struct ActivationLayer {
     return q;
   }
 
-  // dx = dy * activation'(y)
-  using Grads = NoGrads;
-  template <bool InputGrad>
-  static void backward(const Params&, TensorView<const float, S>, TensorView<const float, S> y,
-                       TensorView<float, S> dy, TensorView<float, S> dx, Grads) noexcept {
-    static_assert(std::same_as<E, float>, "microtl::ReLU / ReLU6: backward is for float layers");
+  // dx = dy * activation'(y); for int8, in real units: dx = dy where the output code was
+  // not clamped.
+  static constexpr std::size_t backward_saved_bytes = 0;
+  template <bool InputGrad, GradientSink Sink>
+  static void backward(const Params&, const ForwardRecord<ActivationLayer>& forward,
+                       TensorView<float, S> dy, TensorView<float, S> dx, const Sink&) noexcept {
     if constexpr (InputGrad) {
-      apply_activation_grad<A, S::size>(y.data(), dy.data());
+      apply_output_activation_grad<ActivationLayer, A>(forward, dy);
       for (std::size_t i = 0; i < S::size; ++i) {
         dx[i] = dy[i];
-      }
-    }
-  }
-
-  // int8, in real units: dx = dy where the output code was not clamped.
-  template <bool InputGrad>
-  static void backward_quantized(const Params&, TensorView<const std::int8_t, S>,
-                                 quant::QuantParams, TensorView<const std::int8_t, S> y,
-                                 quant::QuantParams y_quant, TensorView<float, S> dy,
-                                 TensorView<float, S> dx, Grads) noexcept {
-    if constexpr (InputGrad) {
-      const quant::ActivationRange range = quant::activation_range(A, y_quant);
-      for (std::size_t i = 0; i < S::size; ++i) {
-        dx[i] = (y[i] > range.min && y[i] < range.max) ? dy[i] : 0.0f;
       }
     }
   }
@@ -85,14 +72,14 @@ struct ActivationLayer {
 // Rectified linear unit: y = max(x, 0).
 struct ReLU {
   static constexpr quant::Activation activation = quant::Activation::relu;
-  template <ShapeType S, ActivationElement E, quant::Activation = quant::Activation::none>
+  template <ShapeType S, ActivationElement E>
   using bind = layers::ActivationLayer<S, E, quant::Activation::relu>;
 };
 
 // ReLU capped at 6: y = min(max(x, 0), 6).
 struct ReLU6 {
   static constexpr quant::Activation activation = quant::Activation::relu6;
-  template <ShapeType S, ActivationElement E, quant::Activation = quant::Activation::none>
+  template <ShapeType S, ActivationElement E>
   using bind = layers::ActivationLayer<S, E, quant::Activation::relu6>;
 };
 

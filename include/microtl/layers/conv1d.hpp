@@ -18,6 +18,7 @@
 #include "microtl/core/shape.hpp"
 #include "microtl/kernels/convolve.hpp"
 #include "microtl/layers/conv2d.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"
 #include "microtl/layers/window.hpp"
@@ -66,15 +67,17 @@ struct Conv1DLayer {
   }
 
   // The backward pass of the equivalent one-row Conv2D (see conv2d.hpp for the math).
-  using Grads = LinearGrads<Filters * K * in_channels, Filters>;
-  template <bool InputGrad>
-  static void backward(const Params& params, TensorView<const float, S> x,
-                       TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
-                       TensorView<float, S> dx, Grads grads) noexcept {
-    begin_accumulation(grads);
-    static_assert(std::same_as<E, float>, "microtl::Conv1D: backward is for float layers");
+  static constexpr std::size_t backward_saved_bytes = 0;
+  static constexpr bool single_gradient_write = false;
+  template <bool InputGrad, GradientSink Sink>
+  static void backward(const Params& params, const ForwardRecord<Conv1DLayer>& forward,
+                       TensorView<float, output_shape> dy, TensorView<float, S> dx,
+                       const Sink& sink) noexcept {
+    static_assert(std::same_as<E, float>,
+                  "microtl::Conv1D: backward is for float layers (an int8 Conv1D trains as "
+                  "BiasOnly<Conv1D<...>>)");
     convolve_backward_f32<1, length, in_channels, Filters, 1, K, Stride, Pad, A, InputGrad>(
-        x.data(), y.data(), dy.data(), dx.data(), params.weights.data(), grads.weights, grads.bias);
+        forward.x.data(), forward.y.data(), dy.data(), dx.data(), params.weights.data(), sink);
   }
 };
 

@@ -16,6 +16,7 @@
 
 #include "microtl/core/shape.hpp"
 #include "microtl/kernels/convolve.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"
 #include "microtl/layers/window.hpp"
@@ -33,11 +34,13 @@ namespace layers {
 //   dx[iy][ix][c]       = sum_{oy, ox, f} W[f][ky][kx][c] g[oy][ox][f]
 //   with iy = oy*s + ky - pad_top, ix = ox*s + kx - pad_left inside the input (padding taps
 //   take no part, as in the forward pass).
-// One walk over the output positions and their in-range taps serves all three sums.
+// One walk over the output positions and their in-range taps serves all three sums. Each
+// parameter receives one contribution per output position: the sink must add them up.
 template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t F, std::size_t KH,
-          std::size_t KW, std::size_t Stride, Padding Pad, quant::Activation A, bool InputGrad>
+          std::size_t KW, std::size_t Stride, Padding Pad, quant::Activation A, bool InputGrad,
+          GradientSink Sink>
 void convolve_backward_f32(const float* x, const float* y, float* dy, float* dx,
-                           const float* weights, float* weight_grads, float* bias_grads) noexcept {
+                           const float* weights, const Sink& sink) noexcept {
   using Rows = kernels::WindowAxis<H, KH, Stride, Pad>;
   using Cols = kernels::WindowAxis<W, KW, Stride, Pad>;
   constexpr std::size_t out_size = Rows::output * Cols::output * F;
@@ -56,10 +59,8 @@ void convolve_backward_f32(const float* x, const float* y, float* dy, float* dx,
       const int kx_begin = Cols::first_tap(x_origin);
       const int kx_end = Cols::end_tap(x_origin);
       const float* g = dy + (oy * Cols::output + ox) * F;
-      if (bias_grads != nullptr) {
-        for (std::size_t f = 0; f < F; ++f) {
-          bias_grads[f] += g[f];
-        }
+      if constexpr (Sink::template wants<linear_tensor::bias>) {
+        sink.template put<linear_tensor::bias>(0, F, [g](std::size_t f) { return g[f]; });
       }
       for (int ky = ky_begin; ky < ky_end; ++ky) {
         const auto iy = static_cast<std::size_t>(y_origin + ky);
@@ -73,11 +74,9 @@ void convolve_backward_f32(const float* x, const float* y, float* dy, float* dx,
               continue;  // common after a ReLU: nothing to add
             }
             const std::size_t offset = (f * KH * KW + tap) * Cin;
-            if (weight_grads != nullptr) {
-              float* dw = weight_grads + offset;
-              for (std::size_t c = 0; c < Cin; ++c) {
-                dw[c] += gf * pixel[c];
-              }
+            if constexpr (Sink::template wants<linear_tensor::weights>) {
+              sink.template put<linear_tensor::weights>(
+                  offset, Cin, [gf, pixel](std::size_t c) { return gf * pixel[c]; });
             }
             if constexpr (InputGrad) {
               const float* w = weights + offset;
@@ -134,16 +133,18 @@ struct Conv2DLayer {
     }
   }
 
-  using Grads = LinearGrads<Filters * K::height * K::width * in_channels, Filters>;
-  template <bool InputGrad>
-  static void backward(const Params& params, TensorView<const float, S> x,
-                       TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
-                       TensorView<float, S> dx, Grads grads) noexcept {
-    begin_accumulation(grads);
-    static_assert(std::same_as<E, float>, "microtl::Conv2D: backward is for float layers");
+  static constexpr std::size_t backward_saved_bytes = 0;
+  static constexpr bool single_gradient_write = false;
+  template <bool InputGrad, GradientSink Sink>
+  static void backward(const Params& params, const ForwardRecord<Conv2DLayer>& forward,
+                       TensorView<float, output_shape> dy, TensorView<float, S> dx,
+                       const Sink& sink) noexcept {
+    static_assert(std::same_as<E, float>,
+                  "microtl::Conv2D: backward is for float layers (an int8 Conv2D trains as "
+                  "BiasOnly<Conv2D<...>>)");
     convolve_backward_f32<height, width, in_channels, Filters, K::height, K::width, Stride, Pad, A,
-                          InputGrad>(x.data(), y.data(), dy.data(), dx.data(),
-                                     params.weights.data(), grads.weights, grads.bias);
+                          InputGrad>(forward.x.data(), forward.y.data(), dy.data(), dx.data(),
+                                     params.weights.data(), sink);
   }
 };
 

@@ -14,6 +14,7 @@
 
 #include "microtl/core/shape.hpp"
 #include "microtl/kernels/fully_connected.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"
 #include "microtl/quant/activation.hpp"
@@ -57,20 +58,23 @@ struct DenseLayer {
   }
 
   // g = dy * activation'(y)                         (in place in dy)
-  // dW[o][i] += g[o] x[i]        db[o] += g[o]        (when the parameters train)
-  // dx[i]     = sum_o W[o][i] g[o]                   (when InputGrad)
-  using Grads = LinearGrads<Units * in_features, Units>;
-  static constexpr bool fused_sgd = std::same_as<E, float>;
-  template <bool InputGrad>
-  static void backward(const Params& params, TensorView<const float, S> x,
-                       TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
-                       TensorView<float, S> dx, Grads grads) noexcept {
-    static_assert(std::same_as<E, float>, "microtl::Dense: backward is for float layers");
-    apply_activation_grad<A, Units>(y.data(), dy.data());
+  // dx[i]  = sum_o W[o][i] g[o]                    (when InputGrad)
+  // dW[o][i] <- g[o] x[i]      db[o] <- g[o]       (to the sink, when they train)
+  // Each parameter's gradient is put once, after dx has read the weights: a sink may update
+  // the parameters in place (single_gradient_write).
+  static constexpr std::size_t backward_saved_bytes = 0;
+  static constexpr bool single_gradient_write = true;
+  template <bool InputGrad, GradientSink Sink>
+  static void backward(const Params& params, const ForwardRecord<DenseLayer>& forward,
+                       TensorView<float, output_shape> dy, TensorView<float, S> dx,
+                       const Sink& sink) noexcept {
+    static_assert(std::same_as<E, float>,
+                  "microtl::Dense: backward is for float layers (an int8 Dense trains as "
+                  "BiasOnly<Dense<...>>)");
+    apply_activation_grad<A, Units>(forward.y.data(), dy.data());
     const float* g = dy.data();
     if constexpr (InputGrad) {
-      // dx[i] = sum_o W[o][i] g[o]: first, while W is still the weights of the forward pass
-      // (a fused update changes them below). Row by row: contiguous reads of W.
+      // Row by row: contiguous reads of W.
       float* out = dx.data();
       for (std::size_t i = 0; i < in_features; ++i) {
         out[i] = 0.0f;
@@ -83,52 +87,16 @@ struct DenseLayer {
         }
       }
     }
-    constexpr std::size_t body = in_features - in_features % 4;
-    if (grads.weights != nullptr) {
-      // dW[o][i] (+)= g[o] x[i], four elements per loop pass; the first sample of a batch
-      // writes (no read of the old value, no clearing between batches); fused SGD subtracts
-      // step * g[o] x[i] from the weights directly.
+    if constexpr (Sink::template wants<linear_tensor::weights>) {
+      const float* x = forward.x.data();
       for (std::size_t o = 0; o < Units; ++o) {
-        float* row = grads.weights + o * in_features;
         const float go = g[o];
-        const float* xi = x.data();
-        if (grads.fused_step != 0.0f) {
-          const float s = grads.fused_step;
-          for (std::size_t i = 0; i < body; i += 4) {
-            row[i] -= s * (go * xi[i]);
-            row[i + 1] -= s * (go * xi[i + 1]);
-            row[i + 2] -= s * (go * xi[i + 2]);
-            row[i + 3] -= s * (go * xi[i + 3]);
-          }
-          for (std::size_t i = body; i < in_features; ++i)
-            row[i] -= s * (go * xi[i]);
-        } else if (grads.overwrite) {
-          for (std::size_t i = 0; i < body; i += 4) {
-            row[i] = go * xi[i];
-            row[i + 1] = go * xi[i + 1];
-            row[i + 2] = go * xi[i + 2];
-            row[i + 3] = go * xi[i + 3];
-          }
-          for (std::size_t i = body; i < in_features; ++i)
-            row[i] = go * xi[i];
-        } else {
-          for (std::size_t i = 0; i < body; i += 4) {
-            row[i] += go * xi[i];
-            row[i + 1] += go * xi[i + 1];
-            row[i + 2] += go * xi[i + 2];
-            row[i + 3] += go * xi[i + 3];
-          }
-          for (std::size_t i = body; i < in_features; ++i)
-            row[i] += go * xi[i];
-        }
+        sink.template put<linear_tensor::weights>(o * in_features, in_features,
+                                                  [go, x](std::size_t i) { return go * x[i]; });
       }
     }
-    if (grads.bias != nullptr) {
-      for (std::size_t o = 0; o < Units; ++o) {
-        grads.bias[o] = grads.fused_step != 0.0f ? grads.bias[o] - grads.fused_step * g[o]
-                        : grads.overwrite        ? g[o]
-                                                 : grads.bias[o] + g[o];
-      }
+    if constexpr (Sink::template wants<linear_tensor::bias>) {
+      sink.template put<linear_tensor::bias>(0, Units, [g](std::size_t o) { return g[o]; });
     }
   }
 };

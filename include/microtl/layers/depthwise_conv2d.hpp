@@ -17,6 +17,7 @@
 
 #include "microtl/core/shape.hpp"
 #include "microtl/kernels/depthwise_conv.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"
 #include "microtl/layers/window.hpp"
@@ -71,13 +72,17 @@ struct DepthwiseConv2DLayer {
   // db[k]              += sum_{oy, ox} g[oy][ox][k]
   // dW[ky][kx][k]      += sum_{oy, ox} g[oy][ox][k] x[iy][ix][c]
   // dx[iy][ix][c]       = sum_{oy, ox, m} W[ky][kx][c*M + m] g[oy][ox][c*M + m]
-  using Grads = LinearGrads<K::height * K::width * out_channels, out_channels>;
-  template <bool InputGrad>
-  static void backward(const Params& params, TensorView<const float, S> x,
-                       TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
-                       TensorView<float, S> dx, Grads grads) noexcept {
-    begin_accumulation(grads);
-    static_assert(std::same_as<E, float>, "microtl::DepthwiseConv2D: backward is for float layers");
+  static constexpr std::size_t backward_saved_bytes = 0;
+  static constexpr bool single_gradient_write = false;
+  template <bool InputGrad, GradientSink Sink>
+  static void backward(const Params& params, const ForwardRecord<DepthwiseConv2DLayer>& forward,
+                       TensorView<float, output_shape> dy, TensorView<float, S> dx,
+                       const Sink& sink) noexcept {
+    static_assert(std::same_as<E, float>,
+                  "microtl::DepthwiseConv2D: backward is for float layers (an int8 "
+                  "DepthwiseConv2D trains as BiasOnly<DepthwiseConv2D<...>>)");
+    const auto x = forward.x;
+    const auto y = forward.y;
     using Rows = kernels::WindowAxis<height, K::height, Stride, Pad>;
     using Cols = kernels::WindowAxis<width, K::width, Stride, Pad>;
     apply_activation_grad<A, output_shape::size>(y.data(), dy.data());
@@ -92,10 +97,9 @@ struct DepthwiseConv2DLayer {
       for (std::size_t ox = 0; ox < out_width; ++ox) {
         const int x_origin = Cols::origin(ox);
         const float* g = dy.data() + (oy * out_width + ox) * out_channels;
-        if (grads.bias != nullptr) {
-          for (std::size_t k = 0; k < out_channels; ++k) {
-            grads.bias[k] += g[k];
-          }
+        if constexpr (Sink::template wants<linear_tensor::bias>) {
+          sink.template put<linear_tensor::bias>(0, out_channels,
+                                                 [g](std::size_t k) { return g[k]; });
         }
         for (int ky = Rows::first_tap(y_origin); ky < Rows::end_tap(y_origin); ++ky) {
           const auto iy = static_cast<std::size_t>(y_origin + ky);
@@ -106,12 +110,14 @@ struct DepthwiseConv2DLayer {
                 out_channels;
             const float* pixel = x.data() + (iy * width + ix) * in_channels;
             for (std::size_t c = 0; c < in_channels; ++c) {
-              for (std::size_t m = 0; m < M; ++m) {
-                const std::size_t k = c * M + m;
-                if (grads.weights != nullptr) {
-                  grads.weights[tap + k] += g[k] * pixel[c];
-                }
-                if constexpr (InputGrad) {
+              if constexpr (Sink::template wants<linear_tensor::weights>) {
+                const float value = pixel[c];
+                sink.template put<linear_tensor::weights>(
+                    tap + c * M, M, [g, c, value](std::size_t m) { return g[c * M + m] * value; });
+              }
+              if constexpr (InputGrad) {
+                for (std::size_t m = 0; m < M; ++m) {
+                  const std::size_t k = c * M + m;
                   dx[(iy * width + ix) * in_channels + c] += weights[tap + k] * g[k];
                 }
               }

@@ -26,7 +26,7 @@ struct FlattenLayer {
 }  // namespace layers
 
 struct Flatten {
-  template <ShapeType S, ActivationElement E, quant::Activation = quant::Activation::none>
+  template <ShapeType S, ActivationElement E>
   using bind = layers::FlattenLayer<S, E>;
 };
 

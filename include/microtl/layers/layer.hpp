@@ -1,23 +1,15 @@
-// What every layer has in common: element types, the interface a layer presents once the
-// model has told it its input, and the concepts that check that interface.
-//
-// A layer is written by the user as a *spec*, a type that does not yet know its input:
-// `Dense<32>`, `Conv2D<8, Kernel<3, 3>, Padding::same>`, `ReLU`. A Sequential binds each
-// spec to the shape and element type flowing into it:
-//
-//   typename Spec::template bind<InputShape, InputElement, FusedActivation>
-//
-// and gets a *bound layer*: a type with static members only, that states its input and
-// output shapes and elements, its parameter type, the scratch memory its kernel needs,
-// how its output relates to its input in memory, and its forward function.
+// The vocabulary every layer shares: parameterless markers, how an output sits in memory,
+// the views a layer's functions take, what a forward pass leaves for the backward pass, and
+// the derivative of a fused activation. The rules a layer must follow are stated, as
+// concepts, in layers/contract.hpp.
 #pragma once
 
-#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <type_traits>
 
+#include "microtl/core/element.hpp"
 #include "microtl/core/shape.hpp"
 #include "microtl/core/tensor_view.hpp"
 #include "microtl/quant/activation.hpp"
@@ -25,84 +17,15 @@
 
 namespace microtl {
 
-// ---------------------------------------------------------------------------------------
-// Activation element types. `float` is the float path (the reference, and what trains).
-// `QInt8` is an int8 tensor with TFLite's affine quantization: real = scale * (q - zp),
-// with (scale, zero point) known at run time and flowing along the chain with the data.
-// ---------------------------------------------------------------------------------------
-struct QInt8 {};
-
-template <class E>
-concept ActivationElement = std::same_as<E, float> || std::same_as<E, QInt8>;
-
-namespace detail {
-template <class E>
-struct storage;
-template <>
-struct storage<float> {
-  using type = float;
-};
-template <>
-struct storage<QInt8> {
-  using type = std::int8_t;
-};
-}  // namespace detail
-
-// The C++ type that stores one element: float or int8_t.
-template <ActivationElement E>
-using storage_t = typename detail::storage<E>::type;
-
-// What travels with an activation besides its values: its quantization parameters for
-// QInt8, nothing for float.
-struct NoQuant {
-  friend constexpr bool operator==(NoQuant, NoQuant) noexcept { return true; }
-};
-template <ActivationElement E>
-using quant_info_t = std::conditional_t<std::same_as<E, QInt8>, quant::QuantParams, NoQuant>;
-
-// A layer without parameters, and so without parameter gradients.
+// A layer without parameters.
 struct NoParams {};
-struct NoGrads {};
 
-// ---------------------------------------------------------------------------------------
 // How a bound layer's output sits in memory relative to its input.
-// ---------------------------------------------------------------------------------------
 enum class OutputPlacement : std::uint8_t {
   separate,  // a buffer of its own, alive together with the input buffer
   in_place,  // may overwrite its input element by element (activations)
   view,      // the input buffer itself, seen with another shape (Flatten): no work at all
 };
-
-// ---------------------------------------------------------------------------------------
-// The bound-layer interface, checked by the BoundLayer concept.
-//
-//   using input_shape, output_shape;            Shape<...>
-//   using input_element, output_element;        float or QInt8
-//   using Params;                               NoParams, or the parameter struct
-//   static constexpr const char* name;          for reports ("Conv2D")
-//   static constexpr std::size_t scratch_bytes; kernel scratch during forward
-//   static constexpr OutputPlacement placement;
-//   static quant_info_t<output_element> forward(const Params&,
-//       TensorView<const storage_t<input_element>, input_shape> in, quant_info_t<input_element>,
-//       TensorView<storage_t<output_element>, output_shape> out, std::span<std::byte> scratch);
-//     (view layers have no forward)
-// ---------------------------------------------------------------------------------------
-template <class L>
-concept BoundLayer = requires {
-  typename L::input_shape;
-  typename L::output_shape;
-  typename L::input_element;
-  typename L::output_element;
-  typename L::Params;
-  { L::name } -> std::convertible_to<const char*>;
-  { L::scratch_bytes } -> std::convertible_to<std::size_t>;
-  { L::placement } -> std::convertible_to<OutputPlacement>;
-}
-&&ShapeType<typename L::input_shape>&& ShapeType<typename L::output_shape>&&
-    ActivationElement<typename L::input_element>&& ActivationElement<typename L::output_element>;
-
-template <class L>
-inline constexpr bool has_params_v = !std::is_same_v<typename L::Params, NoParams>;
 
 // (Unconstrained: layers use them in their own declarations, while still incomplete.)
 template <class L>
@@ -111,19 +34,25 @@ using input_view_t =
 template <class L>
 using output_view_t = TensorView<storage_t<typename L::output_element>, typename L::output_shape>;
 
-// ---------------------------------------------------------------------------------------
-// Backward pass (float layers between the loss and the earliest trainable layer):
-//
-//   template <bool InputGrad>
-//   static void backward(const Params&, TensorView<const float, input_shape> x,
-//                        TensorView<const float, output_shape> y,
-//                        TensorView<float, output_shape> dy,   // dL/dy; may be overwritten
-//                        TensorView<float, input_shape> dx,    // dL/dx, written when InputGrad
-//                        Grads grads);                          // += dL/dparameters, or NoGrads
-//
-// x and y are the input and output saved by the forward pass. The earliest trainable layer
-// is instantiated with InputGrad = false: its input gradient is never computed.
-// ---------------------------------------------------------------------------------------
+template <class L>
+inline constexpr bool has_params_v = !std::is_same_v<typename L::Params, NoParams>;
+
+// What the forward pass of a training step leaves for a layer's backward pass: its input
+// and output as they were computed (int8 codes with their quantization, or float values),
+// and the bytes the layer saved for itself (L::backward_saved_bytes; empty for most).
+template <class InE, class InS, class OutE, class OutS>
+struct ForwardRecordOf {
+  TensorView<const storage_t<InE>, InS> x;
+  quant_info_t<InE> x_quant;
+  TensorView<const storage_t<OutE>, OutS> y;
+  quant_info_t<OutE> y_quant;
+  std::span<std::byte> saved;
+};
+// (A type of the shapes and elements alone: a wrapper such as Trainable<...> and the layer it
+// wraps share it.)
+template <class L>
+using ForwardRecord = ForwardRecordOf<typename L::input_element, typename L::input_shape,
+                                      typename L::output_element, typename L::output_shape>;
 
 // The derivative of a fused activation, applied to an output gradient in place:
 //   relu:  dy *= (y > 0)          relu6: dy *= (0 < y < 6)
@@ -141,9 +70,33 @@ inline void apply_activation_grad(const float* y, float* dy) noexcept {
   }
 }
 
+// The same for an int8 output, in real units: the gradient passes where the output code was
+// not clamped by the fused activation or by saturation (range.min < y < range.max).
+template <std::size_t N>
+inline void pass_unclamped_grad(const std::int8_t* y, quant::ActivationRange range,
+                                float* dy) noexcept {
+  for (std::size_t i = 0; i < N; ++i) {
+    dy[i] = (y[i] > range.min && y[i] < range.max) ? dy[i] : 0.0f;
+  }
+}
+
+// The derivative of layer L's fused activation A at its saved output, for float and int8
+// layers alike (int8: the clamp range of A for the output's quantization).
+template <class L, quant::Activation A>
+inline void apply_output_activation_grad(const ForwardRecord<L>& forward,
+                                         TensorView<float, typename L::output_shape> dy) noexcept {
+  constexpr std::size_t n = L::output_shape::size;
+  if constexpr (std::is_same_v<typename L::output_element, float>) {
+    apply_activation_grad<A, n>(forward.y.data(), dy.data());
+  } else {
+    pass_unclamped_grad<n>(forward.y.data(), quant::activation_range(A, forward.y_quant),
+                           dy.data());
+  }
+}
+
 // Layer specs that can absorb a following ReLU / ReLU6 into their output stage (Dense,
-// convolutions) say so; the Sequential then binds them with that activation and drops the
-// separate activation layer, as TFLite's fused activations do.
+// convolutions, pools) say so; the Sequential then binds them with that activation and drops
+// the separate activation layer, as TFLite's fused activations do.
 template <class Spec>
 inline constexpr bool fuses_activation_v = requires {
   requires Spec::fuses_activation;

@@ -48,37 +48,12 @@ inline constexpr bool is_linear_params_v = false;
 template <ActivationElement E, std::size_t WeightCount, std::size_t Channels>
 inline constexpr bool is_linear_params_v<LinearParams<E, WeightCount, Channels>> = true;
 
-// Gradients of a linear layer's parameters, accumulated by backward passes: same layout as
-// the parameters.
-template <std::size_t WeightCount, std::size_t Channels>
-struct LinearGrads {
-  float* weights;  // WeightCount values, or nullptr when the weights are frozen (bias-only)
-  float* bias;     // Channels values
-  // True for the first sample of a mini-batch: the backward pass writes the gradients
-  // instead of adding to them, which spares clearing them after every update.
-  bool overwrite = false;
-  // Nonzero: plain SGD fused into the backward pass (batch 1, no guard): `weights` and
-  // `bias` are the parameters themselves, and the layer subtracts fused_step * gradient
-  // instead of storing the gradient (layers that offer it say `fused_sgd = true`).
-  float fused_step = 0.0f;
-};
-
-// For backward passes that only accumulate: clears the gradients when this sample starts a
-// mini-batch (then accumulation gives the same as writing).
-template <std::size_t WeightCount, std::size_t Channels>
-inline void begin_accumulation(LinearGrads<WeightCount, Channels>& grads) noexcept {
-  if (grads.overwrite) {
-    if (grads.weights != nullptr) {
-      for (std::size_t i = 0; i < WeightCount; ++i)
-        grads.weights[i] = 0.0f;
-    }
-    if (grads.bias != nullptr) {
-      for (std::size_t i = 0; i < Channels; ++i)
-        grads.bias[i] = 0.0f;
-    }
-    grads.overwrite = false;
-  }
-}
+// The parameter tensors of a linear layer, as gradient sinks and trained-tensor lists name
+// them (layers/contract.hpp).
+namespace linear_tensor {
+inline constexpr std::size_t weights = 0;
+inline constexpr std::size_t bias = 1;
+}  // namespace linear_tensor
 
 namespace layers {
 

@@ -16,6 +16,7 @@
 
 #include "microtl/core/shape.hpp"
 #include "microtl/kernels/portable/pooling.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/window.hpp"
 #include "microtl/quant/activation.hpp"
@@ -73,35 +74,18 @@ struct Pool2DLayer {
     return q;
   }
 
-  // g = dy * activation'(y) (in place), then
+  // g = dy * activation'(y) (in place; for int8, in real units: dy where the output code was
+  // not clamped), then
   //   max:     dx[argmax of the window] += g      (the first maximum in scan order)
   //   average: dx[every tap in the input] += g / (number of those taps)
-  using Grads = NoGrads;
-  template <bool InputGrad>
-  static void backward(const Params&, TensorView<const float, S> x,
-                       TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
-                       TensorView<float, S> dx, Grads) noexcept {
-    static_assert(std::same_as<E, float>, "microtl pooling: backward() is for float layers");
+  static constexpr std::size_t backward_saved_bytes = 0;
+  template <bool InputGrad, GradientSink Sink>
+  static void backward(const Params&, const ForwardRecord<Pool2DLayer>& forward,
+                       TensorView<float, output_shape> dy, TensorView<float, S> dx,
+                       const Sink&) noexcept {
     if constexpr (InputGrad) {
-      apply_activation_grad<A, output_shape::size>(y.data(), dy.data());
-      route(x.data(), dy.data(), dx.data());
-    }
-  }
-
-  // int8, in real units (the gradient of the real values the codes stand for): the same
-  // routing, with the fused activation's derivative read from the codes: the gradient
-  // passes where the output was not clamped (range.min < y < range.max).
-  template <bool InputGrad>
-  static void backward_quantized(const Params&, TensorView<const std::int8_t, S> x,
-                                 quant::QuantParams, TensorView<const std::int8_t, output_shape> y,
-                                 quant::QuantParams y_quant, TensorView<float, output_shape> dy,
-                                 TensorView<float, S> dx, Grads) noexcept {
-    if constexpr (InputGrad) {
-      const quant::ActivationRange range = quant::activation_range(A, y_quant);
-      for (std::size_t i = 0; i < output_shape::size; ++i) {
-        dy[i] = (y[i] > range.min && y[i] < range.max) ? dy[i] : 0.0f;
-      }
-      route(x.data(), dy.data(), dx.data());
+      apply_output_activation_grad<Pool2DLayer, A>(forward, dy);
+      route(forward.x.data(), dy.data(), dx.data());
     }
   }
 
@@ -185,30 +169,15 @@ struct GlobalAvgPool2DLayer {
     return q;
   }
 
-  // g = dy * activation'(y);  dx[h][w][c] = g[c] / (H * W)
-  using Grads = NoGrads;
-  template <bool InputGrad>
-  static void backward(const Params&, TensorView<const float, S>,
-                       TensorView<const float, output_shape> y, TensorView<float, output_shape> dy,
-                       TensorView<float, S> dx, Grads) noexcept {
-    static_assert(std::same_as<E, float>, "microtl::GlobalAvgPool2D: backward is for float layers");
+  // g = dy * activation'(y) (int8: where the output code was not clamped);
+  // dx[h][w][c] = g[c] / (H * W)
+  static constexpr std::size_t backward_saved_bytes = 0;
+  template <bool InputGrad, GradientSink Sink>
+  static void backward(const Params&, const ForwardRecord<GlobalAvgPool2DLayer>& forward,
+                       TensorView<float, output_shape> dy, TensorView<float, S> dx,
+                       const Sink&) noexcept {
     if constexpr (InputGrad) {
-      apply_activation_grad<A, channels>(y.data(), dy.data());
-      spread(dy.data(), dx.data());
-    }
-  }
-
-  // int8, in real units: the gradient passes where the output was not clamped.
-  template <bool InputGrad>
-  static void backward_quantized(const Params&, TensorView<const std::int8_t, S>,
-                                 quant::QuantParams, TensorView<const std::int8_t, output_shape> y,
-                                 quant::QuantParams y_quant, TensorView<float, output_shape> dy,
-                                 TensorView<float, S> dx, Grads) noexcept {
-    if constexpr (InputGrad) {
-      const quant::ActivationRange range = quant::activation_range(A, y_quant);
-      for (std::size_t c = 0; c < channels; ++c) {
-        dy[c] = (y[c] > range.min && y[c] < range.max) ? dy[c] : 0.0f;
-      }
+      apply_output_activation_grad<GlobalAvgPool2DLayer, A>(forward, dy);
       spread(dy.data(), dx.data());
     }
   }

@@ -13,6 +13,7 @@
 #include <span>
 
 #include "microtl/core/shape.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/quant/qparams.hpp"
 
@@ -47,7 +48,6 @@ struct DequantizeLayer {
   using input_element = QInt8;
   using output_element = float;
   using Params = NoParams;
-  static constexpr bool is_dequantize = true;
   static constexpr const char* name = "Dequantize";
   static constexpr std::size_t scratch_bytes = 0;
   static constexpr OutputPlacement placement = OutputPlacement::separate;
@@ -61,11 +61,10 @@ struct DequantizeLayer {
   // The gradient with respect to the real values the int8 codes stand for is the gradient
   // with respect to the dequantized values: dx = dy (the rounding of the codes is treated as
   // the identity, the straight-through estimate).
-  using Grads = NoGrads;
-  template <bool InputGrad>
-  static void backward_quantized(const Params&, TensorView<const std::int8_t, S>,
-                                 quant::QuantParams, TensorView<const float, S>, NoQuant,
-                                 TensorView<float, S> dy, TensorView<float, S> dx, Grads) noexcept {
+  static constexpr std::size_t backward_saved_bytes = 0;
+  template <bool InputGrad, GradientSink Sink>
+  static void backward(const Params&, const ForwardRecord<DequantizeLayer>&,
+                       TensorView<float, S> dy, TensorView<float, S> dx, const Sink&) noexcept {
     if constexpr (InputGrad) {
       for (std::size_t i = 0; i < S::size; ++i) {
         dx[i] = dy[i];
@@ -77,25 +76,25 @@ struct DequantizeLayer {
 }  // namespace layers
 
 struct Quantize {
-  template <ShapeType S, ActivationElement E, quant::Activation = quant::Activation::none>
+  template <ShapeType S, ActivationElement E>
   struct bind_check {
     static_assert(std::same_as<E, float>,
                   "microtl::Quantize: its input must be float (it is already int8)");
     using type = layers::QuantizeLayer<S>;
   };
-  template <ShapeType S, ActivationElement E, quant::Activation A = quant::Activation::none>
-  using bind = typename bind_check<S, E, A>::type;
+  template <ShapeType S, ActivationElement E>
+  using bind = typename bind_check<S, E>::type;
 };
 
 struct Dequantize {
-  template <ShapeType S, ActivationElement E, quant::Activation = quant::Activation::none>
+  template <ShapeType S, ActivationElement E>
   struct bind_check {
     static_assert(std::same_as<E, QInt8>,
                   "microtl::Dequantize: its input must be int8 (QInt8), it is float");
     using type = layers::DequantizeLayer<S>;
   };
-  template <ShapeType S, ActivationElement E, quant::Activation A = quant::Activation::none>
-  using bind = typename bind_check<S, E, A>::type;
+  template <ShapeType S, ActivationElement E>
+  using bind = typename bind_check<S, E>::type;
 };
 
 }  // namespace microtl

@@ -53,7 +53,7 @@ struct SoftmaxLayer {
 }  // namespace layers
 
 struct Softmax {
-  template <ShapeType S, ActivationElement E, quant::Activation = quant::Activation::none>
+  template <ShapeType S, ActivationElement E>
   using bind = layers::SoftmaxLayer<S, E>;
 };
 

@@ -15,7 +15,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 
+#include "microtl/core/element.hpp"
 #include "microtl/quant/rounding.hpp"
 
 namespace microtl::quant {
@@ -163,3 +165,15 @@ constexpr std::int32_t quantize_bias(float bias, float input_scale, float weight
 }
 
 }  // namespace microtl::quant
+
+namespace microtl {
+
+// What travels with an activation besides its values: its quantization parameters for
+// QInt8, nothing for float.
+struct NoQuant {
+  friend constexpr bool operator==(NoQuant, NoQuant) noexcept { return true; }
+};
+template <ActivationElement E>
+using quant_info_t = std::conditional_t<std::same_as<E, QInt8>, quant::QuantParams, NoQuant>;
+
+}  // namespace microtl

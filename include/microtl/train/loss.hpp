@@ -4,12 +4,26 @@
 #pragma once
 
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <span>
 
 #include "microtl/core/status.hpp"
 
 namespace microtl {
+
+// What the trainer needs of a loss (SoftmaxCrossEntropy, MeanSquaredError below):
+//   template <std::size_t N> using Target = ...;           a label, a target vector
+//   template <std::size_t N> static Status validate(const Target<N>&);
+//   template <std::size_t N> static Result<float> loss_and_grad(
+//       std::span<const float, N> outputs, const Target<N>&, std::span<float, N> grad);
+//     the loss and dL/doutputs; an invalid target returns its Status and writes nothing
+template <class L>
+concept LossFunction = requires(std::span<const float, 2> out, std::span<float, 2> grad,
+                                const typename L::template Target<2>& target) {
+  { L::template validate<2>(target) } -> std::same_as<Status>;
+  { L::template loss_and_grad<2>(out, target, grad) } -> std::same_as<Result<float>>;
+};
 
 // Softmax cross-entropy on logits z with a class label y (0 <= y < N):
 //

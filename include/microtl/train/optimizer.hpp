@@ -17,10 +17,34 @@
 #pragma once
 
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <span>
 
 namespace microtl {
+
+// What the trainer needs of an optimizer (SGD, SGDMomentum, Adam below; a user's own rule
+// meets the same):
+//   static constexpr std::size_t state_per_parameter;   floats of state per trained value
+//   float learning_rate, weight_decay;
+//   struct StepContext;  StepContext begin_step();      once per update (Adam's b^t)
+//   template <bool Write> bool step(std::span<float> parameters,
+//       std::span<const float> grads, std::span<float> state, float grad_scale,
+//       StepContext) const;
+//     one tensor's update from its gradient sum times grad_scale; Write = false computes
+//     without storing and returns whether every new value and state is finite (the
+//     divergence guard's check), Write = true stores
+template <class O>
+concept OptimizerRule = std::copyable<O> && requires(O& o, const O& c, std::span<float> p,
+                                                     std::span<const float> g) {
+  { O::state_per_parameter } -> std::convertible_to<std::size_t>;
+  { o.learning_rate } -> std::convertible_to<float>;
+  { o.weight_decay } -> std::convertible_to<float>;
+  typename O::StepContext;
+  { o.begin_step() } -> std::same_as<typename O::StepContext>;
+  { c.template step<false>(p, g, p, 1.0f, o.begin_step()) } -> std::same_as<bool>;
+  { c.template step<true>(p, g, p, 1.0f, o.begin_step()) } -> std::same_as<bool>;
+};
 
 // Plain SGD:  g = grad * scale + wd * p;   p -= lr * g
 struct SGD {

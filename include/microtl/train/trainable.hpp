@@ -5,9 +5,10 @@
 //   BiasOnly<Conv2D<...>>  only the bias trains (TinyTL's recipe: a fraction of the memory);
 //                          the weights stay where they are (flash) and are never written
 //
-// Every other layer is frozen: its parameters are referenced, not copied. The trainer
-// instantiates backward code only from the last layer down to the earliest trainable one,
-// and the earliest trainable layer computes no input gradient.
+// Every other layer is frozen: its parameters are referenced, not copied. The wrappers make
+// a bound layer a TrainableLayer (layers/contract.hpp): they say which parameter tensors
+// train, keep them in the model's state, and visit them for the optimizer, the parameter
+// blob and the model signature (for_each_trained: the one place that knows where they are).
 #pragma once
 
 #include <algorithm>
@@ -16,9 +17,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-
 #include <type_traits>
+
+#include "microtl/core/element.hpp"
 #include "microtl/core/shape.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"
 #include "microtl/quant/activation.hpp"
@@ -36,8 +39,11 @@ struct LinearExtents<LinearParams<E, W, C>> {
   static constexpr std::size_t channels = C;
 };
 
-// A bound linear layer whose weights and bias train.
-template <BoundLayer B>
+template <std::size_t T>
+using tensor_index = std::integral_constant<std::size_t, T>;
+
+// A bound float linear layer whose weights and bias train.
+template <BackwardLayer B>
 struct TrainableLayer : B {
   static_assert(std::same_as<typename B::input_element, float> &&
                     std::same_as<typename B::output_element, float>,
@@ -47,13 +53,13 @@ struct TrainableLayer : B {
                 "microtl::Trainable: only layers with weights and a bias (Dense, Conv2D, "
                 "DepthwiseConv2D, Conv1D) train");
 
-  static constexpr bool trainable = true;
-  static constexpr bool trains_weights = true;
   static constexpr std::size_t weight_count = LinearExtents<typename B::Params>::weights;
   static constexpr std::size_t bias_count = LinearExtents<typename B::Params>::channels;
-  // Parameters that receive gradients and optimizer state, in the order weights, bias.
-  static constexpr std::size_t trainable_count = weight_count + bias_count;
-  using Grads = LinearGrads<weight_count, bias_count>;
+
+  static constexpr bool trainable = true;
+  static constexpr std::array<TrainedTensor, 2> trained_tensors = {
+      {{linear_tensor::weights, weight_count}, {linear_tensor::bias, bias_count}}};
+  static constexpr std::size_t trained_value_count = weight_count + bias_count;
 
   struct State {
     using InitParams = typename B::Params;
@@ -65,29 +71,34 @@ struct TrainableLayer : B {
       std::copy(initial.bias.begin(), initial.bias.end(), bias.begin());
     }
     typename B::Params params() const noexcept { return {weights, bias}; }
-    // The trainable values as one sequence per tensor (for optimizers and persistence).
-    std::span<float, weight_count> trainable_weights() noexcept { return weights; }
-    std::span<float, bias_count> trainable_bias() noexcept { return bias; }
+    template <class F>
+    void for_each_trained(F&& f) noexcept {
+      f(tensor_index<linear_tensor::weights>{}, std::span<float, weight_count>(weights));
+      f(tensor_index<linear_tensor::bias>{}, std::span<float, bias_count>(bias));
+    }
+    template <class F>
+    void for_each_trained(F&& f) const noexcept {
+      f(tensor_index<linear_tensor::weights>{}, std::span<const float, weight_count>(weights));
+      f(tensor_index<linear_tensor::bias>{}, std::span<const float, bias_count>(bias));
+    }
+    void refresh() noexcept {}  // nothing is derived from the trained values
   };
 };
 
-// A bound linear layer whose bias alone trains.
-template <BoundLayer B>
+// A bound float linear layer whose bias alone trains.
+template <BackwardLayer B>
 struct BiasOnlyLayer : B {
-  static_assert(std::same_as<typename B::input_element, float> &&
-                    std::same_as<typename B::output_element, float>,
-                "microtl::BiasOnly: bias-only layers compute in float here; put a Dequantize "
-                "before the first one");
   static_assert(
       is_linear_params_v<typename B::Params>,
       "microtl::BiasOnly: only layers with a bias (Dense, Conv2D, DepthwiseConv2D, Conv1D) train");
 
-  static constexpr bool trainable = true;
-  static constexpr bool trains_weights = false;
   static constexpr std::size_t weight_count = LinearExtents<typename B::Params>::weights;
   static constexpr std::size_t bias_count = LinearExtents<typename B::Params>::channels;
-  static constexpr std::size_t trainable_count = bias_count;
-  using Grads = LinearGrads<weight_count, bias_count>;
+
+  static constexpr bool trainable = true;
+  static constexpr std::array<TrainedTensor, 1> trained_tensors = {
+      {{linear_tensor::bias, bias_count}}};
+  static constexpr std::size_t trained_value_count = bias_count;
 
   struct State {
     using InitParams = typename B::Params;
@@ -101,13 +112,23 @@ struct BiasOnlyLayer : B {
     typename B::Params params() const noexcept {
       return {std::span<const float, weight_count>(weights, weight_count), bias};
     }
-    std::span<float, bias_count> trainable_bias() noexcept { return bias; }
+    template <class F>
+    void for_each_trained(F&& f) noexcept {
+      f(tensor_index<linear_tensor::bias>{}, std::span<float, bias_count>(bias));
+    }
+    template <class F>
+    void for_each_trained(F&& f) const noexcept {
+      f(tensor_index<linear_tensor::bias>{}, std::span<const float, bias_count>(bias));
+    }
+    void refresh() noexcept {}
   };
 };
 
 // The parameters an int8 layer needs to train its bias: its frozen int8 parameters (in
-// flash), and the scales that turn the int32 bias into real values and back:
-//   bias_scale[c] = input_scale * weight_scales[c]      (TFLite's bias quantization)
+// flash), and the scales that turn the int32 bias into real values and back (TFLite's bias
+// quantization, quant::quantize_bias: bias_scale[c] = input_scale * weight_scales[c]).
+// input_scale must be the scale of the activation that flows into the layer: the trainer
+// checks it on every sample (Status::model_mismatch otherwise).
 template <std::size_t W, std::size_t C>
 struct QuantizedBiasOnlyParams {
   LinearParams<QInt8, W, C> frozen;
@@ -116,9 +137,9 @@ struct QuantizedBiasOnlyParams {
 };
 
 // A bound int8 linear layer whose bias alone trains (TinyTL's recipe on an int8 network).
-// The bias trains as real values (float, in RAM); after each update it is requantized to
-// the int32 bias the int8 kernel uses:  bias_q[c] = round(bias[c] / bias_scale[c]).
-// Weights, multipliers and output quantization stay in flash, untouched.
+// The bias trains as real values (float, in RAM); after each update refresh() requantizes it
+// to the int32 bias the int8 kernel uses, with quant::quantize_bias. Weights, multipliers and
+// output quantization stay in flash, untouched.
 template <BoundLayer B>
 struct BiasOnlyQuantizedLayer : B {
   static_assert(std::same_as<typename B::input_element, QInt8> &&
@@ -128,41 +149,48 @@ struct BiasOnlyQuantizedLayer : B {
       is_linear_params_v<typename B::Params>,
       "microtl::BiasOnly: only layers with a bias (Dense, Conv2D, DepthwiseConv2D, Conv1D) train");
 
-  static constexpr bool trainable = true;
-  static constexpr bool trains_weights = false;
   static constexpr std::size_t weight_count = LinearExtents<typename B::Params>::weights;
   static constexpr std::size_t bias_count = LinearExtents<typename B::Params>::channels;
-  static constexpr std::size_t trainable_count = bias_count;
-  using Grads = LinearGrads<weight_count, bias_count>;
+
+  static constexpr bool trainable = true;
+  static constexpr std::array<TrainedTensor, 1> trained_tensors = {
+      {{linear_tensor::bias, bias_count}}};
+  static constexpr std::size_t trained_value_count = bias_count;
+  // Each bias receives one contribution per output position.
+  static constexpr bool single_gradient_write = false;
+  static constexpr std::size_t backward_saved_bytes = 0;
 
   struct State {
     using InitParams = QuantizedBiasOnlyParams<weight_count, bias_count>;
     const InitParams* init_params = nullptr;  // referenced: flash
     std::array<float, bias_count> bias{};     // real values: what trains (and is saved)
     std::array<std::int32_t, bias_count> bias_q{};
-    std::array<float, bias_count> bias_scale{};
 
     void init(const InitParams& initial) noexcept {
       init_params = &initial;
       for (std::size_t c = 0; c < bias_count; ++c) {
-        bias_scale[c] = initial.input_scale * initial.weight_scales[c];
         bias_q[c] = initial.frozen.bias[c];
-        bias[c] = static_cast<float>(bias_q[c]) * bias_scale[c];
+        bias[c] = static_cast<float>(bias_q[c]) * (initial.input_scale * initial.weight_scales[c]);
       }
     }
     typename B::Params params() const noexcept {
       const auto& frozen = init_params->frozen;
       return {frozen.weights, bias_q, frozen.multipliers, frozen.output};
     }
-    std::span<float, bias_count> trainable_bias() noexcept { return bias; }
-    // Requantizes the trained real bias for the int8 kernel (rounded half away from zero,
-    // saturated to int32).
-    void after_update() noexcept {
+    // The input scale the int8 parameters were made for.
+    float input_scale() const noexcept { return init_params->input_scale; }
+    template <class F>
+    void for_each_trained(F&& f) noexcept {
+      f(tensor_index<linear_tensor::bias>{}, std::span<float, bias_count>(bias));
+    }
+    template <class F>
+    void for_each_trained(F&& f) const noexcept {
+      f(tensor_index<linear_tensor::bias>{}, std::span<const float, bias_count>(bias));
+    }
+    void refresh() noexcept {
       for (std::size_t c = 0; c < bias_count; ++c) {
-        float steps = bias[c] / bias_scale[c];
-        steps = steps > 2147483520.0f ? 2147483520.0f
-                                      : (steps < -2147483520.0f ? -2147483520.0f : steps);
-        bias_q[c] = static_cast<std::int32_t>(steps < 0.0f ? steps - 0.5f : steps + 0.5f);
+        bias_q[c] =
+            quant::quantize_bias(bias[c], init_params->input_scale, init_params->weight_scales[c]);
       }
     }
   };
@@ -171,26 +199,19 @@ struct BiasOnlyQuantizedLayer : B {
   // clamped (range.min < y < range.max, the fused activation and saturation); the bias
   // gradient is its sum over the output positions of each channel:
   //   db[c] += sum_p dy[p][c] * [range.min < y[p][c] < range.max]
-  template <bool InputGrad>
-  static void backward_quantized(const typename B::Params& params,
-                                 TensorView<const std::int8_t, typename B::input_shape>,
-                                 quant::QuantParams,
-                                 TensorView<const std::int8_t, typename B::output_shape> y,
-                                 quant::QuantParams, TensorView<float, typename B::output_shape> dy,
-                                 TensorView<float, typename B::input_shape>, Grads grads) noexcept {
+  template <bool InputGrad, GradientSink Sink>
+  static void backward(const typename B::Params&, const ForwardRecord<BiasOnlyQuantizedLayer>& fw,
+                       TensorView<float, typename B::output_shape> dy,
+                       TensorView<float, typename B::input_shape>, const Sink& sink) noexcept {
     static_assert(!InputGrad,
                   "microtl::BiasOnly on an int8 layer: it must be the earliest trainable layer "
-                  "(gradients through int8 "
-                  "weights into earlier layers are not implemented)");
-    begin_accumulation(grads);
-    const quant::ActivationRange range = quant::activation_range(B::activation, params.output);
-    constexpr std::size_t positions = B::output_shape::size / bias_count;
-    for (std::size_t p = 0; p < positions; ++p) {
-      for (std::size_t c = 0; c < bias_count; ++c) {
-        const std::size_t i = p * bias_count + c;
-        if (y[i] > range.min && y[i] < range.max) {
-          grads.bias[c] += dy[i];
-        }
+                  "(gradients through int8 weights into earlier layers are not implemented)");
+    apply_output_activation_grad<BiasOnlyQuantizedLayer, B::activation>(fw, dy);
+    if constexpr (Sink::template wants<linear_tensor::bias>) {
+      constexpr std::size_t positions = B::output_shape::size / bias_count;
+      for (std::size_t p = 0; p < positions; ++p) {
+        const float* g = dy.data() + p * bias_count;
+        sink.template put<linear_tensor::bias>(0, bias_count, [g](std::size_t c) { return g[c]; });
       }
     }
   }
@@ -213,12 +234,6 @@ struct BiasOnly {
       std::conditional_t<std::same_as<E, QInt8>,
                          layers::BiasOnlyQuantizedLayer<typename Spec::template bind<S, E, A>>,
                          layers::BiasOnlyLayer<typename Spec::template bind<S, E, A>>>;
-};
-
-// True for bound layers whose parameters (or part of them) train.
-template <class L>
-inline constexpr bool is_trainable_v = requires {
-  requires L::trainable;
 };
 
 }  // namespace microtl

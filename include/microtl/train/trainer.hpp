@@ -1,10 +1,11 @@
 // Trainer<Model, Loss, Optimizer>: on-device training of a model's trainable layers.
 //
 //   using Model = Sequential<Extractor, Dequantize, Trainable<Dense<32>>, ReLU,
-//   Trainable<Dense<10>>>; using T = Trainer<Model, SoftmaxCrossEntropy, SGDMomentum>; static
-//   T::TrainingArena arena;                       // T::training_arena_bytes, constexpr T
-//   trainer(model, SGDMomentum{0.01f, 0.9f, 2e-4f}, arena); Status s = trainer.step(image, label);
-//   // forward, loss, backward, update
+//                            Trainable<Dense<10>>>;
+//   using T = Trainer<Model, SoftmaxCrossEntropy, SGDMomentum>;
+//   static T::TrainingArena arena;                       // T::training_arena_bytes, constexpr
+//   T trainer(model, SGDMomentum{0.01f, 0.9f, 2e-4f}, arena);
+//   Status s = trainer.step(image, label);              // forward, loss, backward, update
 //
 // What runs, and what exists in the binary:
 //  - layers before the earliest trainable one run forward only; no backward code is
@@ -14,17 +15,11 @@
 //  - the optimizer updates only trainable tensors; gradients and optimizer state exist only
 //    for them.
 //
-// Memory: one arena of `training_arena_bytes`, planned at compile time, owned by the caller
-// and used by no one else while the trainer lives (it keeps the gradients and the optimizer
-// state between steps):
-//
-//   [ parameter gradients | optimizer state | saved activations | prefix activations
-//                                                                 or gradient buffers ]
-//
-// The saved activations are the outputs of the layers from the earliest trainable layer's
-// input onwards (backward needs each layer's input and output); layers in front of them
-// run in a ping-pong region (their activations are dead once the trainable part starts),
-// which the two gradient buffers of the backward pass reuse.
+// The parts: the memory plan (graph/training_plan.hpp, from each layer's footprint), the
+// forward walk (graph/walk.hpp, with the policies below), each layer's backward with a
+// gradient sink (train/gradient_sink.hpp), and the update with its divergence guard
+// (train/update.hpp). Feature caches (train/feature_cache.hpp) use extract_cached and
+// step_cached.
 //
 // Mini-batches by accumulation: `batch_size` steps add their gradients, then one update
 // with the average. Labels and targets are validated: a bad one returns a Status and
@@ -44,93 +39,95 @@
 #include "microtl/core/arena.hpp"
 #include "microtl/core/status.hpp"
 #include "microtl/core/tensor_view.hpp"
-#include "microtl/graph/memory_plan.hpp"
 #include "microtl/graph/sequential.hpp"
+#include "microtl/graph/training_plan.hpp"
+#include "microtl/graph/walk.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
+#include "microtl/layers/quantize.hpp"
 #include "microtl/quant/qparams.hpp"
+#include "microtl/train/gradient_sink.hpp"
 #include "microtl/train/loss.hpp"
 #include "microtl/train/optimizer.hpp"
 #include "microtl/train/trainable.hpp"
+#include "microtl/train/trained_tensors.hpp"
+#include "microtl/train/update.hpp"
 
 namespace microtl {
 
 namespace train_detail {
 
 template <class L>
-inline constexpr std::size_t trainable_count_v = [] {
+constexpr graph::TrainingFootprint footprint_of() noexcept {
+  std::size_t saved = 0;
+  if constexpr (BackwardLayer<L>) {
+    saved = L::backward_saved_bytes;
+  }
+  return {{L::input_shape::size * sizeof(storage_t<typename L::input_element>),
+           L::output_shape::size * sizeof(storage_t<typename L::output_element>),
+           L::scratch_bytes, L::placement},
+          trained_values_of_v<L>,
+          saved,
+          L::input_shape::size * sizeof(float),
+          L::output_shape::size * sizeof(float)};
+}
+
+// Layer I runs backward in a training step: it must be a view or a BackwardLayer. (The
+// failing instantiation names the layer's type.)
+template <std::size_t I, class L>
+constexpr bool check_backward_layer() {
+  static_assert(L::placement == OutputPlacement::view || BackwardLayer<L>,
+                "microtl::Trainer: a layer between the loss and the earliest trainable layer has "
+                "no backward pass (it lacks backward_saved_bytes or backward<InputGrad, Sink>; "
+                "see layers/contract.hpp). int8 layers there must be BiasOnly<...>, pools, "
+                "activations, Flatten or the Dequantize.");
   if constexpr (is_trainable_v<L>) {
-    return L::trainable_count;
-  } else {
-    return std::size_t{0};
+    static_assert(TrainableLayer<L>,
+                  "microtl::Trainer: this trainable layer does not meet TrainableLayer "
+                  "(layers/contract.hpp)");
   }
-}();
-
-template <class L>
-inline constexpr bool trains_weights_v = [] {
-  if constexpr (is_trainable_v<L>) {
-    return L::trains_weights;
+  if constexpr (SavesForBackward<L> || L::placement == OutputPlacement::view) {
   } else {
-    return false;
+    static_assert(L::backward_saved_bytes == 0,
+                  "microtl::Trainer: a layer that saves bytes for backward must provide "
+                  "save_for_backward (layers/contract.hpp)");
   }
-}();
-
-// A layer the fused SGD path can handle: frozen, or trainable with fused_sgd.
-template <class L>
-inline constexpr bool fusable_layer_v = [] {
-  if constexpr (!is_trainable_v<L>) {
-    return true;
-  } else {
-    return requires {
-      requires L::fused_sgd;
-    };
-  }
-}();
-
-template <class L>
-constexpr std::size_t bytes_of_output() {
-  return L::output_shape::size * sizeof(storage_t<typename L::output_element>);
+  return true;
 }
 
 }  // namespace train_detail
 
 template <class Model, class Loss, class Optimizer, bool Guard = (MICROTL_DIVERGENCE_GUARD != 0)>
 class Trainer {
+  static_assert(LossFunction<Loss>, "microtl::Trainer: Loss does not meet the Loss contract "
+                                    "(train/loss.hpp)");
+  static_assert(OptimizerRule<Optimizer>, "microtl::Trainer: Optimizer does not meet the "
+                                          "Optimizer contract (train/optimizer.hpp)");
+
  public:
   static constexpr std::size_t layer_count = Model::layer_count;
   template <std::size_t I>
   using layer = typename Model::template layer<I>;
 
   // ---------------------------------------------------------------------------------------
-  // Which layers train, which run backward, which only run forward.
+  // The memory plan (graph/training_plan.hpp), and what it says runs where.
   // ---------------------------------------------------------------------------------------
-  static constexpr std::size_t first_trainable = [] {
-    std::size_t first = layer_count;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((first = (first == layer_count && is_trainable_v<layer<I>>) ? I : first), ...);
-    }
-    (std::make_index_sequence<layer_count>{});
-    return first;
-  }();
+  static constexpr graph::TrainingPlan<layer_count> plan =
+      graph::plan_training([]<std::size_t... I>(std::index_sequence<I...>) {
+        return std::array<graph::TrainingFootprint, layer_count>{
+            train_detail::footprint_of<layer<I>>()...};
+      }(std::make_index_sequence<layer_count>{}),
+                           Optimizer::state_per_parameter);
+
+  static constexpr std::size_t first_trainable = plan.first_trainable;
   static_assert(first_trainable < layer_count,
                 "microtl::Trainer: the model has no Trainable<...> or BiasOnly<...> layer");
-
   // The layer whose output is the first saved activation: the last layer before the
-  // trainable part that is not a view (a Flatten), or none (-1 as layer_count) when the
-  // trainable part reads the model's input directly.
-  static constexpr std::size_t saved_from = [] {
-    std::size_t from = layer_count;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((from = (I < first_trainable && layer<I>::placement != OutputPlacement::view) ? I : from),
-       ...);
-    }
-    (std::make_index_sequence<layer_count>{});
-    return from;
-  }();
+  // trainable part that is not a view (a Flatten), or layer_count when the trainable part
+  // reads the model's input directly.
+  static constexpr std::size_t saved_from = plan.saved_from;
   static constexpr bool features_are_input = saved_from == layer_count;
-  static constexpr std::size_t prefix_count =
-      features_are_input ? 0 : saved_from;  // layers in the ping-pong region
-  // The first layer whose output has a saved slot.
-  static constexpr std::size_t saved_begin = features_are_input ? first_trainable : saved_from;
+  static constexpr std::size_t saved_begin = plan.saved_begin;
 
   // The features: what flows into the earliest trainable layer (float, or int8 when the
   // earliest trainable layer is an int8 BiasOnly layer).
@@ -147,9 +144,8 @@ class Trainer {
     if constexpr (features_are_input || features_int8) {
       return false;
     } else {
-      return requires {
-        requires layer<saved_from>::is_dequantize;
-      };
+      return std::is_same_v<layer<saved_from>,
+                            layers::DequantizeLayer<typename layer<saved_from>::input_shape>>;
     }
   }();
   static constexpr bool caches_int8 = features_int8 || replays_dequantize;
@@ -162,137 +158,40 @@ class Trainer {
   using Target = typename Loss::template Target<output_shape::size>;
   using model_input_view = typename Model::input_view;
 
+  static_assert(std::is_same_v<typename Model::output_element, float>,
+                "microtl::Trainer: the model's output must be float");
+  static_assert([]<std::size_t... I>(std::index_sequence<I...>) {
+    return (train_detail::check_backward_layer<first_trainable + I,
+                                               layer<first_trainable + I>>() &&
+            ...);
+  }(std::make_index_sequence<layer_count - first_trainable>{}));
+
   // Checks a target (a label in range, finite values) without training.
   static Status validate(const Target& target) noexcept {
     return Loss::template validate<output_shape::size>(target);
   }
 
  private:
-  // Every layer that runs backward: float, with backward(); or with an int8 side (an int8
-  // BiasOnly layer, int8 pools and activations behind it, the Dequantize), with
-  // backward_quantized().
   template <std::size_t I>
-  static constexpr bool runs_backward() {
-    using L = layer<I>;
-    if constexpr (L::placement == OutputPlacement::view) {
-      return true;
-    } else if constexpr (std::is_same_v<typename L::input_element, float> &&
-                         std::is_same_v<typename L::output_element, float>) {
-      return requires {
-        &L::template backward<true>;
-      };
+  static constexpr bool single_write() {
+    if constexpr (is_trainable_v<layer<I>>) {
+      return layer<I>::single_gradient_write;
     } else {
-      return requires {
-        &L::template backward_quantized<true>;
-      };
+      return true;
     }
   }
-  template <std::size_t... I>
-  static constexpr bool region_supported(std::index_sequence<I...>) {
-    return (runs_backward<first_trainable + I>() && ...);
-  }
-  static_assert(
-      region_supported(std::make_index_sequence<layer_count - first_trainable>{}),
-      "microtl::Trainer: a layer between the loss and the earliest trainable layer has no backward "
-      "pass "
-      "(int8 layers there must be BiasOnly<...>, pools, activations, Flatten or the Dequantize)");
 
  public:
   // Plain SGD fused into the backward pass: possible when there is no divergence guard (it
-  // must check before writing) and every trainable layer offers it; used at run time for
-  // batch 1 without weight decay or clipping. Same arithmetic, no gradient buffer traffic.
-  template <std::size_t... I>
-  static constexpr bool all_fusable(std::index_sequence<I...>) {
-    return (train_detail::fusable_layer_v<layer<I>> && ...);
-  }
-  static constexpr bool fusable = !Guard && std::is_same_v<Optimizer, SGD> &&
-                                  all_fusable(std::make_index_sequence<layer_count>{});
+  // must check before writing) and every trainable layer writes each gradient once
+  // (single_gradient_write); used at run time for batch 1 without weight decay or clipping.
+  // Same arithmetic, no gradient buffer traffic.
+  static constexpr bool fusable =
+      !Guard && std::is_same_v<Optimizer, SGD> &&
+      []<std::size_t... I>(std::index_sequence<I...>) {
+        return (single_write<I>() && ...);
+      }(std::make_index_sequence<layer_count>{});
 
- private:
-  static_assert(std::is_same_v<typename Model::output_element, float>,
-                "microtl::Trainer: the model's output must be float");
-
-  // ---------------------------------------------------------------------------------------
-  // The memory plan, at compile time.
-  // ---------------------------------------------------------------------------------------
-  struct Plan {
-    std::array<std::size_t, layer_count> grad_offset{};   // parameter gradients of layer i
-    std::array<std::size_t, layer_count> state_offset{};  // optimizer state of layer i
-    std::array<std::size_t, layer_count>
-        activation_offset{};                // saved output of layer i (i >= saved_from)
-    std::size_t shared_offset = 0;          // prefix region / gradient buffers
-    std::size_t gradient_buffer_bytes = 0;  // each of the two
-    std::size_t parameter_grad_bytes = 0;
-    std::size_t optimizer_state_bytes = 0;
-    std::size_t saved_activation_bytes = 0;
-    std::size_t prefix_bytes = 0;
-    std::size_t bytes = 0;
-  };
-
-  static constexpr auto prefix_plan = [] {
-    std::array<graph::LayerFootprint, prefix_count> footprints{};
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      ((footprints[I] = {layer<I>::input_shape::size *
-                             sizeof(storage_t<typename layer<I>::input_element>),
-                         train_detail::bytes_of_output<layer<I>>(), layer<I>::scratch_bytes,
-                         layer<I>::placement}),
-       ...);
-    }
-    (std::make_index_sequence<prefix_count>{});
-    return graph::plan_inference(footprints);
-  }();
-
-  static constexpr Plan plan = [] {
-    constexpr std::size_t a = MICROTL_ALIGNMENT;
-    Plan p{};
-    std::size_t cursor = 0;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-      // Parameter gradients, then optimizer state, for the trainable layers.
-      ((p.grad_offset[I] = cursor,
-        cursor += align_up(train_detail::trainable_count_v<layer<I>> * sizeof(float), a)),
-       ...);
-      p.parameter_grad_bytes = cursor;
-      ((p.state_offset[I] = cursor,
-        cursor += align_up(Optimizer::state_per_parameter *
-                               train_detail::trainable_count_v<layer<I>> * sizeof(float),
-                           a)),
-       ...);
-      p.optimizer_state_bytes = cursor - p.parameter_grad_bytes;
-      // Saved activations: every layer from saved_from on has its own slot, except views.
-      const std::size_t saved_start = cursor;
-      ((I >= saved_begin && !(I > saved_begin && layer<I>::placement == OutputPlacement::view)
-            ? (p.activation_offset[I] = cursor,
-               cursor += align_up(train_detail::bytes_of_output<layer<I>>(), a))
-            : 0),
-       ...);
-      ((I > saved_begin && layer<I>::placement == OutputPlacement::view
-            ? (p.activation_offset[I] = p.activation_offset[I - 1], 0)
-            : 0),
-       ...);
-      p.saved_activation_bytes = cursor - saved_start;
-      // The two gradient buffers hold dL/d(activation) of the layers that run backward: each
-      // one's output gradient, and its input gradient except for the earliest trainable
-      // layer's (never computed).
-      std::size_t largest = 0;
-      ((I >= first_trainable
-            ? (largest = std::max(largest, layer<I>::output_shape::size * sizeof(float)), 0)
-            : 0),
-       ...);
-      ((I > first_trainable
-            ? (largest = std::max(largest, layer<I>::input_shape::size * sizeof(float)), 0)
-            : 0),
-       ...);
-      p.gradient_buffer_bytes = align_up(largest, a);
-    }
-    (std::make_index_sequence<layer_count>{});
-    p.prefix_bytes = prefix_plan.arena_bytes;
-    p.shared_offset = cursor;
-    cursor += std::max(2 * p.gradient_buffer_bytes, p.prefix_bytes);
-    p.bytes = cursor;
-    return p;
-  }();
-
- public:
   static constexpr std::size_t training_arena_bytes = plan.bytes;
   static constexpr std::size_t parameter_grad_bytes = plan.parameter_grad_bytes;
   static constexpr std::size_t optimizer_state_bytes = plan.optimizer_state_bytes;
@@ -316,7 +215,7 @@ class Trainer {
   // backward through the trainable part, gradients accumulated; after `batch_size` samples
   // the optimizer updates the parameters. A bad target returns its Status before any
   // gradient is touched.
-  Status step(typename Model::input_view input, const Target& target) noexcept {
+  Status step(model_input_view input, const Target& target) noexcept {
     return train_on(forward_prefix(input), target);
   }
 
@@ -328,18 +227,16 @@ class Trainer {
   }
 
   // Runs the frozen layers only and copies the features out.
-  void extract_features(typename Model::input_view input,
+  void extract_features(model_input_view input,
                         TensorView<feature_storage, feature_shape> features) noexcept {
     const auto* f = static_cast<const feature_storage*>(forward_prefix(input));
     std::copy(f, f + feature_shape::size, features.data());
   }
 
   // Runs the frozen layers up to the cached activation and copies it out (feature caches).
-  void extract_cached(typename Model::input_view input,
-                      TensorView<cache_element, cache_shape> out) noexcept {
+  void extract_cached(model_input_view input, TensorView<cache_element, cache_shape> out) noexcept {
     if constexpr (replays_dequantize) {
-      const auto [codes, quant] = forward_to_cache<0>(input.data(), model_.input_quant());
-      cache_quant_ = quant;
+      const auto* codes = static_cast<const std::int8_t*>(forward_to_cache(input));
       std::copy(codes, codes + cache_shape::size, out.data());
     } else {
       extract_features(input, TensorView<feature_storage, feature_shape>(out.data()));
@@ -373,36 +270,8 @@ class Trainer {
     if (accumulated_ == 0) {
       return Status::ok;
     }
-    float scale = 1.0f / static_cast<float>(accumulated_);
-    Status status = Status::ok;
-    if (max_grad_norm_ > 0.0f) {
-      // Gradient-norm clipping: the mean gradient g = sum / n has norm |sum| * scale; above
-      // the limit, scale it down to the limit.
-      float squares = 0.0f;
-      for (std::size_t i = 0; i < plan.parameter_grad_bytes / sizeof(float); ++i) {
-        const float gi = at<const float>(0)[i];
-        squares += gi * gi;
-      }
-      const float norm = std::sqrt(squares) * scale;
-      if (!std::isfinite(norm)) {
-        status = Status::diverged;
-      } else if (norm > max_grad_norm_) {
-        scale *= max_grad_norm_ / norm;
-      }
-    }
-    if (status == Status::ok) {
-      const Optimizer before = optimizer_;  // its step counters (Adam's b^t) roll back too
-      const auto context = optimizer_.begin_step();
-      if constexpr (Guard) {
-        if (!check_all(scale, context, std::make_index_sequence<layer_count>{})) {
-          optimizer_ = before;
-          status = Status::diverged;
-        }
-      }
-      if (status == Status::ok) {
-        update_all(scale, context, std::make_index_sequence<layer_count>{});
-      }
-    }
+    const Status status = apply_update<Guard>(model_, optimizer_, base_, plan, accumulated_,
+                                              max_grad_norm_);
     if (status == Status::diverged) {
       ++diverged_steps_;
     }
@@ -428,74 +297,83 @@ class Trainer {
     return static_cast<T*>(static_cast<void*>(base_ + offset));
   }
 
+  // ---------------------------------------------------------------------------------------
+  // Forward: the graph walk with three placement policies.
+  // ---------------------------------------------------------------------------------------
+
+  // The frozen part: outputs in the prefix plan (in the shared region), except saved_from's,
+  // which goes to its saved slot.
+  struct PrefixPolicy {
+    Trainer& t;
+    template <std::size_t I>
+    auto* output() const noexcept {
+      using Out = storage_t<typename layer<I>::output_element>;
+      return I == saved_from ? t.template at<Out>(plan.activation_offset[I])
+                             : t.template at<Out>(plan.shared_offset + plan.prefix.output_offset[I]);
+    }
+    template <std::size_t I>
+    std::span<std::byte> scratch() const noexcept {
+      return {t.base_ + plan.shared_offset + plan.prefix.scratch_offset[I],
+              layer<I>::scratch_bytes};
+    }
+    template <std::size_t I, class InQuant, class Out, class OutQuant>
+    void after(const void*, InQuant, const Out*, OutQuant) const noexcept {}
+  };
+
+  // The trainable part: every output to its saved slot; int8 quantizations kept for the
+  // backward pass; layers that keep bytes of their own save them.
+  struct RegionPolicy {
+    Trainer& t;
+    template <std::size_t I>
+    auto* output() const noexcept {
+      static_assert(layer<I>::scratch_bytes == 0,
+                    "microtl::Trainer: layers that train need no kernel scratch");
+      using Out = storage_t<typename layer<I>::output_element>;
+      return t.template at<Out>(plan.activation_offset[I]);
+    }
+    template <std::size_t I>
+    std::span<std::byte> scratch() const noexcept {
+      return {};
+    }
+    template <std::size_t I, class InQuant, class Out, class OutQuant>
+    void after(const void*, InQuant, const Out*, OutQuant out_quant) const noexcept {
+      using L = layer<I>;
+      if constexpr (std::is_same_v<OutQuant, quant::QuantParams>) {
+        t.region_quant_[I] = out_quant;
+      }
+      if constexpr (SavesForBackward<L>) {
+        L::save_for_backward(t.model_.template parameters<I>(), t.template record<I>());
+      }
+    }
+  };
+
   // Forward of layers 0 .. first_trainable-1; returns the features' address (and keeps
   // their quantization, for int8 features).
-  const void* forward_prefix(typename Model::input_view input) noexcept {
+  const void* forward_prefix(model_input_view input) noexcept {
     if constexpr (features_are_input) {
       features_quant_ = model_.input_quant();
       return input.data();
     } else {
-      return forward_prefix_layer<0>(input.data(), model_.input_quant());
+      PrefixPolicy policy{*this};
+      const auto end = graph::walk<0, first_trainable>(model_, input.data(),
+                                                       model_.input_quant(), policy);
+      features_quant_ = end.quant;
+      return end.output;
     }
   }
 
-  template <std::size_t I>
-  const void* forward_prefix_layer(const void* input,
-                                   quant_info_t<typename layer<I>::input_element> quant) noexcept {
-    using L = layer<I>;
-    using In = storage_t<typename L::input_element>;
-    using Out = storage_t<typename L::output_element>;
-    const TensorView<const In, typename L::input_shape> in(static_cast<const In*>(input));
-    const void* output = nullptr;
-    quant_info_t<typename L::output_element> out_quant{};
-    if constexpr (L::placement == OutputPlacement::view) {
-      static_assert(I != saved_from, "saved_from is never a view");
-      output = input;
-      out_quant = quant;
+  // Forward of layers 0 .. saved_from-1 (the Dequantize's input): the int8 activation a
+  // feature cache keeps. Its quantization is fixed by the model, kept for the replay.
+  const void* forward_to_cache(model_input_view input) noexcept {
+    if constexpr (saved_from == 0) {
+      cache_quant_ = model_.input_quant();
+      return input.data();
     } else {
-      Out* out = I == saved_from ? at<Out>(plan.activation_offset[I])
-                                 : at<Out>(plan.shared_offset + prefix_plan.output_offset[I]);
-      std::byte* scratch =
-          base_ + plan.shared_offset + (I < prefix_count ? prefix_plan.scratch_offset[I] : 0);
-      out_quant = L::forward(model_.template parameters<I>(), in, quant,
-                             TensorView<Out, typename L::output_shape>(out),
-                             std::span<std::byte>(scratch, L::scratch_bytes));
-      output = out;
-    }
-    if constexpr (I + 1 < first_trainable) {
-      return forward_prefix_layer<I + 1>(output, out_quant);
-    } else {
-      features_quant_ = out_quant;
-      return output;
-    }
-  }
-
-  // Forward of layers 0 .. saved_from-1 (the Dequantize's input); returns the int8 activation
-  // and its quantization.
-  template <std::size_t I>
-  std::pair<const std::int8_t*, quant::QuantParams> forward_to_cache(
-      const void* input, quant_info_t<typename layer<I>::input_element> quant) noexcept {
-    if constexpr (I == saved_from) {
-      return {static_cast<const std::int8_t*>(input), quant};
-    } else {
-      using L = layer<I>;
-      using In = storage_t<typename L::input_element>;
-      using Out = storage_t<typename L::output_element>;
-      const void* output = input;
-      quant_info_t<typename L::output_element> out_quant{};
-      if constexpr (L::placement == OutputPlacement::view) {
-        out_quant = quant;  // a view keeps its input's element type and quantization
-      } else {
-        Out* out = at<Out>(plan.shared_offset + prefix_plan.output_offset[I]);
-        std::byte* scratch = base_ + plan.shared_offset + prefix_plan.scratch_offset[I];
-        out_quant =
-            L::forward(model_.template parameters<I>(),
-                       TensorView<const In, typename L::input_shape>(static_cast<const In*>(input)),
-                       quant, TensorView<Out, typename L::output_shape>(out),
-                       std::span<std::byte>(scratch, L::scratch_bytes));
-        output = out;
-      }
-      return forward_to_cache<I + 1>(output, out_quant);
+      PrefixPolicy policy{*this};
+      const auto end =
+          graph::walk<0, saved_from>(model_, input.data(), model_.input_quant(), policy);
+      cache_quant_ = end.quant;
+      return end.output;
     }
   }
 
@@ -512,41 +390,28 @@ class Trainer {
     }
   }
 
-  // Forward of the trainable part from the features; every output goes to its saved slot,
-  // with its quantization (int8 outputs) kept for the backward pass.
+  // Forward of the trainable part from the features; every output goes to its saved slot.
   const float* forward_region(const void* features) noexcept {
     features_ = features;
-    return forward_region_layer<first_trainable>(features, features_quant_);
+    RegionPolicy policy{*this};
+    return static_cast<const float*>(
+        graph::walk<first_trainable, layer_count>(model_, features, features_quant_, policy)
+            .output);
   }
 
+  // The input scale an int8 trainable layer was quantized for must be the one that flows
+  // into it (its int32 bias is requantized with it).
+  template <std::size_t... I>
+  bool input_scales_agree(std::index_sequence<I...>) const noexcept {
+    return (input_scale_agrees<first_trainable + I>() && ...);
+  }
   template <std::size_t I>
-  const float* forward_region_layer(const void* input,
-                                    quant_info_t<typename layer<I>::input_element> quant) noexcept {
+  bool input_scale_agrees() const noexcept {
     using L = layer<I>;
-    using In = storage_t<typename L::input_element>;
-    using Out = storage_t<typename L::output_element>;
-    const void* output = nullptr;
-    quant_info_t<typename L::output_element> out_quant{};
-    if constexpr (L::placement == OutputPlacement::view) {
-      output = input;
-      out_quant = quant;
+    if constexpr (is_trainable_v<L> && std::is_same_v<typename L::input_element, QInt8>) {
+      return model_.template state<I>().input_scale() == saved_input_quant<I>().scale;
     } else {
-      static_assert(L::scratch_bytes == 0,
-                    "microtl::Trainer: layers that train need no kernel scratch");
-      Out* out = at<Out>(plan.activation_offset[I]);
-      out_quant =
-          L::forward(model_.template parameters<I>(),
-                     TensorView<const In, typename L::input_shape>(static_cast<const In*>(input)),
-                     quant, TensorView<Out, typename L::output_shape>(out), std::span<std::byte>());
-      output = out;
-    }
-    if constexpr (std::is_same_v<typename L::output_element, QInt8>) {
-      region_quant_[I] = out_quant;
-    }
-    if constexpr (I + 1 < layer_count) {
-      return forward_region_layer<I + 1>(output, out_quant);
-    } else {
-      return static_cast<const float*>(output);
+      return true;
     }
   }
 
@@ -563,6 +428,9 @@ class Trainer {
       }
     }
     const float* output = forward_region(features);
+    if (!input_scales_agree(std::make_index_sequence<layer_count - first_trainable>{})) {
+      return Status::model_mismatch;
+    }
     float* grad = at<float>(plan.shared_offset);
     const Result<float> loss = Loss::template loss_and_grad<output_shape::size>(
         std::span<const float, output_shape::size>(output, output_shape::size), target,
@@ -571,11 +439,16 @@ class Trainer {
       return loss.status();
     }
     last_loss_ = loss.value();
-    backward_layer<layer_count - 1>(0);
     if constexpr (fusable) {
       if (fused_active()) {
+        backward_layer<layer_count - 1, GradientPolicy::sgd_in_place>(0);
         return Status::ok;  // the backward pass has updated the parameters
       }
+    }
+    if (accumulated_ == 0) {
+      backward_layer<layer_count - 1, GradientPolicy::overwrite>(0);
+    } else {
+      backward_layer<layer_count - 1, GradientPolicy::accumulate>(0);
     }
     ++accumulated_;
     if (accumulated_ >= batch_size_) {
@@ -584,7 +457,11 @@ class Trainer {
     return Status::ok;
   }
 
-  // The saved input of layer I, and its quantization.
+  // ---------------------------------------------------------------------------------------
+  // Backward.
+  // ---------------------------------------------------------------------------------------
+
+  // What layer I's forward left: its saved input and output with their quantization.
   template <std::size_t I>
   const void* saved_input() const noexcept {
     if constexpr (I == first_trainable) {
@@ -603,68 +480,88 @@ class Trainer {
       return region_quant_[I - 1];
     }
   }
-
   template <std::size_t I>
-  void backward_layer(std::size_t current) noexcept {
+  ForwardRecord<layer<I>> record() const noexcept {
     using L = layer<I>;
     using In = storage_t<typename L::input_element>;
     using Out = storage_t<typename L::output_element>;
+    quant_info_t<typename L::output_element> y_quant{};
+    if constexpr (std::is_same_v<typename L::output_element, QInt8>) {
+      y_quant = region_quant_[I];
+    }
+    std::size_t saved_bytes = 0;
+    if constexpr (BackwardLayer<L>) {
+      saved_bytes = L::backward_saved_bytes;
+    }
+    return {TensorView<const In, typename L::input_shape>(static_cast<const In*>(saved_input<I>())),
+            saved_input_quant<I>(),
+            TensorView<const Out, typename L::output_shape>(at<const Out>(plan.activation_offset[I])),
+            y_quant, std::span<std::byte>(base_ + plan.saved_offset[I], saved_bytes)};
+  }
+
+  // The sink layer I's backward puts its parameter gradients into, for this sample's policy.
+  template <std::size_t I, GradientPolicy Policy>
+  auto sink_of() noexcept {
+    using L = layer<I>;
+    constexpr std::size_t tensor_count = [] {
+      std::size_t count = 0;
+      for (const TrainedTensor& t : L::trained_tensors) {
+        count = t.index + 1 > count ? t.index + 1 : count;
+      }
+      return count;
+    }();
+    constexpr std::uint32_t mask = [] {
+      std::uint32_t m = 0;
+      for (const TrainedTensor& t : L::trained_tensors) {
+        m |= 1U << t.index;
+      }
+      return m;
+    }();
+    // A layer that adds several contributions per value gets cleared gradients instead of
+    // an overwriting sink.
+    constexpr GradientPolicy policy =
+        (Policy == GradientPolicy::overwrite && !L::single_gradient_write)
+            ? GradientPolicy::accumulate
+            : Policy;
+    GradientSinkFor<policy, tensor_count, mask> sink{};
+    if constexpr (Policy == GradientPolicy::sgd_in_place) {
+      sink.step = optimizer_.learning_rate;
+      model_.template state<I>().for_each_trained(
+          [&](auto tensor, auto values) { sink.target[decltype(tensor)::value] = values.data(); });
+    } else {
+      for (const TrainedTensor& t : L::trained_tensors) {
+        sink.target[t.index] = at<float>(plan.grad_offset[I]) + trained_values_before<L>(t.index);
+      }
+      if constexpr (Policy == GradientPolicy::overwrite && !L::single_gradient_write) {
+        float* g = at<float>(plan.grad_offset[I]);
+        std::fill(g, g + L::trained_value_count, 0.0f);
+      }
+    }
+    return sink;
+  }
+
+  template <std::size_t I, GradientPolicy Policy>
+  void backward_layer(std::size_t current) noexcept {
+    using L = layer<I>;
     std::size_t next = current;
     if constexpr (L::placement != OutputPlacement::view) {
       constexpr bool input_grad = I > first_trainable;
       next = 1 - current;
-      float* dy = at<float>(plan.shared_offset + current * plan.gradient_buffer_bytes);
-      float* dx = at<float>(plan.shared_offset + next * plan.gradient_buffer_bytes);
-      const TensorView<const In, typename L::input_shape> x(
-          static_cast<const In*>(saved_input<I>()));
-      const TensorView<const Out, typename L::output_shape> y(
-          at<const Out>(plan.activation_offset[I]));
-      if constexpr (std::is_same_v<In, float> && std::is_same_v<Out, float>) {
-        L::template backward<input_grad>(
-            model_.template parameters<I>(), x, y, TensorView<float, typename L::output_shape>(dy),
-            TensorView<float, typename L::input_shape>(dx), grads_of<I>());
+      const TensorView<float, typename L::output_shape> dy(
+          at<float>(plan.shared_offset + current * plan.gradient_buffer_bytes));
+      const TensorView<float, typename L::input_shape> dx(
+          at<float>(plan.shared_offset + next * plan.gradient_buffer_bytes));
+      if constexpr (is_trainable_v<L>) {
+        const auto sink = sink_of<I, Policy>();
+        L::template backward<input_grad>(model_.template parameters<I>(), record<I>(), dy, dx,
+                                         sink);
       } else {
-        quant_info_t<typename L::output_element> y_quant{};
-        if constexpr (std::is_same_v<typename L::output_element, QInt8>) {
-          y_quant = region_quant_[I];
-        }
-        L::template backward_quantized<input_grad>(
-            model_.template parameters<I>(), x, saved_input_quant<I>(), y, y_quant,
-            TensorView<float, typename L::output_shape>(dy),
-            TensorView<float, typename L::input_shape>(dx), grads_of<I>());
+        L::template backward<input_grad>(model_.template parameters<I>(), record<I>(), dy, dx,
+                                         NoGradients{});
       }
     }
     if constexpr (I > first_trainable) {
-      backward_layer<I - 1>(next);
-    }
-  }
-
-  template <std::size_t I>
-  typename layer<I>::Grads grads_of() noexcept {
-    using L = layer<I>;
-    if constexpr (is_trainable_v<L>) {
-      if constexpr (fusable) {
-        if (fused_active()) {
-          auto& state = model_.template state<I>();
-          if constexpr (L::trains_weights) {
-            return {state.trainable_weights().data(), state.trainable_bias().data(), false,
-                    optimizer_.learning_rate};
-          } else {
-            return {nullptr, state.trainable_bias().data(), false, optimizer_.learning_rate};
-          }
-        }
-      }
-      float* g = at<float>(plan.grad_offset[I]);
-      const bool first_of_batch = accumulated_ == 0;  // write the gradients, don't add
-      if constexpr (L::trains_weights) {
-        return {g, g + L::weight_count, first_of_batch};
-      } else {
-        return {nullptr, g, first_of_batch};
-      }
-    } else if constexpr (std::is_same_v<typename L::Grads, NoGrads>) {
-      return {};
-    } else {
-      return {nullptr, nullptr};  // a frozen linear layer between trainable ones
+      backward_layer<I - 1, Policy>(next);
     }
   }
 
@@ -673,67 +570,6 @@ class Trainer {
       return batch_size_ == 1 && optimizer_.weight_decay == 0.0f && max_grad_norm_ == 0.0f;
     } else {
       return false;
-    }
-  }
-
-  // The divergence guard: would every trainable layer's update stay finite?
-  template <std::size_t... I>
-  bool check_all(float scale, typename Optimizer::StepContext context,
-                 std::index_sequence<I...>) noexcept {
-    return (check_layer<I>(scale, context) && ...);
-  }
-
-  template <std::size_t I>
-  bool check_layer(float scale, typename Optimizer::StepContext context) noexcept {
-    using L = layer<I>;
-    if constexpr (is_trainable_v<L>) {
-      auto& state = model_.template state<I>();
-      float* g = at<float>(plan.grad_offset[I]);
-      float* s = at<float>(plan.state_offset[I]);
-      constexpr std::size_t spp = Optimizer::state_per_parameter;
-      bool finite = true;
-      if constexpr (L::trains_weights) {
-        finite = optimizer_.template step<false>(
-            state.trainable_weights(), std::span<const float>(g, L::weight_count),
-            std::span<float>(s, spp * L::weight_count), scale, context);
-        g += L::weight_count;
-        s += spp * L::weight_count;
-      }
-      return finite && optimizer_.template step<false>(
-                           state.trainable_bias(), std::span<const float>(g, L::bias_count),
-                           std::span<float>(s, spp * L::bias_count), scale, context);
-    } else {
-      return true;
-    }
-  }
-
-  template <std::size_t... I>
-  void update_all(float scale, typename Optimizer::StepContext context,
-                  std::index_sequence<I...>) noexcept {
-    (update_layer<I>(scale, context), ...);
-  }
-
-  template <std::size_t I>
-  void update_layer(float scale, typename Optimizer::StepContext context) noexcept {
-    using L = layer<I>;
-    if constexpr (is_trainable_v<L>) {
-      auto& state = model_.template state<I>();
-      float* g = at<float>(plan.grad_offset[I]);
-      float* s = at<float>(plan.state_offset[I]);
-      constexpr std::size_t spp = Optimizer::state_per_parameter;
-      if constexpr (L::trains_weights) {
-        optimizer_.update(state.trainable_weights(), std::span<const float>(g, L::weight_count),
-                          std::span<float>(s, spp * L::weight_count), scale, context);
-        g += L::weight_count;
-        s += spp * L::weight_count;
-      }
-      optimizer_.update(state.trainable_bias(), std::span<const float>(g, L::bias_count),
-                        std::span<float>(s, spp * L::bias_count), scale, context);
-      // Layers that keep a derived copy of their parameters (an int8 layer's int32 bias)
-      // refresh it now.
-      if constexpr (requires { state.after_update(); }) {
-        state.after_update();
-      }
     }
   }
 
