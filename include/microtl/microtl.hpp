@@ -17,6 +17,7 @@
 #include "microtl/quant/requantize.hpp"
 
 #include "microtl/layers/activation.hpp"
+#include "microtl/layers/batch_norm.hpp"
 #include "microtl/layers/contract.hpp"
 #include "microtl/layers/conv1d.hpp"
 #include "microtl/layers/conv2d.hpp"
@@ -46,4 +47,6 @@
 #include "microtl/train/trainable.hpp"
 #include "microtl/train/trained_tensors.hpp"
 #include "microtl/train/trainer.hpp"
+#include "microtl/train/training_layout.hpp"
+#include "microtl/train/training_pass.hpp"
 #include "microtl/train/update.hpp"

@@ -17,24 +17,18 @@ namespace microtl {
 namespace layers {
 
 template <ShapeType S, ActivationElement E, quant::Activation A>
-struct ActivationLayer {
+struct ActivationLayer : LayerBase<S, E, E, OutputPlacement::in_place> {
   static_assert(A != quant::Activation::none, "ActivationLayer needs ReLU or ReLU6");
 
-  using input_shape = S;
   using output_shape = S;
-  using input_element = E;
-  using output_element = E;
-  using Params = NoParams;
   static constexpr const char* name = A == quant::Activation::relu ? "ReLU" : "ReLU6";
-  static constexpr std::size_t scratch_bytes = 0;
-  static constexpr OutputPlacement placement = OutputPlacement::in_place;
 
   // float:  y = max(x, 0)                      (ReLU6: min(max(x, 0), 6))
   // int8:   y = clamp(x, range.min, range.max) with the range TFLite computes for the
   //         tensor's own parameters: [zero_point, 127] (ReLU6: up to quantize(6)).
   //         The parameters pass through unchanged, as TFLite requires for these ops.
   // `in` and `out` may be the same memory.
-  static quant_info_t<E> forward(const Params&, input_view_t<ActivationLayer> in, quant_info_t<E> q,
+  static quant_info_t<E> forward(const NoParams&, input_view_t<ActivationLayer> in, quant_info_t<E> q,
                                  output_view_t<ActivationLayer> out,
                                  std::span<std::byte>) noexcept {
     if constexpr (std::same_as<E, float>) {
@@ -54,9 +48,8 @@ struct ActivationLayer {
 
   // dx = dy * activation'(y); for int8, in real units: dx = dy where the output code was
   // not clamped.
-  static constexpr std::size_t backward_saved_bytes = 0;
   template <bool InputGrad, GradientSink Sink>
-  static void backward(const Params&, const ForwardRecord<ActivationLayer>& forward,
+  static void backward(const NoParams&, const ForwardRecord<ActivationLayer>& forward,
                        TensorView<float, S> dy, TensorView<float, S> dx, const Sink&) noexcept {
     if constexpr (InputGrad) {
       apply_output_activation_grad<ActivationLayer, A>(forward, dy);

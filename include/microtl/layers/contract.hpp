@@ -13,6 +13,7 @@
 #include <concepts>
 #include <cstddef>
 #include <span>
+#include <type_traits>
 
 #include "microtl/core/element.hpp"
 #include "microtl/core/shape.hpp"
@@ -36,6 +37,24 @@ template <class Spec, class S, class E>
 concept LayerSpec = ShapeType<S> && ActivationElement<E> && requires {
   typename Spec::template bind<S, E>;
 };
+
+// Spec bound to S and E, with the fused activation A when the spec fuses activations (for
+// wrappers such as Trainable<Spec> that bind the spec they wrap).
+namespace contract_detail {
+template <class Spec, class S, class E, quant::Activation A>
+struct FusedBind {
+  using type = typename Spec::template bind<S, E, A>;
+};
+template <class Spec, class S, class E>
+struct PlainBind {
+  using type = typename Spec::template bind<S, E>;
+};
+}  // namespace contract_detail
+template <class Spec, class S, class E, quant::Activation A>
+using bind_spec_t =
+    typename std::conditional_t<fuses_activation_v<Spec>,
+                                contract_detail::FusedBind<Spec, S, E, A>,
+                                contract_detail::PlainBind<Spec, S, E>>::type;
 
 // ---------------------------------------------------------------------------------------
 // BoundLayer: a layer that knows its input. Static members only.
@@ -164,6 +183,26 @@ concept SavesForBackward = BackwardLayer<L> && requires {
 struct TrainedTensor {
   std::size_t index;  // which parameter tensor of the layer (linear_tensor::weights, ...)
   std::size_t count;  // its number of values
+};
+
+// ---------------------------------------------------------------------------------------
+// TrainableParams: the parameters of a float layer whose tensors can train (Trainable<...>
+// wraps any layer whose Params meet it). Params are spans into const data; Values is the
+// same parameters owned in RAM, what the model keeps for a trainable layer:
+//
+//   using Values = ...;      default-constructible, with the tensors as members
+//     static constexpr std::array<TrainedTensor, K> tensors;   index and size of each
+//     void assign(const Params&);                              copy the initial values in
+//     Params view() const;                                     spans of its own arrays
+//     template <class F> void for_each(F&& f);  f(tensor index, std::span<float, N>), and
+//     template <class F> void for_each(F&& f) const;           (std::span<const float, N>)
+// ---------------------------------------------------------------------------------------
+template <class P>
+concept TrainableParams = requires(typename P::Values& values, const typename P::Values& c,
+                                   const P& params) {
+  P::Values::tensors.size();
+  values.assign(params);
+  { c.view() } -> std::same_as<P>;
 };
 
 template <class L>

@@ -30,7 +30,7 @@ namespace layers {
 
 template <ShapeType S, ActivationElement E, std::size_t Filters, std::size_t K, Padding Pad,
           std::size_t Stride, quant::Activation A>
-struct Conv1DLayer {
+struct Conv1DLayer : LayerBase<S, E> {
   static_assert(S::rank == 2, "microtl::Conv1D: the input must be length x channels (rank 2)");
   static_assert(Filters >= 1 && K >= 1 && Stride >= 1,
                 "microtl::Conv1D: filters, kernel and stride at least 1");
@@ -43,14 +43,9 @@ struct Conv1DLayer {
   static constexpr std::size_t out_length = kernels::output_size(length, K, Stride, Pad);
   static constexpr quant::Activation activation = A;
 
-  using input_shape = S;
   using output_shape = Shape<out_length, Filters>;
-  using input_element = E;
-  using output_element = E;
   using Params = LinearParams<E, Filters * K * in_channels, Filters>;
   static constexpr const char* name = "Conv1D";
-  static constexpr std::size_t scratch_bytes = 0;
-  static constexpr OutputPlacement placement = OutputPlacement::separate;
 
   static quant_info_t<E> forward(const Params& params, input_view_t<Conv1DLayer> in,
                                  quant_info_t<E> q, output_view_t<Conv1DLayer> out,
@@ -67,7 +62,6 @@ struct Conv1DLayer {
   }
 
   // The backward pass of the equivalent one-row Conv2D (see conv2d.hpp for the math).
-  static constexpr std::size_t backward_saved_bytes = 0;
   static constexpr bool single_gradient_write = false;
   template <bool InputGrad, GradientSink Sink>
   static void backward(const Params& params, const ForwardRecord<Conv1DLayer>& forward,

@@ -94,7 +94,7 @@ void convolve_backward_f32(const float* x, const float* y, float* dy, float* dx,
 
 template <ShapeType S, ActivationElement E, std::size_t Filters, class K, Padding Pad,
           std::size_t Stride, quant::Activation A>
-struct Conv2DLayer {
+struct Conv2DLayer : LayerBase<S, E> {
   static_assert(S::rank == 3,
                 "microtl::Conv2D: the input must be height x width x channels (rank 3)");
   static_assert(Filters >= 1 && Stride >= 1,
@@ -110,14 +110,9 @@ struct Conv2DLayer {
   static constexpr std::size_t out_width = kernels::output_size(width, K::width, Stride, Pad);
   static constexpr quant::Activation activation = A;
 
-  using input_shape = S;
   using output_shape = Shape<out_height, out_width, Filters>;
-  using input_element = E;
-  using output_element = E;
   using Params = LinearParams<E, Filters * K::height * K::width * in_channels, Filters>;
   static constexpr const char* name = "Conv2D";
-  static constexpr std::size_t scratch_bytes = 0;
-  static constexpr OutputPlacement placement = OutputPlacement::separate;
 
   static quant_info_t<E> forward(const Params& params, input_view_t<Conv2DLayer> in,
                                  quant_info_t<E> q, output_view_t<Conv2DLayer> out,
@@ -133,7 +128,6 @@ struct Conv2DLayer {
     }
   }
 
-  static constexpr std::size_t backward_saved_bytes = 0;
   static constexpr bool single_gradient_write = false;
   template <bool InputGrad, GradientSink Sink>
   static void backward(const Params& params, const ForwardRecord<Conv2DLayer>& forward,

@@ -24,7 +24,7 @@ namespace microtl {
 namespace layers {
 
 template <ShapeType S, ActivationElement E, std::size_t Units, quant::Activation A>
-struct DenseLayer {
+struct DenseLayer : LayerBase<S, E> {
   static_assert(
       S::rank == 1,
       "microtl::Dense: the input must be one-dimensional; put a Flatten before the Dense layer");
@@ -34,14 +34,9 @@ struct DenseLayer {
   static constexpr std::size_t out_features = Units;
   static constexpr quant::Activation activation = A;
 
-  using input_shape = S;
   using output_shape = Shape<Units>;
-  using input_element = E;
-  using output_element = E;
   using Params = LinearParams<E, Units * in_features, Units>;
   static constexpr const char* name = "Dense";
-  static constexpr std::size_t scratch_bytes = 0;
-  static constexpr OutputPlacement placement = OutputPlacement::separate;
 
   static quant_info_t<E> forward(const Params& params, input_view_t<DenseLayer> in,
                                  quant_info_t<E> q, output_view_t<DenseLayer> out,
@@ -62,7 +57,6 @@ struct DenseLayer {
   // dW[o][i] <- g[o] x[i]      db[o] <- g[o]       (to the sink, when they train)
   // Each parameter's gradient is put once, after dx has read the weights: a sink may update
   // the parameters in place (single_gradient_write).
-  static constexpr std::size_t backward_saved_bytes = 0;
   static constexpr bool single_gradient_write = true;
   template <bool InputGrad, GradientSink Sink>
   static void backward(const Params& params, const ForwardRecord<DenseLayer>& forward,

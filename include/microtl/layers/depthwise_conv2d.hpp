@@ -29,7 +29,7 @@ namespace layers {
 
 template <ShapeType S, ActivationElement E, class K, Padding Pad, std::size_t Stride, std::size_t M,
           quant::Activation A>
-struct DepthwiseConv2DLayer {
+struct DepthwiseConv2DLayer : LayerBase<S, E> {
   static_assert(S::rank == 3,
                 "microtl::DepthwiseConv2D: the input must be height x width x channels (rank 3)");
   static_assert(M >= 1 && Stride >= 1,
@@ -45,14 +45,9 @@ struct DepthwiseConv2DLayer {
   static constexpr std::size_t out_width = kernels::output_size(width, K::width, Stride, Pad);
   static constexpr quant::Activation activation = A;
 
-  using input_shape = S;
   using output_shape = Shape<out_height, out_width, out_channels>;
-  using input_element = E;
-  using output_element = E;
   using Params = LinearParams<E, K::height * K::width * out_channels, out_channels>;
   static constexpr const char* name = "DepthwiseConv2D";
-  static constexpr std::size_t scratch_bytes = 0;
-  static constexpr OutputPlacement placement = OutputPlacement::separate;
 
   static quant_info_t<E> forward(const Params& params, input_view_t<DepthwiseConv2DLayer> in,
                                  quant_info_t<E> q, output_view_t<DepthwiseConv2DLayer> out,
@@ -72,7 +67,6 @@ struct DepthwiseConv2DLayer {
   // db[k]              += sum_{oy, ox} g[oy][ox][k]
   // dW[ky][kx][k]      += sum_{oy, ox} g[oy][ox][k] x[iy][ix][c]
   // dx[iy][ix][c]       = sum_{oy, ox, m} W[ky][kx][c*M + m] g[oy][ox][c*M + m]
-  static constexpr std::size_t backward_saved_bytes = 0;
   static constexpr bool single_gradient_write = false;
   template <bool InputGrad, GradientSink Sink>
   static void backward(const Params& params, const ForwardRecord<DepthwiseConv2DLayer>& forward,

@@ -12,15 +12,9 @@ namespace microtl {
 namespace layers {
 
 template <ShapeType S, ActivationElement E>
-struct FlattenLayer {
-  using input_shape = S;
+struct FlattenLayer : LayerBase<S, E, E, OutputPlacement::view> {
   using output_shape = FlatShape<S>;
-  using input_element = E;
-  using output_element = E;
-  using Params = NoParams;
   static constexpr const char* name = "Flatten";
-  static constexpr std::size_t scratch_bytes = 0;
-  static constexpr OutputPlacement placement = OutputPlacement::view;
 };
 
 }  // namespace layers

@@ -27,6 +27,22 @@ enum class OutputPlacement : std::uint8_t {
   view,      // the input buffer itself, seen with another shape (Flatten): no work at all
 };
 
+// What most bound layers declare alike (layers/contract.hpp, BoundLayer): the input shape,
+// the element types, the placement, and the defaults a layer overrides by declaring the
+// member again: no parameters, no kernel scratch, nothing saved for backward besides input
+// and output. A layer adds its output_shape, name, forward (and backward).
+template <ShapeType In, ActivationElement InE, ActivationElement OutE = InE,
+          OutputPlacement Placement = OutputPlacement::separate>
+struct LayerBase {
+  using input_shape = In;
+  using input_element = InE;
+  using output_element = OutE;
+  using Params = NoParams;
+  static constexpr std::size_t scratch_bytes = 0;
+  static constexpr OutputPlacement placement = Placement;
+  static constexpr std::size_t backward_saved_bytes = 0;
+};
+
 // (Unconstrained: layers use them in their own declarations, while still incomplete.)
 template <class L>
 using input_view_t =

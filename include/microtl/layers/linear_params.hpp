@@ -6,11 +6,15 @@
 // length does not compile.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 
 #include "microtl/kernels/portable/params.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/qparams.hpp"
@@ -20,11 +24,48 @@ namespace microtl {
 template <ActivationElement E, std::size_t WeightCount, std::size_t Channels>
 struct LinearParams;
 
+// The parameter tensors of a linear layer, as gradient sinks and trained-tensor lists name
+// them (layers/contract.hpp).
+namespace linear_tensor {
+inline constexpr std::size_t weights = 0;
+inline constexpr std::size_t bias = 1;
+}  // namespace linear_tensor
+
+// The values of a float linear layer owned in RAM, for training (TrainableParams::Values,
+// layers/contract.hpp).
+template <std::size_t WeightCount, std::size_t Channels>
+struct LinearValues {
+  static constexpr std::array<TrainedTensor, 2> tensors = {
+      {{linear_tensor::weights, WeightCount}, {linear_tensor::bias, Channels}}};
+  std::array<float, WeightCount> weights{};
+  std::array<float, Channels> bias{};
+
+  void assign(const LinearParams<float, WeightCount, Channels>& from) noexcept {
+    std::copy(from.weights.begin(), from.weights.end(), weights.begin());
+    std::copy(from.bias.begin(), from.bias.end(), bias.begin());
+  }
+  LinearParams<float, WeightCount, Channels> view() const noexcept { return {weights, bias}; }
+  template <class F>
+  void for_each(F&& f) noexcept {
+    f(std::integral_constant<std::size_t, linear_tensor::weights>{},
+      std::span<float, WeightCount>(weights));
+    f(std::integral_constant<std::size_t, linear_tensor::bias>{}, std::span<float, Channels>(bias));
+  }
+  template <class F>
+  void for_each(F&& f) const noexcept {
+    f(std::integral_constant<std::size_t, linear_tensor::weights>{},
+      std::span<const float, WeightCount>(weights));
+    f(std::integral_constant<std::size_t, linear_tensor::bias>{},
+      std::span<const float, Channels>(bias));
+  }
+};
+
 // float: weights in the layer's documented layout, one bias per output channel.
 template <std::size_t WeightCount, std::size_t Channels>
 struct LinearParams<float, WeightCount, Channels> {
   static constexpr std::size_t weights_extent = WeightCount;
   static constexpr std::size_t bias_extent = Channels;
+  using Values = LinearValues<WeightCount, Channels>;
   std::span<const float, WeightCount> weights;
   std::span<const float, Channels> bias;
 };
@@ -47,13 +88,6 @@ template <class P>
 inline constexpr bool is_linear_params_v = false;
 template <ActivationElement E, std::size_t WeightCount, std::size_t Channels>
 inline constexpr bool is_linear_params_v<LinearParams<E, WeightCount, Channels>> = true;
-
-// The parameter tensors of a linear layer, as gradient sinks and trained-tensor lists name
-// them (layers/contract.hpp).
-namespace linear_tensor {
-inline constexpr std::size_t weights = 0;
-inline constexpr std::size_t bias = 1;
-}  // namespace linear_tensor
 
 namespace layers {
 

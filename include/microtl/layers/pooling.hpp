@@ -29,7 +29,7 @@ enum class PoolKind { max, average };
 
 template <ShapeType S, ActivationElement E, PoolKind Kind, std::size_t PH, std::size_t PW,
           std::size_t Stride, Padding Pad, quant::Activation A>
-struct Pool2DLayer {
+struct Pool2DLayer : LayerBase<S, E> {
   static_assert(
       S::rank == 3,
       "microtl::MaxPool2D / AvgPool2D: the input must be height x width x channels (rank 3)");
@@ -41,17 +41,11 @@ struct Pool2DLayer {
   static constexpr std::size_t width = S::dim(1);
   static constexpr std::size_t channels = S::dim(2);
 
-  using input_shape = S;
   using output_shape = Shape<kernels::output_size(height, PH, Stride, Pad),
                              kernels::output_size(width, PW, Stride, Pad), channels>;
-  using input_element = E;
-  using output_element = E;
-  using Params = NoParams;
   static constexpr const char* name = Kind == PoolKind::max ? "MaxPool2D" : "AvgPool2D";
-  static constexpr std::size_t scratch_bytes = 0;
-  static constexpr OutputPlacement placement = OutputPlacement::separate;
 
-  static quant_info_t<E> forward(const Params&, input_view_t<Pool2DLayer> in, quant_info_t<E> q,
+  static quant_info_t<E> forward(const NoParams&, input_view_t<Pool2DLayer> in, quant_info_t<E> q,
                                  output_view_t<Pool2DLayer> out, std::span<std::byte>) noexcept {
     if constexpr (std::same_as<E, float>) {
       if constexpr (Kind == PoolKind::max) {
@@ -78,9 +72,8 @@ struct Pool2DLayer {
   // not clamped), then
   //   max:     dx[argmax of the window] += g      (the first maximum in scan order)
   //   average: dx[every tap in the input] += g / (number of those taps)
-  static constexpr std::size_t backward_saved_bytes = 0;
   template <bool InputGrad, GradientSink Sink>
-  static void backward(const Params&, const ForwardRecord<Pool2DLayer>& forward,
+  static void backward(const NoParams&, const ForwardRecord<Pool2DLayer>& forward,
                        TensorView<float, output_shape> dy, TensorView<float, S> dx,
                        const Sink&) noexcept {
     if constexpr (InputGrad) {
@@ -141,23 +134,17 @@ struct Pool2DLayer {
 };
 
 template <ShapeType S, ActivationElement E, quant::Activation A>
-struct GlobalAvgPool2DLayer {
+struct GlobalAvgPool2DLayer : LayerBase<S, E> {
   static_assert(S::rank == 3,
                 "microtl::GlobalAvgPool2D: the input must be height x width x channels (rank 3)");
   static constexpr std::size_t height = S::dim(0);
   static constexpr std::size_t width = S::dim(1);
   static constexpr std::size_t channels = S::dim(2);
 
-  using input_shape = S;
   using output_shape = Shape<channels>;
-  using input_element = E;
-  using output_element = E;
-  using Params = NoParams;
   static constexpr const char* name = "GlobalAvgPool2D";
-  static constexpr std::size_t scratch_bytes = 0;
-  static constexpr OutputPlacement placement = OutputPlacement::separate;
 
-  static quant_info_t<E> forward(const Params&, input_view_t<GlobalAvgPool2DLayer> in,
+  static quant_info_t<E> forward(const NoParams&, input_view_t<GlobalAvgPool2DLayer> in,
                                  quant_info_t<E> q, output_view_t<GlobalAvgPool2DLayer> out,
                                  std::span<std::byte>) noexcept {
     if constexpr (std::same_as<E, float>) {
@@ -171,9 +158,8 @@ struct GlobalAvgPool2DLayer {
 
   // g = dy * activation'(y) (int8: where the output code was not clamped);
   // dx[h][w][c] = g[c] / (H * W)
-  static constexpr std::size_t backward_saved_bytes = 0;
   template <bool InputGrad, GradientSink Sink>
-  static void backward(const Params&, const ForwardRecord<GlobalAvgPool2DLayer>& forward,
+  static void backward(const NoParams&, const ForwardRecord<GlobalAvgPool2DLayer>& forward,
                        TensorView<float, output_shape> dy, TensorView<float, S> dx,
                        const Sink&) noexcept {
     if constexpr (InputGrad) {

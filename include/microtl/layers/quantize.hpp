@@ -22,16 +22,11 @@ namespace microtl {
 namespace layers {
 
 template <ShapeType S>
-struct QuantizeLayer {
-  using input_shape = S;
+struct QuantizeLayer : LayerBase<S, float, QInt8> {
   using output_shape = S;
-  using input_element = float;
-  using output_element = QInt8;
   // The output's quantization parameters (chosen by calibration).
   using Params = quant::QuantParams;
   static constexpr const char* name = "Quantize";
-  static constexpr std::size_t scratch_bytes = 0;
-  static constexpr OutputPlacement placement = OutputPlacement::separate;
 
   static quant::QuantParams forward(const Params& params, input_view_t<QuantizeLayer> in, NoQuant,
                                     output_view_t<QuantizeLayer> out,
@@ -42,17 +37,11 @@ struct QuantizeLayer {
 };
 
 template <ShapeType S>
-struct DequantizeLayer {
-  using input_shape = S;
+struct DequantizeLayer : LayerBase<S, QInt8, float> {
   using output_shape = S;
-  using input_element = QInt8;
-  using output_element = float;
-  using Params = NoParams;
   static constexpr const char* name = "Dequantize";
-  static constexpr std::size_t scratch_bytes = 0;
-  static constexpr OutputPlacement placement = OutputPlacement::separate;
 
-  static NoQuant forward(const Params&, input_view_t<DequantizeLayer> in, quant::QuantParams q,
+  static NoQuant forward(const NoParams&, input_view_t<DequantizeLayer> in, quant::QuantParams q,
                          output_view_t<DequantizeLayer> out, std::span<std::byte>) noexcept {
     quant::dequantize(in.span(), out.span(), q);
     return {};
@@ -61,9 +50,8 @@ struct DequantizeLayer {
   // The gradient with respect to the real values the int8 codes stand for is the gradient
   // with respect to the dequantized values: dx = dy (the rounding of the codes is treated as
   // the identity, the straight-through estimate).
-  static constexpr std::size_t backward_saved_bytes = 0;
   template <bool InputGrad, GradientSink Sink>
-  static void backward(const Params&, const ForwardRecord<DequantizeLayer>&,
+  static void backward(const NoParams&, const ForwardRecord<DequantizeLayer>&,
                        TensorView<float, S> dy, TensorView<float, S> dx, const Sink&) noexcept {
     if constexpr (InputGrad) {
       for (std::size_t i = 0; i < S::size; ++i) {

@@ -20,19 +20,14 @@ namespace microtl {
 namespace layers {
 
 template <ShapeType S, ActivationElement E>
-struct SoftmaxLayer {
+struct SoftmaxLayer : LayerBase<S, E> {
   static_assert(
       S::rank == 1,
       "microtl::Softmax: the input must be a vector of logits (rank 1); put a Flatten before it");
 
-  using input_shape = S;
   using output_shape = S;
-  using input_element = E;
-  using output_element = E;
   using Params = std::conditional_t<std::same_as<E, QInt8>, kernels::SoftmaxParams, NoParams>;
   static constexpr const char* name = "Softmax";
-  static constexpr std::size_t scratch_bytes = 0;
-  static constexpr OutputPlacement placement = OutputPlacement::separate;
 
   // TFLite's fixed output quantization of int8 softmax.
   static constexpr quant::QuantParams int8_output{1.0f / 256.0f, -128};

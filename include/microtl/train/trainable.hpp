@@ -42,44 +42,42 @@ struct LinearExtents<LinearParams<E, W, C>> {
 template <std::size_t T>
 using tensor_index = std::integral_constant<std::size_t, T>;
 
-// A bound float linear layer whose weights and bias train.
+// A bound float layer whose parameter tensors all train (any layer whose Params meet
+// TrainableParams: Dense, the convolutions, BatchNorm, ...).
 template <BackwardLayer B>
 struct TrainableLayer : B {
   static_assert(std::same_as<typename B::input_element, float> &&
                     std::same_as<typename B::output_element, float>,
                 "microtl::Trainable: trainable layers compute in float; put a Dequantize before "
-                "the first one");
-  static_assert(is_linear_params_v<typename B::Params>,
-                "microtl::Trainable: only layers with weights and a bias (Dense, Conv2D, "
-                "DepthwiseConv2D, Conv1D) train");
-
-  static constexpr std::size_t weight_count = LinearExtents<typename B::Params>::weights;
-  static constexpr std::size_t bias_count = LinearExtents<typename B::Params>::channels;
+                "the first one (an int8 layer trains as BiasOnly<...>)");
+  static_assert(TrainableParams<typename B::Params>,
+                "microtl::Trainable: this layer has no parameters that can train (its Params "
+                "has no Values: layers/contract.hpp, TrainableParams)");
+  using Values = typename B::Params::Values;
 
   static constexpr bool trainable = true;
-  static constexpr std::array<TrainedTensor, 2> trained_tensors = {
-      {{linear_tensor::weights, weight_count}, {linear_tensor::bias, bias_count}}};
-  static constexpr std::size_t trained_value_count = weight_count + bias_count;
-
-  struct State {
-    using InitParams = typename B::Params;
-    std::array<float, weight_count> weights{};
-    std::array<float, bias_count> bias{};
-
-    void init(const InitParams& initial) noexcept {
-      std::copy(initial.weights.begin(), initial.weights.end(), weights.begin());
-      std::copy(initial.bias.begin(), initial.bias.end(), bias.begin());
+  static constexpr auto trained_tensors = Values::tensors;
+  static constexpr std::size_t trained_value_count = [] {
+    std::size_t count = 0;
+    for (const TrainedTensor& t : Values::tensors) {
+      count += t.count;
     }
-    typename B::Params params() const noexcept { return {weights, bias}; }
+    return count;
+  }();
+
+  // The model keeps the values themselves (RAM), initialised from the constructor's
+  // parameters.
+  struct State : Values {
+    using InitParams = typename B::Params;
+    void init(const InitParams& initial) noexcept { this->assign(initial); }
+    typename B::Params params() const noexcept { return this->view(); }
     template <class F>
     void for_each_trained(F&& f) noexcept {
-      f(tensor_index<linear_tensor::weights>{}, std::span<float, weight_count>(weights));
-      f(tensor_index<linear_tensor::bias>{}, std::span<float, bias_count>(bias));
+      this->for_each(f);
     }
     template <class F>
     void for_each_trained(F&& f) const noexcept {
-      f(tensor_index<linear_tensor::weights>{}, std::span<const float, weight_count>(weights));
-      f(tensor_index<linear_tensor::bias>{}, std::span<const float, bias_count>(bias));
+      this->for_each(f);
     }
     void refresh() noexcept {}  // nothing is derived from the trained values
   };
@@ -223,7 +221,7 @@ template <class Spec>
 struct Trainable {
   static constexpr bool fuses_activation = fuses_activation_v<Spec>;
   template <ShapeType S, ActivationElement E, quant::Activation A = quant::Activation::none>
-  using bind = layers::TrainableLayer<typename Spec::template bind<S, E, A>>;
+  using bind = layers::TrainableLayer<bind_spec_t<Spec, S, E, A>>;
 };
 
 template <class Spec>
