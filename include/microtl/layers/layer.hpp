@@ -18,47 +18,14 @@
 #include <span>
 #include <type_traits>
 
+#include "microtl/core/element.hpp"
 #include "microtl/core/shape.hpp"
 #include "microtl/core/tensor_view.hpp"
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/qparams.hpp"
+#include "microtl/quant/quant_info.hpp"
 
 namespace microtl {
-
-// ---------------------------------------------------------------------------------------
-// Activation element types. `float` is the float path (the reference, and what trains).
-// `QInt8` is an int8 tensor with TFLite's affine quantization: real = scale * (q - zp),
-// with (scale, zero point) known at run time and flowing along the chain with the data.
-// ---------------------------------------------------------------------------------------
-struct QInt8 {};
-
-template <class E>
-concept ActivationElement = std::same_as<E, float> || std::same_as<E, QInt8>;
-
-namespace detail {
-template <class E>
-struct storage;
-template <>
-struct storage<float> {
-  using type = float;
-};
-template <>
-struct storage<QInt8> {
-  using type = std::int8_t;
-};
-}  // namespace detail
-
-// The C++ type that stores one element: float or int8_t.
-template <ActivationElement E>
-using storage_t = typename detail::storage<E>::type;
-
-// What travels with an activation besides its values: its quantization parameters for
-// QInt8, nothing for float.
-struct NoQuant {
-  friend constexpr bool operator==(NoQuant, NoQuant) noexcept { return true; }
-};
-template <ActivationElement E>
-using quant_info_t = std::conditional_t<std::same_as<E, QInt8>, quant::QuantParams, NoQuant>;
 
 // A layer without parameters, and so without parameter gradients.
 struct NoParams {};
