@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <span>
 
-#include "microtl/kernels/portable/params.hpp"
+#include "microtl/kernels/params.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/qparams.hpp"

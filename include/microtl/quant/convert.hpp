@@ -18,7 +18,7 @@
 #include <cstdint>
 #include <span>
 
-#include "microtl/kernels/portable/params.hpp"
+#include "microtl/kernels/params.hpp"
 #include "microtl/layers/linear_params.hpp"
 #include "microtl/quant/qparams.hpp"
 #include "microtl/quant/rounding.hpp"
