@@ -145,9 +145,9 @@ TEST_CASE("symmetric_weight_scale: largest magnitude maps to 127") {
   CHECK(symmetric_weight_scale(0.0f) == 1.0f);
 }
 
-// TFLite rule (SymmetricPerChannelQuantizeValues): q = clamp(round(w / scale), -127, 127),
-// ties away from zero, zero point 0. Scale 0.5 makes every quotient exact, so the ties are
-// real ties.
+// TFLite's symmetric int8 weights: q = clamp(round(w / scale), -127, 127), ties away from
+// zero, zero point 0 (as a division; see qparams.hpp). Scale 0.5 makes every quotient exact,
+// so the ties are real ties.
 TEST_CASE("quantize_symmetric_weight: rounding ties away from zero, symmetric clamp") {
   // 1.25 / 0.5 = 2.5 -> 3; -2.5 -> -3; 0.75 / 0.5 = 1.5 -> 2; 0.2 / 0.5 = 0.4 -> 0.
   CHECK(quantize_symmetric_weight(1.25f, 0.5f) == 3);
