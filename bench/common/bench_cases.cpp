@@ -15,8 +15,8 @@
 #include "microtl/kernels/convolve.hpp"
 #include "microtl/kernels/depthwise_conv.hpp"
 #include "microtl/kernels/fully_connected.hpp"
-#include "microtl/kernels/portable/padding.hpp"
-#include "microtl/kernels/portable/params.hpp"
+#include "microtl/kernels/padding.hpp"
+#include "microtl/kernels/params.hpp"
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/multiplier.hpp"
 

@@ -14,6 +14,7 @@
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/multiplier.hpp"
 #include "microtl/quant/qparams.hpp"
+#include "microtl/quant/quant_info.hpp"
 #include "microtl/quant/requantize.hpp"
 
 #include "microtl/layers/activation.hpp"

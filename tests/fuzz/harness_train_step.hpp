@@ -37,8 +37,8 @@
 
 #include "harness.hpp"
 #include "microtl/config.hpp"
+#include "microtl/layers/quantize_linear.hpp"
 #include "microtl/microtl.hpp"
-#include "microtl/quant/convert.hpp"
 #include "microtl/train/feature_cache.hpp"
 #include "microtl/train/trainer.hpp"
 
@@ -123,9 +123,9 @@ inline const auto& int8_dense_params() {
       w[i] = static_cast<float>((i * 37U) % 17U) * 0.05f - 0.4f;
     }
     const std::array<float, 6> b = {0.1f, -0.1f, 0.05f, 0.0f, 0.2f, -0.05f};
-    return quant::quantize_linear<quant::ChannelAxis::leading>(
-        std::span<const float, 96>(w), std::span<const float, 6>(b), int8_input,
-        quant::QuantParams{0.05f, -128});
+    return quantize_linear<ChannelAxis::leading>(std::span<const float, 96>(w),
+                                                 std::span<const float, 6>(b), int8_input,
+                                                 quant::QuantParams{0.05f, -128});
   }();
   static const auto params = quantized.params();
   return params;

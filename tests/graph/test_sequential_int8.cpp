@@ -8,8 +8,8 @@
 #include <cstdint>
 
 #include "../quant/xorshift32.hpp"
+#include "microtl/layers/quantize_linear.hpp"
 #include "microtl/microtl.hpp"
-#include "microtl/quant/convert.hpp"
 
 using namespace microtl;
 
@@ -85,11 +85,11 @@ TEST_CASE("int8 model: post-training quantization stays within a few steps of fl
 
   // The pool keeps q0, so conv2's input is q0; the Flatten keeps q2, so the Dense's input is q2.
   static const auto c0 =
-      quant::quantize_linear<quant::ChannelAxis::leading>(std::span(w0), std::span(b0), q_in, q0);
+      quantize_linear<ChannelAxis::leading>(std::span(w0), std::span(b0), q_in, q0);
   static const auto c2 =
-      quant::quantize_linear<quant::ChannelAxis::leading>(std::span(w2), std::span(b2), q0, q2);
+      quantize_linear<ChannelAxis::leading>(std::span(w2), std::span(b2), q0, q2);
   static const auto c4 =
-      quant::quantize_linear<quant::ChannelAxis::leading>(std::span(w4), std::span(b4), q2, q4);
+      quantize_linear<ChannelAxis::leading>(std::span(w4), std::span(b4), q2, q4);
   const auto p0 = c0.params();
   const auto p2 = c2.params();
   const auto p4 = c4.params();

@@ -2,7 +2,7 @@
 // ComputePaddingHeightWidth (dilation 1).
 #include <doctest/doctest.h>
 
-#include "microtl/kernels/portable/padding.hpp"
+#include "microtl/kernels/padding.hpp"
 
 namespace {
 

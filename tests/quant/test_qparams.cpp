@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <limits>
 #include <span>
 
 #include "microtl/quant/qparams.hpp"
@@ -14,6 +15,7 @@ using microtl::quant::choose_activation_params;
 using microtl::quant::dequantize;
 using microtl::quant::quantize;
 using microtl::quant::quantize_bias;
+using microtl::quant::quantize_symmetric_weight;
 using microtl::quant::QuantParams;
 using microtl::quant::symmetric_weight_scale;
 
@@ -141,6 +143,35 @@ TEST_CASE("symmetric_weight_scale: largest magnitude maps to 127") {
   CHECK(quantize(-0.5f, QuantParams{scale, 0}) == -127);
   // Documented deviation: an all-zero channel gets scale 1 (finite multipliers).
   CHECK(symmetric_weight_scale(0.0f) == 1.0f);
+}
+
+// TFLite's symmetric int8 weights: q = clamp(round(w / scale), -127, 127), ties away from
+// zero, zero point 0 (as a division; see qparams.hpp). Scale 0.5 makes every quotient exact,
+// so the ties are real ties.
+TEST_CASE("quantize_symmetric_weight: rounding ties away from zero, symmetric clamp") {
+  // 1.25 / 0.5 = 2.5 -> 3; -2.5 -> -3; 0.75 / 0.5 = 1.5 -> 2; 0.2 / 0.5 = 0.4 -> 0.
+  CHECK(quantize_symmetric_weight(1.25f, 0.5f) == 3);
+  CHECK(quantize_symmetric_weight(-1.25f, 0.5f) == -3);
+  CHECK(quantize_symmetric_weight(0.75f, 0.5f) == 2);
+  CHECK(quantize_symmetric_weight(0.2f, 0.5f) == 0);
+  CHECK(quantize_symmetric_weight(-0.2f, 0.5f) == 0);
+  // 63.5 / 0.5 = 127 exactly; 63.25 / 0.5 = 126.5 -> 127; -126.5 -> -127.
+  CHECK(quantize_symmetric_weight(63.5f, 0.5f) == 127);
+  CHECK(quantize_symmetric_weight(63.25f, 0.5f) == 127);
+  CHECK(quantize_symmetric_weight(-63.25f, 0.5f) == -127);
+  // -63.75 / 0.5 = -127.5 would round to -128: the range is [-127, 127].
+  CHECK(quantize_symmetric_weight(-63.75f, 0.5f) == -127);
+  CHECK(quantize_symmetric_weight(63.75f, 0.5f) == 127);
+  CHECK(quantize_symmetric_weight(-1e30f, 0.5f) == -127);
+  CHECK(quantize_symmetric_weight(1e30f, 0.5f) == 127);
+  // The channel's largest magnitude maps to +-127 with symmetric_weight_scale.
+  const float scale = symmetric_weight_scale(0.3f);
+  CHECK(quantize_symmetric_weight(0.3f, scale) == 127);
+  CHECK(quantize_symmetric_weight(-0.3f, scale) == -127);
+  // An all-zero channel (scale 1) stays zero.
+  CHECK(quantize_symmetric_weight(0.0f, symmetric_weight_scale(0.0f)) == 0);
+  // NaN gives 0.
+  CHECK(quantize_symmetric_weight(std::numeric_limits<float>::quiet_NaN(), 0.5f) == 0);
 }
 
 // TFLite rule (SymmetricPerChannelBiasQuantize): q = round(bias * (1 / (input_scale *

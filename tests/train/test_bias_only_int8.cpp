@@ -10,8 +10,8 @@
 #include "../quant/xorshift32.hpp"
 #include "microtl/io/parameter_store.hpp"
 #include "microtl/io/ram_storage.hpp"
+#include "microtl/layers/quantize_linear.hpp"
 #include "microtl/microtl.hpp"
-#include "microtl/quant/convert.hpp"
 
 using namespace microtl;
 
@@ -38,7 +38,7 @@ struct Fixture {
   std::array<float, 3> b = {};
   quant::QuantParams q_in{1.0f / 127.0f, 0};
   quant::QuantParams q_out{0.05f, -128};  // up to 12.75: no conv output saturates
-  quant::QuantizedLinear<27, 3> conv{};
+  QuantizedLinear<27, 3> conv{};
   std::array<float, 27> w_real{};
   std::array<float, 3> b_real{};
   std::array<float, 81> dense_w{};
@@ -48,8 +48,8 @@ struct Fixture {
     microtl_test::Xorshift32 rng(seed);
     w = random_array<27>(rng, -1, 1);
     b = random_array<3>(rng, 0.0f, 0.3f);
-    conv = quant::quantize_linear<quant::ChannelAxis::leading>(
-        std::span<const float, 27>(w), std::span<const float, 3>(b), q_in, q_out);
+    conv = quantize_linear<ChannelAxis::leading>(std::span<const float, 27>(w),
+                                                 std::span<const float, 3>(b), q_in, q_out);
     for (std::size_t i = 0; i < 27; ++i)
       w_real[i] = static_cast<float>(conv.weights[i]) * conv.weight_scales[i / 9];
     for (std::size_t c = 0; c < 3; ++c)

@@ -9,8 +9,8 @@
 #include <limits>
 
 #include "../quant/xorshift32.hpp"
+#include "microtl/layers/quantize_linear.hpp"
 #include "microtl/microtl.hpp"
-#include "microtl/quant/convert.hpp"
 #include "microtl/train/feature_cache.hpp"
 #include "microtl/train/trainer.hpp"
 
@@ -321,8 +321,8 @@ TEST_CASE("trainer: int8 extractor, float head; features cached give the same tr
   static const auto bc = random_array<2>(rng, 0.0f, 0.2f);
   const quant::QuantParams q_in{1.0f / 127.0f, 0};
   const quant::QuantParams q_conv{0.02f, -128};
-  static const auto conv = quant::quantize_linear<quant::ChannelAxis::leading>(
-      std::span(wc), std::span(bc), q_in, q_conv);
+  static const auto conv =
+      quantize_linear<ChannelAxis::leading>(std::span(wc), std::span(bc), q_in, q_conv);
   static const auto conv_params = conv.params();
   static const auto wd = random_array<54>(rng, -1, 1);
   static const std::array<float, 3> bd{};
@@ -375,8 +375,8 @@ TEST_CASE("feature cache: int8 codes are cached, epochs train, labels are checke
   static const auto wc = random_array<18>(rng, -1, 1);
   static const auto bc = random_array<2>(rng, 0.0f, 0.2f);
   const quant::QuantParams q_in{1.0f / 127.0f, 0};
-  static const auto conv = quant::quantize_linear<quant::ChannelAxis::leading>(
-      std::span(wc), std::span(bc), q_in, quant::QuantParams{0.02f, -128});
+  static const auto conv = quantize_linear<ChannelAxis::leading>(std::span(wc), std::span(bc), q_in,
+                                                                 quant::QuantParams{0.02f, -128});
   static const auto conv_params = conv.params();
   static const auto wd = random_array<54>(rng, -0.1f, 0.1f);
   static const std::array<float, 3> bd{};
@@ -441,8 +441,8 @@ TEST_CASE("feature cache: a float-input model that quantizes on the way caches i
   static const std::array<float, 12> w{0.5f, -0.5f, 0.25f, 0.1f, -0.2f, 0.3f,
                                        0.4f, -0.1f, 0.2f,  0.2f, 0.2f,  0.2f};
   static const std::array<float, 3> b{};
-  static const auto frozen = quant::quantize_linear<quant::ChannelAxis::leading>(
-      std::span(w), std::span(b), q_in, quant::QuantParams{0.01f, 0});
+  static const auto frozen = quantize_linear<ChannelAxis::leading>(std::span(w), std::span(b), q_in,
+                                                                   quant::QuantParams{0.01f, 0});
   static const auto frozen_params = frozen.params();
   static const std::array<float, 6> hw{0.1f, -0.1f, 0.2f, -0.2f, 0.3f, -0.3f};
   static const std::array<float, 2> hb{};

@@ -16,16 +16,16 @@
 #include <string>
 
 #include "../model.hpp"
-#include "microtl/quant/convert.hpp"
+#include "microtl/layers/quantize_linear.hpp"
 
 namespace demo {
 
 inline constexpr std::size_t kReferenceImages = 4;
 
 struct ExportedModel {
-  const mtl::quant::QuantizedLinear<8 * 9 * 1, 8>& conv1;
-  const mtl::quant::QuantizedLinear<16 * 9 * 8, 16>& conv2;
-  const mtl::quant::QuantizedLinear<16 * 9 * 16, 16>& conv3;
+  const mtl::QuantizedLinear<8 * 9 * 1, 8>& conv1;
+  const mtl::QuantizedLinear<16 * 9 * 8, 16>& conv2;
+  const mtl::QuantizedLinear<16 * 9 * 16, 16>& conv3;
   const std::array<float, kFeatures * kHidden>& head1_weights;
   const std::array<float, kHidden>& head1_bias;
   const std::array<float, kHidden * kClasses>& head2_weights;
@@ -66,7 +66,7 @@ inline void print_int(std::FILE* f, long long v) {
 }
 
 template <std::size_t W, std::size_t C>
-void write_conv(std::FILE* f, const char* name, const mtl::quant::QuantizedLinear<W, C>& q) {
+void write_conv(std::FILE* f, const char* name, const mtl::QuantizedLinear<W, C>& q) {
   char id[64];
   std::snprintf(id, sizeof id, "%s_weights", name);
   write_array(f, "std::int8_t", id, q.weights,

@@ -25,7 +25,7 @@
 #include "../model.hpp"
 #include "dataset.hpp"
 #include "export.hpp"
-#include "microtl/quant/convert.hpp"
+#include "microtl/layers/quantize_linear.hpp"
 
 namespace {
 
@@ -226,8 +226,8 @@ int main(int argc, char** argv) {
       mtl::quant::choose_activation_params(low[kConv2], high[kConv2]);
   const mtl::quant::QuantParams q_conv3 =
       mtl::quant::choose_activation_params(low[kConv3], high[kConv3]);
-  using mtl::quant::ChannelAxis;
-  using mtl::quant::quantize_linear;
+  using mtl::ChannelAxis;
+  using mtl::quantize_linear;
   const auto& s1 = model.state<kConv1>();
   const auto& s2 = model.state<kConv2>();
   const auto& s3 = model.state<kConv3>();

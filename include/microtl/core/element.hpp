@@ -1,4 +1,4 @@
-// The element types microtl stores in tensors.
+// The element types microtl stores in tensors, and the element types activations flow as.
 #pragma once
 
 #include <concepts>
@@ -11,23 +11,38 @@ namespace microtl {
 // float32 for the float path and training. (No double: Cortex-M4F has a single-precision
 // FPU, and double arithmetic there is done in software.)
 template <class T>
-concept Element =
-    std::same_as<std::remove_const_t<T>, std::int8_t> ||
-    std::same_as<std::remove_const_t<T>, std::uint8_t> ||
-    std::same_as<std::remove_const_t<T>, std::int16_t> ||
-    std::same_as<std::remove_const_t<T>, std::int32_t> || std::same_as < std::remove_const_t<T>,
-float > ;
+concept Element = std::same_as<std::remove_const_t<T>, std::int8_t> ||
+                  std::same_as<std::remove_const_t<T>, std::uint8_t> ||
+                  std::same_as<std::remove_const_t<T>, std::int16_t> ||
+                  std::same_as<std::remove_const_t<T>, std::int32_t> ||
+                  std::same_as<std::remove_const_t<T>, float>;
 
+// ---------------------------------------------------------------------------------------
 // Activation element types. `float` is the float path (the reference, and what trains).
-// `QInt8` is an int8 tensor with TFLite's affine quantization: real = scale * (q - zp), with
-// (scale, zero point) known at run time and flowing along the chain with the data.
+// `QInt8` is an int8 tensor with TFLite's affine quantization: real = scale * (q - zp),
+// with (scale, zero point) known at run time and flowing along the chain with the data
+// (quant_info_t, quant/quant_info.hpp).
+// ---------------------------------------------------------------------------------------
 struct QInt8 {};
 
 template <class E>
 concept ActivationElement = std::same_as<E, float> || std::same_as<E, QInt8>;
 
-// The C++ type that stores one element of an activation: float or int8_t.
+namespace detail {
+template <class E>
+struct storage;
+template <>
+struct storage<float> {
+  using type = float;
+};
+template <>
+struct storage<QInt8> {
+  using type = std::int8_t;
+};
+}  // namespace detail
+
+// The C++ type that stores one element: float or int8_t.
 template <ActivationElement E>
-using storage_t = std::conditional_t<std::same_as<E, QInt8>, std::int8_t, float>;
+using storage_t = typename detail::storage<E>::type;
 
 }  // namespace microtl

@@ -12,7 +12,6 @@
 #include <array>
 #include <cstddef>
 #include <type_traits>
-#include <utility>
 
 #include "microtl/core/assert.hpp"
 
@@ -87,43 +86,12 @@ inline constexpr bool is_shape_v = is_shape<T>::value;
 template <class T>
 concept ShapeType = is_shape_v<T>;
 
-// Two shapes with the same number of elements (a reshape between them is legal).
-template <class A, class B>
-concept SameSize = ShapeType<A> && ShapeType<B> && A::size == B::size;
-
 // ---------------------------------------------------------------------------------------
 // Shape arithmetic, all at compile time.
 // ---------------------------------------------------------------------------------------
-namespace detail {
-template <class A, class B>
-struct concat;
-template <std::size_t... A, std::size_t... B>
-struct concat<Shape<A...>, Shape<B...>> {
-  using type = Shape<A..., B...>;
-};
-}  // namespace detail
-
-// Shape<A..., B...>.
-template <ShapeType A, ShapeType B>
-using ConcatShape = typename detail::concat<A, B>::type;
 
 // The one-dimensional shape with the same elements (what Flatten produces).
 template <ShapeType S>
 using FlatShape = Shape<S::size>;
-
-// Shape<Dims...> from a constexpr std::array of extents: lets constexpr functions compute
-// an output shape (a layer's shape rule) and turn it back into a type.
-namespace detail {
-template <auto Extents, class Sequence>
-struct shape_from_array;
-template <auto Extents, std::size_t... I>
-struct shape_from_array<Extents, std::index_sequence<I...>> {
-  using type = Shape<Extents[I]...>;
-};
-}  // namespace detail
-
-template <auto Extents>
-using ShapeFromArray =
-    typename detail::shape_from_array<Extents, std::make_index_sequence<Extents.size()>>::type;
 
 }  // namespace microtl

@@ -70,9 +70,6 @@ class TensorView {
   T* data_;
 };
 
-template <Element T, ShapeType S>
-using ConstTensorView = TensorView<const T, S>;
-
 // A view over a span with a static extent, shaped as S.
 template <ShapeType S, Element T, std::size_t N>
 constexpr TensorView<T, S> view_as(std::span<T, N> span) noexcept {

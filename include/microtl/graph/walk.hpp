@@ -22,6 +22,7 @@
 #include "microtl/core/tensor_view.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/quant/qparams.hpp"
+#include "microtl/quant/quant_info.hpp"
 
 namespace microtl::graph {
 

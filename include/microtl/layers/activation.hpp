@@ -3,11 +3,14 @@
 // element-wise pass runs only where nothing can absorb it (after a pool, at the input).
 #pragma once
 
+#include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "microtl/core/shape.hpp"
 #include "microtl/core/tensor_view.hpp"
+#include "microtl/kernels/portable/activations.hpp"
 #include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/quant/activation.hpp"
@@ -23,6 +26,7 @@ struct ActivationLayer : LayerBase<S, E, E, OutputPlacement::in_place> {
   using output_shape = S;
   static constexpr const char* name = A == quant::Activation::relu ? "ReLU" : "ReLU6";
 
+  // The kernels of kernels/portable/activations.hpp:
   // float:  y = max(x, 0)                      (ReLU6: min(max(x, 0), 6))
   // int8:   y = clamp(x, range.min, range.max) with the range TFLite computes for the
   //         tensor's own parameters: [zero_point, 127] (ReLU6: up to quantize(6)).
@@ -32,15 +36,16 @@ struct ActivationLayer : LayerBase<S, E, E, OutputPlacement::in_place> {
                                  output_view_t<ActivationLayer> out,
                                  std::span<std::byte>) noexcept {
     if constexpr (std::same_as<E, float>) {
-      for (std::size_t i = 0; i < S::size; ++i) {
-        out[i] = quant::apply_activation(in[i], A);
+      if constexpr (A == quant::Activation::relu) {
+        kernels::relu_f32(in.span(), out.span());
+      } else {
+        kernels::relu6_f32(in.span(), out.span());
       }
     } else {
-      const quant::ActivationRange range = quant::activation_range(A, q);
-      for (std::size_t i = 0; i < S::size; ++i) {
-        const std::int32_t x = in[i];
-        out[i] =
-            static_cast<std::int8_t>(x < range.min ? range.min : (x > range.max ? range.max : x));
+      if constexpr (A == quant::Activation::relu) {
+        kernels::relu_s8(in.span(), out.span(), q);
+      } else {
+        kernels::relu6_s8(in.span(), out.span(), q);
       }
     }
     return q;

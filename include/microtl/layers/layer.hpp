@@ -14,6 +14,7 @@
 #include "microtl/core/tensor_view.hpp"
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/qparams.hpp"
+#include "microtl/quant/quant_info.hpp"
 
 namespace microtl {
 

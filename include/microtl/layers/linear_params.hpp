@@ -13,7 +13,7 @@
 #include <span>
 #include <type_traits>
 
-#include "microtl/kernels/portable/params.hpp"
+#include "microtl/kernels/params.hpp"
 #include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/quant/activation.hpp"

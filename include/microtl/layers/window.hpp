@@ -3,7 +3,7 @@
 
 #include <cstddef>
 
-#include "microtl/kernels/portable/padding.hpp"
+#include "microtl/kernels/padding.hpp"
 
 namespace microtl {
 
@@ -16,7 +16,7 @@ struct Kernel {
 };
 
 // Padding::same (output = ceil(input / stride)) or Padding::valid (no padding), with
-// TFLite's rules (kernels/portable/padding.hpp).
+// TFLite's rules (kernels/padding.hpp).
 using Padding = kernels::Padding;
 
 template <class T>

@@ -20,13 +20,16 @@
 
 namespace microtl::quant {
 
-// Returns the high 32 bits of 2*a*b, rounded to nearest, ties away from zero:
+// Returns the high 32 bits of 2*a*b, i.e. (a/2^31)*(b/2^31) in Q0.31, rounded to nearest
+// with ties toward +infinity (gemmlowp's SaturatingRoundingDoublingHighMul):
 //
 //   result = trunc_toward_zero((a*b + nudge) / 2^31),
 //   nudge  = 2^30 if a*b >= 0, else 1 - 2^30
 //
-// i.e. (a/2^31)*(b/2^31) in Q0.31. The only product that does not fit is
-// INT32_MIN * INT32_MIN (= +1.0 in Q0.31), which saturates to INT32_MAX.
+// which equals floor((a*b + 2^30) / 2^31): a positive tie rounds up (1.5 -> 2), and so does a
+// negative one (-1.5 -> -1), because the negative nudge is one short of 2^30. The only
+// product that does not fit is INT32_MIN * INT32_MIN (= +1.0 in Q0.31), which saturates to
+// INT32_MAX.
 constexpr std::int32_t saturating_rounding_doubling_high_mul(std::int32_t a,
                                                              std::int32_t b) noexcept {
   constexpr std::int32_t kMin = std::numeric_limits<std::int32_t>::min();

@@ -8,16 +8,15 @@
 // scale = input_scale * weight_scale and zero point 0.
 //
 // quantize / dequantize run per element on the device: float only, no double. The
-// calibration helpers (choose_activation_params, symmetric_weight_scale, quantize_bias) are
-// setup code and may use double to match TFLite's tools.
+// calibration helpers (choose_activation_params, symmetric_weight_scale,
+// quantize_symmetric_weight, quantize_bias) are setup code and may use double to match
+// TFLite's tools.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <type_traits>
 
-#include "microtl/core/element.hpp"
 #include "microtl/quant/rounding.hpp"
 
 namespace microtl::quant {
@@ -135,6 +134,29 @@ constexpr float symmetric_weight_scale(float max_abs) noexcept {
   return max_abs > 0.0f ? max_abs / 127.0f : 1.0f;
 }
 
+// The int8 code of one symmetric weight (zero point 0) with its channel's scale:
+//
+//   q = clamp(round(weight / scale), -127, 127)        round = half away from zero
+//
+// The division is in float. -128 is never produced: TFLite's int8 weights are symmetric in
+// [-127, 127]. NaN gives 0. (TFLite's quantizer multiplies by 127 / max_abs instead of
+// dividing by max_abs / 127; the two quotients can round to different codes when one lies
+// within a float rounding error of a tie.)
+constexpr std::int8_t quantize_symmetric_weight(float weight, float scale) noexcept {
+  constexpr float kLimit = 127.0f;
+  const float steps = weight / scale;
+  if (steps != steps) {  // NaN
+    return 0;
+  }
+  if (steps >= kLimit) {
+    return 127;
+  }
+  if (steps <= -kLimit) {
+    return -127;
+  }
+  return static_cast<std::int8_t>(detail::round_half_away_from_zero(steps));
+}
+
 // A bias as TFLite's quantizer stores it (SymmetricPerLayer/PerChannelBiasQuantize):
 //
 //   scale = input_scale * weight_scale                 (float product)
@@ -165,15 +187,3 @@ constexpr std::int32_t quantize_bias(float bias, float input_scale, float weight
 }
 
 }  // namespace microtl::quant
-
-namespace microtl {
-
-// What travels with an activation besides its values: its quantization parameters for
-// QInt8, nothing for float.
-struct NoQuant {
-  friend constexpr bool operator==(NoQuant, NoQuant) noexcept { return true; }
-};
-template <ActivationElement E>
-using quant_info_t = std::conditional_t<std::same_as<E, QInt8>, quant::QuantParams, NoQuant>;
-
-}  // namespace microtl

@@ -18,6 +18,7 @@
 #include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/quant/qparams.hpp"
+#include "microtl/quant/quant_info.hpp"
 #include "microtl/train/gradient_sink.hpp"
 #include "microtl/train/trained_tensors.hpp"
 

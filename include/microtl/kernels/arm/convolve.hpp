@@ -26,8 +26,8 @@
 // STR. Where a word would reach outside the row (padding, or the last 1-3 columns) it is
 // assembled from the row's first/last word shifted, the missing bytes set to -input_offset
 // (the zero point), whose term (zero point + input_offset) * w is exactly 0, as a skipped
-// padded tap's is; this relies on input_offset being in [-127, 128], as params.hpp requires.
-// Kernel rows outside the input give zero pairs.
+// padded tap's is; this relies on input_offset being in [-127, 128], as kernels/params.hpp
+// requires. Kernel rows outside the input give zero pairs.
 //
 // Both paths requantize with arm/requantize.hpp's branch-free form (zero point folded in),
 // which covers multipliers in [2^-24, 2^-2); a channel outside that range (none in calibrated
@@ -47,8 +47,8 @@
 #include "microtl/kernels/arm/dot.hpp"
 #include "microtl/kernels/arm/dsp.hpp"
 #include "microtl/kernels/arm/requantize.hpp"
-#include "microtl/kernels/portable/padding.hpp"
-#include "microtl/kernels/portable/params.hpp"
+#include "microtl/kernels/padding.hpp"
+#include "microtl/kernels/params.hpp"
 #include "microtl/quant/multiplier.hpp"
 #include "microtl/quant/requantize.hpp"
 

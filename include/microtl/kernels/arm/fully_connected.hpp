@@ -27,7 +27,7 @@
 #include "microtl/kernels/arm/dot.hpp"
 #include "microtl/kernels/arm/dsp.hpp"
 #include "microtl/kernels/arm/requantize.hpp"
-#include "microtl/kernels/portable/params.hpp"
+#include "microtl/kernels/params.hpp"
 
 namespace microtl::kernels::arm {
 

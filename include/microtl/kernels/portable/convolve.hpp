@@ -11,7 +11,7 @@
 //   params   offsets, activation range, per-channel (or per-tensor) multipliers
 //            input_scale * weight_scale[c] / output_scale
 //   Stride >= 1; Pad same (OH = ceil(H / Stride)) or valid (needs KH <= H, KW <= W);
-//   see padding.hpp for the padding rule. KH * KW * Cin * 255 * 127 must fit in int32.
+//   see kernels/padding.hpp for the padding rule. KH * KW * Cin * 255 * 127 must fit in int32.
 //
 // Padded taps (window positions outside the input) are skipped: they contribute nothing,
 // which is what real zeros would contribute. (With an input zero point, TFLite could not pad
@@ -28,8 +28,8 @@
 #include <cstdint>
 #include <span>
 
-#include "microtl/kernels/portable/padding.hpp"
-#include "microtl/kernels/portable/params.hpp"
+#include "microtl/kernels/padding.hpp"
+#include "microtl/kernels/params.hpp"
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/requantize.hpp"
 

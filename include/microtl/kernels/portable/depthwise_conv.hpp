@@ -12,7 +12,7 @@
 //   output   [OH][OW][C * M]    int8, zero point params.output_offset;
 //                               OH = output_size(H, KH, Stride, Pad), same for OW
 //   params   offsets, activation range, per-channel (or per-tensor) multipliers
-//   Padding as in padding.hpp: taps outside the input are skipped.
+//   Padding as in kernels/padding.hpp: taps outside the input are skipped.
 //
 // The float version takes the same layouts in float and a fused activation.
 #pragma once
@@ -21,8 +21,8 @@
 #include <cstdint>
 #include <span>
 
-#include "microtl/kernels/portable/padding.hpp"
-#include "microtl/kernels/portable/params.hpp"
+#include "microtl/kernels/padding.hpp"
+#include "microtl/kernels/params.hpp"
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/requantize.hpp"
 

@@ -9,7 +9,7 @@
 //                        (quant::quantize_bias); pass zeros for a layer without bias
 //   output   [Out]       int8, asymmetric with zero point params.output_offset
 //   params   offsets, activation range and the per-tensor or per-channel multipliers
-//            (input_scale * weight_scale / output_scale, see params.hpp)
+//            (input_scale * weight_scale / output_scale, see kernels/params.hpp)
 // In * 255 * 127 must fit in int32 (In below 66,000): the accumulator does not saturate.
 //
 // Arguments of fully_connected_f32<In, Out>: the same layouts in float, and the fused
@@ -20,7 +20,7 @@
 #include <cstdint>
 #include <span>
 
-#include "microtl/kernels/portable/params.hpp"
+#include "microtl/kernels/params.hpp"
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/requantize.hpp"
 

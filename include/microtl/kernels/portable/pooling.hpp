@@ -8,7 +8,7 @@
 //                            Stride, Pad), same for OW
 //   activation               clamp range of the output codes (quant::activation_range of the
 //                            fused activation; {-128, 127} for none)
-//   Padding as in padding.hpp. Windows only count the taps inside the input: a padded
+//   Padding as in kernels/padding.hpp. Windows only count the taps inside the input: a padded
 //   average divides by the number of real taps, a padded max ignores the padding.
 //
 // global_avg_pool_s8<H, W, C>: output [C], the average of each channel over the whole image
@@ -21,7 +21,7 @@
 #include <cstdint>
 #include <span>
 
-#include "microtl/kernels/portable/padding.hpp"
+#include "microtl/kernels/padding.hpp"
 #include "microtl/quant/activation.hpp"
 
 namespace microtl::kernels {

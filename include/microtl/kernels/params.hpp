@@ -38,7 +38,6 @@ class ChannelMultipliers {
   constexpr quant::QuantizedMultiplier operator[](std::size_t channel) const noexcept {
     return per_channel_ != nullptr ? per_channel_[channel] : shared_;
   }
-  constexpr bool is_per_channel() const noexcept { return per_channel_ != nullptr; }
 
  private:
   const quant::QuantizedMultiplier* per_channel_ = nullptr;
