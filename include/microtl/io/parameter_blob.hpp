@@ -101,26 +101,16 @@ constexpr bool is_newer(std::uint32_t a, std::uint32_t b) noexcept {
 // another model or format first (they changed the firmware), then damaged data, and "never
 // saved" last.
 constexpr int informativeness(Status status) noexcept {
-  switch (status) {
-    case Status::model_mismatch:
-      return 8;
-    case Status::version_mismatch:
-      return 7;
-    case Status::size_mismatch:
-      return 6;
-    case Status::not_finite:
-      return 5;
-    case Status::checksum_mismatch:
-      return 4;
-    case Status::truncated:
-      return 3;
-    case Status::bad_format:
-      return 2;
-    case Status::not_found:
-      return 1;
-    default:
-      return 0;
+  constexpr std::array<Status, 8> least_to_most = {
+      Status::not_found,         Status::bad_format,   Status::truncated,
+      Status::checksum_mismatch, Status::not_finite,   Status::size_mismatch,
+      Status::version_mismatch,  Status::model_mismatch};
+  for (std::size_t i = 0; i < least_to_most.size(); ++i) {
+    if (least_to_most[i] == status) {
+      return static_cast<int>(i) + 1;
+    }
   }
+  return 0;
 }
 
 inline constexpr std::size_t chunk_bytes = 64;  // stack buffer for streaming; a multiple of 4

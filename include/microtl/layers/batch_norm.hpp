@@ -65,15 +65,18 @@ struct BatchNormValues {
   }
   template <class F>
   void for_each(F&& f) noexcept {
-    f(std::integral_constant<std::size_t, batch_norm_tensor::gamma>{}, std::span<float, C>(gamma));
-    f(std::integral_constant<std::size_t, batch_norm_tensor::beta>{}, std::span<float, C>(beta));
+    visit(*this, f);
   }
   template <class F>
   void for_each(F&& f) const noexcept {
-    f(std::integral_constant<std::size_t, batch_norm_tensor::gamma>{},
-      std::span<const float, C>(gamma));
-    f(std::integral_constant<std::size_t, batch_norm_tensor::beta>{},
-      std::span<const float, C>(beta));
+    visit(*this, f);
+  }
+
+ private:
+  template <class Self, class F>
+  static void visit(Self& self, F& f) noexcept {  // Self: BatchNormValues, const or not
+    f(std::integral_constant<std::size_t, batch_norm_tensor::gamma>{}, std::span(self.gamma));
+    f(std::integral_constant<std::size_t, batch_norm_tensor::beta>{}, std::span(self.beta));
   }
 };
 

@@ -30,7 +30,7 @@ namespace layers {
 
 template <ShapeType S, ActivationElement E, std::size_t Filters, std::size_t K, Padding Pad,
           std::size_t Stride, quant::Activation A>
-struct Conv1DLayer : LayerBase<S, E> {
+struct Conv1DLayer : LinearLayerBase<Conv1DLayer<S, E, Filters, K, Pad, Stride, A>, S, E, A> {
   static_assert(S::rank == 2, "microtl::Conv1D: the input must be length x channels (rank 2)");
   static_assert(Filters >= 1 && K >= 1 && Stride >= 1,
                 "microtl::Conv1D: filters, kernel and stride at least 1");
@@ -41,38 +41,33 @@ struct Conv1DLayer : LayerBase<S, E> {
   static constexpr std::size_t in_channels = S::dim(1);
   static constexpr std::size_t out_channels = Filters;
   static constexpr std::size_t out_length = kernels::output_size(length, K, Stride, Pad);
-  static constexpr quant::Activation activation = A;
 
   using output_shape = Shape<out_length, Filters>;
   using Params = LinearParams<E, Filters * K * in_channels, Filters>;
   static constexpr const char* name = "Conv1D";
 
-  static quant_info_t<E> forward(const Params& params, input_view_t<Conv1DLayer> in,
-                                 quant_info_t<E> q, output_view_t<Conv1DLayer> out,
-                                 std::span<std::byte>) noexcept {
-    if constexpr (std::same_as<E, float>) {
-      kernels::convolve_1d_f32<length, in_channels, Filters, K, Stride, Pad>(
-          in.span(), params.weights, params.bias, out.span(), A);
-      return q;
-    } else {
-      kernels::convolve_1d_s8<length, in_channels, Filters, K, Stride, Pad>(
-          in.span(), params.weights, params.bias, out.span(), requantized_op_params(params, q, A));
-      return params.output;
-    }
+  static void forward_f32(const Params& params, std::span<const float, S::size> in,
+                          std::span<float, output_shape::size> out) noexcept {
+    kernels::convolve_1d_f32<length, in_channels, Filters, K, Stride, Pad>(in, params.weights,
+                                                                           params.bias, out, A);
   }
+  static void forward_s8(const Params& params, std::span<const std::int8_t, S::size> in,
+                         std::span<std::int8_t, output_shape::size> out,
+                         const kernels::RequantizedOpParams<Filters>& op) noexcept {
+    kernels::convolve_1d_s8<length, in_channels, Filters, K, Stride, Pad>(in, params.weights,
+                                                                          params.bias, out, op);
+  }
+
 
   // The backward pass of the equivalent one-row Conv2D (see conv2d.hpp for the math).
   static constexpr bool single_gradient_write = false;
   template <bool InputGrad, GradientSink Sink>
-  static void backward(const Params& params, const ForwardRecord<Conv1DLayer>& forward,
-                       TensorView<float, output_shape> dy, TensorView<float, S> dx,
-                       const Sink& sink) noexcept {
-    static_assert(std::same_as<E, float>,
-                  "microtl::Conv1D: backward is for float layers (an int8 Conv1D trains as "
-                  "BiasOnly<Conv1D<...>>)");
+  static void backward_f32(const Params& params, const float* x, const float* y, float* dy,
+                           float* dx, const Sink& sink) noexcept {
     convolve_backward_f32<1, length, in_channels, Filters, 1, K, Stride, Pad, A, InputGrad>(
-        forward.x.data(), forward.y.data(), dy.data(), dx.data(), params.weights.data(), sink);
+        x, y, dy, dx, params.weights.data(), sink);
   }
+
 };
 
 }  // namespace layers

@@ -94,7 +94,7 @@ void convolve_backward_f32(const float* x, const float* y, float* dy, float* dx,
 
 template <ShapeType S, ActivationElement E, std::size_t Filters, class K, Padding Pad,
           std::size_t Stride, quant::Activation A>
-struct Conv2DLayer : LayerBase<S, E> {
+struct Conv2DLayer : LinearLayerBase<Conv2DLayer<S, E, Filters, K, Pad, Stride, A>, S, E, A> {
   static_assert(S::rank == 3,
                 "microtl::Conv2D: the input must be height x width x channels (rank 3)");
   static_assert(Filters >= 1 && Stride >= 1,
@@ -108,38 +108,32 @@ struct Conv2DLayer : LayerBase<S, E> {
   static constexpr std::size_t out_channels = Filters;
   static constexpr std::size_t out_height = kernels::output_size(height, K::height, Stride, Pad);
   static constexpr std::size_t out_width = kernels::output_size(width, K::width, Stride, Pad);
-  static constexpr quant::Activation activation = A;
 
   using output_shape = Shape<out_height, out_width, Filters>;
   using Params = LinearParams<E, Filters * K::height * K::width * in_channels, Filters>;
   static constexpr const char* name = "Conv2D";
 
-  static quant_info_t<E> forward(const Params& params, input_view_t<Conv2DLayer> in,
-                                 quant_info_t<E> q, output_view_t<Conv2DLayer> out,
-                                 std::span<std::byte>) noexcept {
-    if constexpr (std::same_as<E, float>) {
-      kernels::convolve_f32<height, width, in_channels, Filters, K::height, K::width, Stride, Pad>(
-          in.span(), params.weights, params.bias, out.span(), A);
-      return q;
-    } else {
-      kernels::convolve_s8<height, width, in_channels, Filters, K::height, K::width, Stride, Pad>(
-          in.span(), params.weights, params.bias, out.span(), requantized_op_params(params, q, A));
-      return params.output;
-    }
+  static void forward_f32(const Params& params, std::span<const float, S::size> in,
+                          std::span<float, output_shape::size> out) noexcept {
+    kernels::convolve_f32<height, width, in_channels, Filters, K::height, K::width, Stride, Pad>(
+        in, params.weights, params.bias, out, A);
   }
+  static void forward_s8(const Params& params, std::span<const std::int8_t, S::size> in,
+                         std::span<std::int8_t, output_shape::size> out,
+                         const kernels::RequantizedOpParams<Filters>& op) noexcept {
+    kernels::convolve_s8<height, width, in_channels, Filters, K::height, K::width, Stride, Pad>(
+        in, params.weights, params.bias, out, op);
+  }
+
 
   static constexpr bool single_gradient_write = false;
   template <bool InputGrad, GradientSink Sink>
-  static void backward(const Params& params, const ForwardRecord<Conv2DLayer>& forward,
-                       TensorView<float, output_shape> dy, TensorView<float, S> dx,
-                       const Sink& sink) noexcept {
-    static_assert(std::same_as<E, float>,
-                  "microtl::Conv2D: backward is for float layers (an int8 Conv2D trains as "
-                  "BiasOnly<Conv2D<...>>)");
+  static void backward_f32(const Params& params, const float* x, const float* y, float* dy,
+                           float* dx, const Sink& sink) noexcept {
     convolve_backward_f32<height, width, in_channels, Filters, K::height, K::width, Stride, Pad, A,
-                          InputGrad>(forward.x.data(), forward.y.data(), dy.data(), dx.data(),
-                                     params.weights.data(), sink);
+                          InputGrad>(x, y, dy, dx, params.weights.data(), sink);
   }
+
 };
 
 }  // namespace layers

@@ -24,7 +24,7 @@ namespace microtl {
 namespace layers {
 
 template <ShapeType S, ActivationElement E, std::size_t Units, quant::Activation A>
-struct DenseLayer : LayerBase<S, E> {
+struct DenseLayer : LinearLayerBase<DenseLayer<S, E, Units, A>, S, E, A> {
   static_assert(
       S::rank == 1,
       "microtl::Dense: the input must be one-dimensional; put a Flatten before the Dense layer");
@@ -32,24 +32,19 @@ struct DenseLayer : LayerBase<S, E> {
 
   static constexpr std::size_t in_features = S::size;
   static constexpr std::size_t out_features = Units;
-  static constexpr quant::Activation activation = A;
 
   using output_shape = Shape<Units>;
   using Params = LinearParams<E, Units * in_features, Units>;
   static constexpr const char* name = "Dense";
 
-  static quant_info_t<E> forward(const Params& params, input_view_t<DenseLayer> in,
-                                 quant_info_t<E> q, output_view_t<DenseLayer> out,
-                                 std::span<std::byte>) noexcept {
-    if constexpr (std::same_as<E, float>) {
-      kernels::fully_connected_f32<in_features, Units>(in.span(), params.weights, params.bias,
-                                                       out.span(), A);
-      return q;
-    } else {
-      kernels::fully_connected_s8<in_features, Units>(
-          in.span(), params.weights, params.bias, out.span(), requantized_op_params(params, q, A));
-      return params.output;
-    }
+  static void forward_f32(const Params& params, std::span<const float, in_features> in,
+                          std::span<float, Units> out) noexcept {
+    kernels::fully_connected_f32<in_features, Units>(in, params.weights, params.bias, out, A);
+  }
+  static void forward_s8(const Params& params, std::span<const std::int8_t, in_features> in,
+                         std::span<std::int8_t, Units> out,
+                         const kernels::RequantizedOpParams<Units>& op) noexcept {
+    kernels::fully_connected_s8<in_features, Units>(in, params.weights, params.bias, out, op);
   }
 
   // g = dy * activation'(y)                         (in place in dy)
@@ -59,17 +54,13 @@ struct DenseLayer : LayerBase<S, E> {
   // the parameters in place (single_gradient_write).
   static constexpr bool single_gradient_write = true;
   template <bool InputGrad, GradientSink Sink>
-  static void backward(const Params& params, const ForwardRecord<DenseLayer>& forward,
-                       TensorView<float, output_shape> dy, TensorView<float, S> dx,
-                       const Sink& sink) noexcept {
-    static_assert(std::same_as<E, float>,
-                  "microtl::Dense: backward is for float layers (an int8 Dense trains as "
-                  "BiasOnly<Dense<...>>)");
-    apply_activation_grad<A, Units>(forward.y.data(), dy.data());
-    const float* g = dy.data();
+  static void backward_f32(const Params& params, const float* x, const float* y, float* dy,
+                           float* dx, const Sink& sink) noexcept {
+    apply_activation_grad<A, Units>(y, dy);
+    const float* g = dy;
     if constexpr (InputGrad) {
       // Row by row: contiguous reads of W.
-      float* out = dx.data();
+      float* out = dx;
       for (std::size_t i = 0; i < in_features; ++i) {
         out[i] = 0.0f;
       }
@@ -82,7 +73,6 @@ struct DenseLayer : LayerBase<S, E> {
       }
     }
     if constexpr (Sink::template wants<linear_tensor::weights>) {
-      const float* x = forward.x.data();
       for (std::size_t o = 0; o < Units; ++o) {
         const float go = g[o];
         sink.template put<linear_tensor::weights>(o * in_features, in_features,

@@ -29,7 +29,7 @@ namespace layers {
 
 template <ShapeType S, ActivationElement E, class K, Padding Pad, std::size_t Stride, std::size_t M,
           quant::Activation A>
-struct DepthwiseConv2DLayer : LayerBase<S, E> {
+struct DepthwiseConv2DLayer : LinearLayerBase<DepthwiseConv2DLayer<S, E, K, Pad, Stride, M, A>, S, E, A> {
   static_assert(S::rank == 3,
                 "microtl::DepthwiseConv2D: the input must be height x width x channels (rank 3)");
   static_assert(M >= 1 && Stride >= 1,
@@ -43,25 +43,23 @@ struct DepthwiseConv2DLayer : LayerBase<S, E> {
   static constexpr std::size_t out_channels = in_channels * M;
   static constexpr std::size_t out_height = kernels::output_size(height, K::height, Stride, Pad);
   static constexpr std::size_t out_width = kernels::output_size(width, K::width, Stride, Pad);
-  static constexpr quant::Activation activation = A;
 
   using output_shape = Shape<out_height, out_width, out_channels>;
   using Params = LinearParams<E, K::height * K::width * out_channels, out_channels>;
   static constexpr const char* name = "DepthwiseConv2D";
 
-  static quant_info_t<E> forward(const Params& params, input_view_t<DepthwiseConv2DLayer> in,
-                                 quant_info_t<E> q, output_view_t<DepthwiseConv2DLayer> out,
-                                 std::span<std::byte>) noexcept {
-    if constexpr (std::same_as<E, float>) {
-      kernels::depthwise_conv_f32<height, width, in_channels, K::height, K::width, Stride, Pad, M>(
-          in.span(), params.weights, params.bias, out.span(), A);
-      return q;
-    } else {
-      kernels::depthwise_conv_s8<height, width, in_channels, K::height, K::width, Stride, Pad, M>(
-          in.span(), params.weights, params.bias, out.span(), requantized_op_params(params, q, A));
-      return params.output;
-    }
+  static void forward_f32(const Params& params, std::span<const float, S::size> in,
+                          std::span<float, output_shape::size> out) noexcept {
+    kernels::depthwise_conv_f32<height, width, in_channels, K::height, K::width, Stride, Pad, M>(
+        in, params.weights, params.bias, out, A);
   }
+  static void forward_s8(const Params& params, std::span<const std::int8_t, S::size> in,
+                         std::span<std::int8_t, output_shape::size> out,
+                         const kernels::RequantizedOpParams<out_channels>& op) noexcept {
+    kernels::depthwise_conv_s8<height, width, in_channels, K::height, K::width, Stride, Pad, M>(
+        in, params.weights, params.bias, out, op);
+  }
+
 
   // g[oy][ox][k]        = dy[oy][ox][k] * activation'(y[oy][ox][k])       (k = c*M + m; in place)
   // db[k]              += sum_{oy, ox} g[oy][ox][k]
@@ -69,17 +67,11 @@ struct DepthwiseConv2DLayer : LayerBase<S, E> {
   // dx[iy][ix][c]       = sum_{oy, ox, m} W[ky][kx][c*M + m] g[oy][ox][c*M + m]
   static constexpr bool single_gradient_write = false;
   template <bool InputGrad, GradientSink Sink>
-  static void backward(const Params& params, const ForwardRecord<DepthwiseConv2DLayer>& forward,
-                       TensorView<float, output_shape> dy, TensorView<float, S> dx,
-                       const Sink& sink) noexcept {
-    static_assert(std::same_as<E, float>,
-                  "microtl::DepthwiseConv2D: backward is for float layers (an int8 "
-                  "DepthwiseConv2D trains as BiasOnly<DepthwiseConv2D<...>>)");
-    const auto x = forward.x;
-    const auto y = forward.y;
+  static void backward_f32(const Params& params, const float* x, const float* y, float* dy,
+                           float* dx, const Sink& sink) noexcept {
     using Rows = kernels::WindowAxis<height, K::height, Stride, Pad>;
     using Cols = kernels::WindowAxis<width, K::width, Stride, Pad>;
-    apply_activation_grad<A, output_shape::size>(y.data(), dy.data());
+    apply_activation_grad<A, output_shape::size>(y, dy);
     if constexpr (InputGrad) {
       for (std::size_t i = 0; i < S::size; ++i) {
         dx[i] = 0.0f;
@@ -90,7 +82,7 @@ struct DepthwiseConv2DLayer : LayerBase<S, E> {
       const int y_origin = Rows::origin(oy);
       for (std::size_t ox = 0; ox < out_width; ++ox) {
         const int x_origin = Cols::origin(ox);
-        const float* g = dy.data() + (oy * out_width + ox) * out_channels;
+        const float* g = dy + (oy * out_width + ox) * out_channels;
         if constexpr (Sink::template wants<linear_tensor::bias>) {
           sink.template put<linear_tensor::bias>(0, out_channels,
                                                  [g](std::size_t k) { return g[k]; });
@@ -102,7 +94,7 @@ struct DepthwiseConv2DLayer : LayerBase<S, E> {
             const std::size_t tap =
                 (static_cast<std::size_t>(ky) * K::width + static_cast<std::size_t>(kx)) *
                 out_channels;
-            const float* pixel = x.data() + (iy * width + ix) * in_channels;
+            const float* pixel = x + (iy * width + ix) * in_channels;
             for (std::size_t c = 0; c < in_channels; ++c) {
               if constexpr (Sink::template wants<linear_tensor::weights>) {
                 const float value = pixel[c];

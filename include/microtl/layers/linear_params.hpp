@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -15,6 +16,8 @@
 
 #include "microtl/kernels/params.hpp"
 #include "microtl/layers/contract.hpp"
+#include "microtl/core/shape.hpp"
+#include "microtl/core/tensor_view.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/qparams.hpp"
@@ -47,16 +50,18 @@ struct LinearValues {
   LinearParams<float, WeightCount, Channels> view() const noexcept { return {weights, bias}; }
   template <class F>
   void for_each(F&& f) noexcept {
-    f(std::integral_constant<std::size_t, linear_tensor::weights>{},
-      std::span<float, WeightCount>(weights));
-    f(std::integral_constant<std::size_t, linear_tensor::bias>{}, std::span<float, Channels>(bias));
+    visit(*this, f);
   }
   template <class F>
   void for_each(F&& f) const noexcept {
-    f(std::integral_constant<std::size_t, linear_tensor::weights>{},
-      std::span<const float, WeightCount>(weights));
-    f(std::integral_constant<std::size_t, linear_tensor::bias>{},
-      std::span<const float, Channels>(bias));
+    visit(*this, f);
+  }
+
+ private:
+  template <class Self, class F>
+  static void visit(Self& self, F& f) noexcept {  // Self: LinearValues, const or not
+    f(std::integral_constant<std::size_t, linear_tensor::weights>{}, std::span(self.weights));
+    f(std::integral_constant<std::size_t, linear_tensor::bias>{}, std::span(self.bias));
   }
 };
 
@@ -100,6 +105,46 @@ constexpr kernels::RequantizedOpParams<Channels> requantized_op_params(
   return {-input.zero_point, params.output.zero_point,
           quant::activation_range(activation, params.output), params.multipliers};
 }
+
+// What Dense, Conv2D, DepthwiseConv2D and Conv1D share: the fused activation, the choice
+// between the float and the int8 kernel (with TFLite's requantization arguments), and the
+// backward pass's contract (float only: an int8 linear layer trains as BiasOnly<...>, whose
+// wrapper has a backward of its own). Layer, the derived bound layer, gives its output_shape,
+// Params, name, and
+//   static void forward_f32(const Params&, std::span<const float, In>, std::span<float, Out>);
+//   static void forward_s8(const Params&, std::span<const int8_t, In>, std::span<int8_t, Out>,
+//                          const kernels::RequantizedOpParams<C>&);
+//   template <bool InputGrad, GradientSink Sink>
+//   static void backward_f32(const Params&, const float* x, const float* y, float* dy,
+//                            float* dx, const Sink&);
+// (The forward and backward below take Layer as a defaulted template argument so that they
+// are declared only once Layer is complete.)
+template <class Layer, ShapeType S, ActivationElement E, quant::Activation A>
+struct LinearLayerBase : LayerBase<S, E> {
+  static constexpr quant::Activation activation = A;
+
+  template <class L = Layer>
+  static quant_info_t<E> forward(const typename L::Params& params, input_view_t<L> in,
+                                 quant_info_t<E> q, output_view_t<L> out,
+                                 std::span<std::byte>) noexcept {
+    if constexpr (std::same_as<E, float>) {
+      L::forward_f32(params, in.span(), out.span());
+      return q;
+    } else {
+      L::forward_s8(params, in.span(), out.span(), requantized_op_params(params, q, A));
+      return params.output;
+    }
+  }
+
+  template <bool InputGrad, GradientSink Sink, class L = Layer>
+    requires std::same_as<E, float>
+  static void backward(const typename L::Params& params, const ForwardRecord<L>& forward,
+                       TensorView<float, typename L::output_shape> dy, TensorView<float, S> dx,
+                       const Sink& sink) noexcept {
+    L::template backward_f32<InputGrad>(params, forward.x.data(), forward.y.data(), dy.data(),
+                                        dx.data(), sink);
+  }
+};
 
 }  // namespace layers
 }  // namespace microtl

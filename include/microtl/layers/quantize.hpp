@@ -21,8 +21,10 @@ namespace microtl {
 
 namespace layers {
 
-template <ShapeType S>
+template <ShapeType S, ActivationElement E = float>
 struct QuantizeLayer : LayerBase<S, float, QInt8> {
+  static_assert(std::same_as<E, float>,
+                "microtl::Quantize: its input must be float (it is already int8)");
   using output_shape = S;
   // The output's quantization parameters (chosen by calibration).
   using Params = quant::QuantParams;
@@ -36,8 +38,10 @@ struct QuantizeLayer : LayerBase<S, float, QInt8> {
   }
 };
 
-template <ShapeType S>
+template <ShapeType S, ActivationElement E = QInt8>
 struct DequantizeLayer : LayerBase<S, QInt8, float> {
+  static_assert(std::same_as<E, QInt8>,
+                "microtl::Dequantize: its input must be int8 (QInt8), it is float");
   using output_shape = S;
   static constexpr const char* name = "Dequantize";
 
@@ -65,24 +69,12 @@ struct DequantizeLayer : LayerBase<S, QInt8, float> {
 
 struct Quantize {
   template <ShapeType S, ActivationElement E>
-  struct bind_check {
-    static_assert(std::same_as<E, float>,
-                  "microtl::Quantize: its input must be float (it is already int8)");
-    using type = layers::QuantizeLayer<S>;
-  };
-  template <ShapeType S, ActivationElement E>
-  using bind = typename bind_check<S, E>::type;
+  using bind = layers::QuantizeLayer<S, E>;
 };
 
 struct Dequantize {
   template <ShapeType S, ActivationElement E>
-  struct bind_check {
-    static_assert(std::same_as<E, QInt8>,
-                  "microtl::Dequantize: its input must be int8 (QInt8), it is float");
-    using type = layers::DequantizeLayer<S>;
-  };
-  template <ShapeType S, ActivationElement E>
-  using bind = typename bind_check<S, E>::type;
+  using bind = layers::DequantizeLayer<S, E>;
 };
 
 }  // namespace microtl

@@ -42,9 +42,24 @@ struct LinearExtents<LinearParams<E, W, C>> {
 template <std::size_t T>
 using tensor_index = std::integral_constant<std::size_t, T>;
 
+// The real-valued bias of a bias-only layer: what trains, and what a parameter blob keeps.
+template <std::size_t C>
+struct TrainedBias {
+  std::array<float, C> bias{};
+
+  template <class F>
+  void for_each_trained(F&& f) noexcept {
+    f(tensor_index<linear_tensor::bias>{}, std::span<float, C>(bias));
+  }
+  template <class F>
+  void for_each_trained(F&& f) const noexcept {
+    f(tensor_index<linear_tensor::bias>{}, std::span<const float, C>(bias));
+  }
+};
+
 // A bound float layer whose parameter tensors all train (any layer whose Params meet
 // TrainableParams: Dense, the convolutions, BatchNorm, ...).
-template <BackwardLayer B>
+template <BoundLayer B>
 struct TrainableLayer : B {
   static_assert(std::same_as<typename B::input_element, float> &&
                     std::same_as<typename B::output_element, float>,
@@ -53,6 +68,7 @@ struct TrainableLayer : B {
   static_assert(TrainableParams<typename B::Params>,
                 "microtl::Trainable: this layer has no parameters that can train (its Params "
                 "has no Values: layers/contract.hpp, TrainableParams)");
+  static_assert(BackwardLayer<B>, "microtl::Trainable: this layer has no backward pass");
   using Values = typename B::Params::Values;
 
   static constexpr bool trainable = true;
@@ -84,8 +100,9 @@ struct TrainableLayer : B {
 };
 
 // A bound float linear layer whose bias alone trains.
-template <BackwardLayer B>
+template <BoundLayer B>
 struct BiasOnlyLayer : B {
+  static_assert(BackwardLayer<B>, "microtl::BiasOnly: this layer has no backward pass");
   static_assert(
       is_linear_params_v<typename B::Params>,
       "microtl::BiasOnly: only layers with a bias (Dense, Conv2D, DepthwiseConv2D, Conv1D) train");
@@ -98,25 +115,16 @@ struct BiasOnlyLayer : B {
       {{linear_tensor::bias, bias_count}}};
   static constexpr std::size_t trained_value_count = bias_count;
 
-  struct State {
+  struct State : TrainedBias<bias_count> {
     using InitParams = typename B::Params;
     const float* weights = nullptr;  // referenced: frozen, stays where it is (flash)
-    std::array<float, bias_count> bias{};
 
     void init(const InitParams& initial) noexcept {
       weights = initial.weights.data();
-      std::copy(initial.bias.begin(), initial.bias.end(), bias.begin());
+      std::copy(initial.bias.begin(), initial.bias.end(), this->bias.begin());
     }
     typename B::Params params() const noexcept {
-      return {std::span<const float, weight_count>(weights, weight_count), bias};
-    }
-    template <class F>
-    void for_each_trained(F&& f) noexcept {
-      f(tensor_index<linear_tensor::bias>{}, std::span<float, bias_count>(bias));
-    }
-    template <class F>
-    void for_each_trained(F&& f) const noexcept {
-      f(tensor_index<linear_tensor::bias>{}, std::span<const float, bias_count>(bias));
+      return {std::span<const float, weight_count>(weights, weight_count), this->bias};
     }
     void refresh() noexcept {}
   };
@@ -158,17 +166,17 @@ struct BiasOnlyQuantizedLayer : B {
   static constexpr bool single_gradient_write = false;
   static constexpr std::size_t backward_saved_bytes = 0;
 
-  struct State {
+  struct State : TrainedBias<bias_count> {
     using InitParams = QuantizedBiasOnlyParams<weight_count, bias_count>;
     const InitParams* init_params = nullptr;  // referenced: flash
-    std::array<float, bias_count> bias{};     // real values: what trains (and is saved)
     std::array<std::int32_t, bias_count> bias_q{};
 
     void init(const InitParams& initial) noexcept {
       init_params = &initial;
       for (std::size_t c = 0; c < bias_count; ++c) {
         bias_q[c] = initial.frozen.bias[c];
-        bias[c] = static_cast<float>(bias_q[c]) * (initial.input_scale * initial.weight_scales[c]);
+        this->bias[c] =
+            static_cast<float>(bias_q[c]) * (initial.input_scale * initial.weight_scales[c]);
       }
     }
     typename B::Params params() const noexcept {
@@ -177,18 +185,10 @@ struct BiasOnlyQuantizedLayer : B {
     }
     // The input scale the int8 parameters were made for.
     float input_scale() const noexcept { return init_params->input_scale; }
-    template <class F>
-    void for_each_trained(F&& f) noexcept {
-      f(tensor_index<linear_tensor::bias>{}, std::span<float, bias_count>(bias));
-    }
-    template <class F>
-    void for_each_trained(F&& f) const noexcept {
-      f(tensor_index<linear_tensor::bias>{}, std::span<const float, bias_count>(bias));
-    }
     void refresh() noexcept {
       for (std::size_t c = 0; c < bias_count; ++c) {
-        bias_q[c] =
-            quant::quantize_bias(bias[c], init_params->input_scale, init_params->weight_scales[c]);
+        bias_q[c] = quant::quantize_bias(this->bias[c], init_params->input_scale,
+                                         init_params->weight_scales[c]);
       }
     }
   };
