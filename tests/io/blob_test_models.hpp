@@ -12,7 +12,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/io/parameter_blob.hpp"
 #include "microtl/microtl.hpp"
 

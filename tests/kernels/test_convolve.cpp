@@ -35,12 +35,12 @@ int float_comparison_error(std::uint32_t seed, quant::Activation activation) {
   constexpr std::size_t kOutputs = kernels::output_elements(H, W, K, K, Stride, Pad, Cout);
   microtl_test::Xorshift32 random(seed);
   const auto input = microtl_test::quantize_activations(
-      microtl_test::random_reals<H * W * Cin>(random, -2.0f, 1.0f), -2.0f, 1.0f);
+      microtl_test::random_floats<H * W * Cin>(random, -2.0f, 1.0f), -2.0f, 1.0f);
   const auto weights = microtl_test::quantize_weights<Cout>(
-      microtl_test::random_reals<Cout * K * K * Cin>(random, -0.6f, 0.6f),
+      microtl_test::random_floats<Cout * K * K * Cin>(random, -0.6f, 0.6f),
       [](std::size_t i) { return i / (K * K * Cin); });
   const auto bias = microtl_test::quantize_biases<Cout>(
-      microtl_test::random_reals<Cout>(random, -0.3f, 0.3f), input.params.scale, weights.scales);
+      microtl_test::random_floats<Cout>(random, -0.3f, 0.3f), input.params.scale, weights.scales);
 
   std::array<float, kOutputs> unclamped{};
   kernels::convolve_f32<H, W, Cin, Cout, K, K, Stride, Pad>(input.reals, weights.reals, bias.reals,

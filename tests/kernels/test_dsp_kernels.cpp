@@ -18,7 +18,7 @@
 #include <limits>
 #include <span>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/kernels/arm/convolve.hpp"
 #include "microtl/kernels/arm/depthwise_conv.hpp"
 #include "microtl/kernels/arm/fully_connected.hpp"
@@ -210,14 +210,6 @@ TEST_CASE("arm::clamp_pack4 packs four clamped outputs in lane order") {
 // Random tensors and parameters.
 // ---------------------------------------------------------------------------------------
 
-template <std::size_t N>
-void fill(std::array<std::int8_t, N>& codes, Xorshift32& random, std::int32_t low,
-          std::int32_t high) {
-  for (std::int8_t& code : codes) {
-    code = static_cast<std::int8_t>(random.uniform_int(low, high));
-  }
-}
-
 // The parameter sets every shape is run with. Kinds of multiplier:
 //   typical:  what calibration gives, outputs spread over the int8 range (shift ~ -8..-12)
 //   extreme:  any mantissa (also negative) and shift in [-31, 3], including the exact
@@ -259,8 +251,8 @@ struct Problem {
     Xorshift32 random(seed);
     switch (v.data) {
       case Variant::Data::random:
-        fill(input, random, -128, 127);
-        fill(weights, random, -128, 127);
+        microtl_test::fill_int8s(input, random, -128, 127);
+        microtl_test::fill_int8s(weights, random, -128, 127);
         break;
       case Variant::Data::max_positive:
         input.fill(127);

@@ -8,24 +8,16 @@
 #include <cstddef>
 #include <limits>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/microtl.hpp"
 #include "microtl/quant/convert.hpp"
 #include "microtl/train/feature_cache.hpp"
 #include "microtl/train/trainer.hpp"
 
 using namespace microtl;
+using microtl_test::random_floats;
 
 namespace {
-
-template <std::size_t N>
-std::array<float, N> random_array(microtl_test::Xorshift32& rng, float low, float high) {
-  std::array<float, N> a{};
-  for (auto& v : a) {
-    v = rng.uniform_float(low, high);
-  }
-  return a;
-}
 
 // The cross-entropy of the model's output for one sample, computed through forward().
 template <class Model>
@@ -121,11 +113,11 @@ using Cnn = Sequential<Input<Shape<6, 6, 1>>, Trainable<Conv2D<2, Kernel<3>, Pad
 
 TEST_CASE("trainer: an SGD step on an MLP moves each parameter by its finite-difference gradient") {
   microtl_test::Xorshift32 rng(7);
-  static auto w1 = random_array<20>(rng, -1, 1);
-  static auto b1 = random_array<5>(rng, -0.5f, 0.5f);
-  static auto w2 = random_array<15>(rng, -1, 1);
-  static auto b2 = random_array<3>(rng, -0.5f, 0.5f);
-  const auto x = random_array<4>(rng, -1, 1);
+  static auto w1 = random_floats<20>(rng, -1, 1);
+  static auto b1 = random_floats<5>(rng, -0.5f, 0.5f);
+  static auto w2 = random_floats<15>(rng, -1, 1);
+  static auto b2 = random_floats<3>(rng, -0.5f, 0.5f);
+  const auto x = random_floats<4>(rng, -1, 1);
   static const LinearParams<float, 20, 5> p1{w1, b1};
   static const LinearParams<float, 15, 3> p2{w2, b2};
   {
@@ -140,11 +132,11 @@ TEST_CASE("trainer: an SGD step on an MLP moves each parameter by its finite-dif
 
 TEST_CASE("trainer: the same through a convolution, a pool and a Flatten") {
   microtl_test::Xorshift32 rng(8);
-  static auto wc = random_array<18>(rng, -1, 1);
-  static auto bc = random_array<2>(rng, -0.2f, 0.2f);
-  static auto wd = random_array<54>(rng, -1, 1);
-  static auto bd = random_array<3>(rng, -0.2f, 0.2f);
-  const auto x = random_array<36>(rng, -1, 1);
+  static auto wc = random_floats<18>(rng, -1, 1);
+  static auto bc = random_floats<2>(rng, -0.2f, 0.2f);
+  static auto wd = random_floats<54>(rng, -1, 1);
+  static auto bd = random_floats<3>(rng, -0.2f, 0.2f);
+  const auto x = random_floats<36>(rng, -1, 1);
   static const LinearParams<float, 18, 2> pc{wc, bc};
   static const LinearParams<float, 54, 3> pd{wd, bd};
   static_assert(Trainer<Cnn, SoftmaxCrossEntropy, SGD>::first_trainable == 0);
@@ -184,14 +176,14 @@ TEST_CASE("trainer: bad targets and non-finite inputs change nothing") {
 
 TEST_CASE("trainer: a mini-batch of two applies the mean of the two gradients") {
   microtl_test::Xorshift32 rng(9);
-  static auto w1 = random_array<20>(rng, -1, 1);
-  static auto b1 = random_array<5>(rng, -0.5f, 0.5f);
-  static auto w2 = random_array<15>(rng, -1, 1);
-  static auto b2 = random_array<3>(rng, -0.5f, 0.5f);
+  static auto w1 = random_floats<20>(rng, -1, 1);
+  static auto b1 = random_floats<5>(rng, -0.5f, 0.5f);
+  static auto w2 = random_floats<15>(rng, -1, 1);
+  static auto b2 = random_floats<3>(rng, -0.5f, 0.5f);
   static const LinearParams<float, 20, 5> p1{w1, b1};
   static const LinearParams<float, 15, 3> p2{w2, b2};
-  const auto x1 = random_array<4>(rng, -1, 1);
-  const auto x2 = random_array<4>(rng, -1, 1);
+  const auto x1 = random_floats<4>(rng, -1, 1);
+  const auto x2 = random_floats<4>(rng, -1, 1);
   using T = Trainer<Mlp, SoftmaxCrossEntropy, SGD>;
   static T::TrainingArena arena;
 
@@ -234,7 +226,7 @@ TEST_CASE("trainer: a linear model recovers known weights (MSE, SGD)") {
   const float b_true[2] = {0.5f, -1};
   microtl_test::Xorshift32 rng(10);
   for (int step = 0; step < 800; ++step) {
-    const auto x = random_array<3>(rng, -1, 1);
+    const auto x = random_floats<3>(rng, -1, 1);
     const std::array<float, 2> t{
         w_true[0] * x[0] + w_true[1] * x[1] + w_true[2] * x[2] + b_true[0],
         w_true[3] * x[0] + w_true[4] * x[1] + w_true[5] * x[2] + b_true[1]};
@@ -251,9 +243,9 @@ TEST_CASE("trainer: a linear model recovers known weights (MSE, SGD)") {
 TEST_CASE("trainer: a small MLP learns a non-linear problem (inside a circle or not)") {
   using Net = Sequential<Input<Shape<2>>, Trainable<Dense<16>>, ReLU, Trainable<Dense<2>>>;
   microtl_test::Xorshift32 rng(11);
-  static auto w1 = random_array<32>(rng, -1, 1);
+  static auto w1 = random_floats<32>(rng, -1, 1);
   static const std::array<float, 16> b1{};
-  static auto w2 = random_array<32>(rng, -0.5f, 0.5f);
+  static auto w2 = random_floats<32>(rng, -0.5f, 0.5f);
   static const std::array<float, 2> b2{};
   static const LinearParams<float, 32, 16> p1{w1, b1};
   static const LinearParams<float, 32, 2> p2{w2, b2};
@@ -265,13 +257,13 @@ TEST_CASE("trainer: a small MLP learns a non-linear problem (inside a circle or 
     return p[0] * p[0] + p[1] * p[1] < 0.5f ? 1 : 0;
   };
   for (int step = 0; step < 4000; ++step) {
-    const auto p = random_array<2>(rng, -1, 1);
+    const auto p = random_floats<2>(rng, -1, 1);
     REQUIRE(trainer.step(Net::input_view(p.data()), label_of(p)) == Status::ok);
   }
   static Net::InferenceArena inference;
   int correct = 0;
   for (int i = 0; i < 400; ++i) {
-    const auto p = random_array<2>(rng, -1, 1);
+    const auto p = random_floats<2>(rng, -1, 1);
     const auto out = model.forward(Net::input_view(p.data()), inference);
     const std::size_t predicted = out.values[1] > out.values[0] ? 1 : 0;
     correct += predicted == label_of(p) ? 1 : 0;
@@ -283,9 +275,9 @@ TEST_CASE("trainer: a small MLP learns a non-linear problem (inside a circle or 
 TEST_CASE("trainer: bias-only training leaves the weights bit-identical") {
   using Net = Sequential<Input<Shape<6>>, BiasOnly<Dense<4>>, ReLU, Trainable<Dense<3>>>;
   microtl_test::Xorshift32 rng(12);
-  static const auto w1 = random_array<24>(rng, -1, 1);
-  static const auto b1 = random_array<4>(rng, 0.1f, 0.5f);
-  static const auto w2 = random_array<12>(rng, -1, 1);
+  static const auto w1 = random_floats<24>(rng, -1, 1);
+  static const auto b1 = random_floats<4>(rng, 0.1f, 0.5f);
+  static const auto w2 = random_floats<12>(rng, -1, 1);
   static const std::array<float, 3> b2{};
   static const LinearParams<float, 24, 4> p1{w1, b1};
   static const LinearParams<float, 12, 3> p2{w2, b2};
@@ -297,7 +289,7 @@ TEST_CASE("trainer: bias-only training leaves the weights bit-identical") {
   static_assert(T::parameter_grad_bytes == 16 + 48 + 16);
   static T::TrainingArena arena;
   T trainer(model, SGDMomentum{0.1f, 0.9f, 2e-4f}, arena);
-  const auto x = random_array<6>(rng, -1, 1);
+  const auto x = random_floats<6>(rng, -1, 1);
   for (int i = 0; i < 20; ++i) {
     REQUIRE(trainer.step(Net::input_view(x.data()), 1) == Status::ok);
   }
@@ -317,14 +309,14 @@ TEST_CASE("trainer: int8 extractor, float head; features cached give the same tr
   static_assert(std::is_same_v<T::feature_shape, Shape<18>>);
 
   microtl_test::Xorshift32 rng(13);
-  static const auto wc = random_array<18>(rng, -1, 1);
-  static const auto bc = random_array<2>(rng, 0.0f, 0.2f);
+  static const auto wc = random_floats<18>(rng, -1, 1);
+  static const auto bc = random_floats<2>(rng, 0.0f, 0.2f);
   const quant::QuantParams q_in{1.0f / 127.0f, 0};
   const quant::QuantParams q_conv{0.02f, -128};
   static const auto conv = quant::quantize_linear<quant::ChannelAxis::leading>(
       std::span(wc), std::span(bc), q_in, q_conv);
   static const auto conv_params = conv.params();
-  static const auto wd = random_array<54>(rng, -1, 1);
+  static const auto wd = random_floats<54>(rng, -1, 1);
   static const std::array<float, 3> bd{};
   static const LinearParams<float, 54, 3> head{wd, bd};
 
@@ -336,9 +328,7 @@ TEST_CASE("trainer: int8 extractor, float head; features cached give the same tr
   T train_b(b, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_b);
   std::array<std::array<std::int8_t, 36>, 4> images{};
   for (auto& image : images) {
-    for (auto& p : image) {
-      p = static_cast<std::int8_t>(rng.uniform_int(-127, 127));
-    }
+    microtl_test::fill_int8s(image, rng, -127, 127);
   }
   std::array<std::array<float, 18>, 4> cache{};
   for (std::size_t i = 0; i < 4; ++i) {
@@ -372,13 +362,13 @@ TEST_CASE("feature cache: int8 codes are cached, epochs train, labels are checke
   static_assert(Cache::bytes_per_sample == 18);  // int8: 18 bytes, not 72
 
   microtl_test::Xorshift32 rng(14);
-  static const auto wc = random_array<18>(rng, -1, 1);
-  static const auto bc = random_array<2>(rng, 0.0f, 0.2f);
+  static const auto wc = random_floats<18>(rng, -1, 1);
+  static const auto bc = random_floats<2>(rng, 0.0f, 0.2f);
   const quant::QuantParams q_in{1.0f / 127.0f, 0};
   static const auto conv = quant::quantize_linear<quant::ChannelAxis::leading>(
       std::span(wc), std::span(bc), q_in, quant::QuantParams{0.02f, -128});
   static const auto conv_params = conv.params();
-  static const auto wd = random_array<54>(rng, -0.1f, 0.1f);
+  static const auto wd = random_floats<54>(rng, -0.1f, 0.1f);
   static const std::array<float, 3> bd{};
   static const LinearParams<float, 54, 3> head{wd, bd};
   static Net direct(q_in, conv_params, head);
@@ -391,9 +381,7 @@ TEST_CASE("feature cache: int8 codes are cached, epochs train, labels are checke
 
   std::array<std::array<std::int8_t, 36>, 8> images{};
   for (std::size_t n = 0; n < images.size(); ++n) {
-    for (auto& p : images[n]) {
-      p = static_cast<std::int8_t>(rng.uniform_int(-127, 127));
-    }
+    microtl_test::fill_int8s(images[n], rng, -127, 127);
     CHECK(cache.add(train_cached, Net::input_view(images[n].data()), 3) ==
           Status::label_out_of_range);
     REQUIRE(cache.add(train_cached, Net::input_view(images[n].data()), n % 3) == Status::ok);
@@ -465,17 +453,17 @@ TEST_CASE(
                          Flatten, Trainable<Dense<3>>>;
   using T = Trainer<Net, SoftmaxCrossEntropy, SGD>;
   microtl_test::Xorshift32 rng(77);
-  static auto wc = random_array<36>(rng, -1, 1);
-  static auto bc = random_array<2>(rng, -0.2f, 0.2f);
-  static auto wd = random_array<18>(rng, -1, 1);
-  static auto bd = random_array<2>(rng, -0.2f, 0.2f);
-  static auto wf = random_array<54>(rng, -1, 1);
-  static auto bf = random_array<3>(rng, -0.2f, 0.2f);
+  static auto wc = random_floats<36>(rng, -1, 1);
+  static auto bc = random_floats<2>(rng, -0.2f, 0.2f);
+  static auto wd = random_floats<18>(rng, -1, 1);
+  static auto bd = random_floats<2>(rng, -0.2f, 0.2f);
+  static auto wf = random_floats<54>(rng, -1, 1);
+  static auto bf = random_floats<3>(rng, -0.2f, 0.2f);
   static const LinearParams<float, 36, 2> pc{wc, bc};
   static const LinearParams<float, 18, 2> pd{wd, bd};
   static const LinearParams<float, 54, 3> pf{wf, bf};
-  const auto x1 = random_array<72>(rng, -1, 1);
-  const auto x2 = random_array<72>(rng, -1, 1);
+  const auto x1 = random_floats<72>(rng, -1, 1);
+  const auto x2 = random_floats<72>(rng, -1, 1);
   static T::TrainingArena arena_a;
   static T::TrainingArena arena_b;
   static Net together(pc, pd, pf);
