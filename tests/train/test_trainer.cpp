@@ -8,10 +8,10 @@
 #include <cstddef>
 #include <limits>
 
+#include "../support/compare.hpp"
 #include "../support/random.hpp"
+#include "int8_head_net.hpp"
 #include "microtl/microtl.hpp"
-#include "microtl/quant/convert.hpp"
-#include "microtl/train/feature_cache.hpp"
 #include "microtl/train/trainer.hpp"
 
 using namespace microtl;
@@ -69,8 +69,7 @@ int check_step_against_finite_differences(Model& model, const float* input, std:
   int mismatches = 0;
   const auto compare = [&](float before, float after, float numeric) {
     const float analytic = before - after;  // = gradient
-    const float scale = std::fabs(analytic) > 1.0f ? std::fabs(analytic) : 1.0f;
-    if (std::fabs(analytic - numeric) > 3e-3f * scale) {
+    if (!microtl_test::within_relative(analytic, numeric, 3e-3f)) {
       ++mismatches;
       MESSAGE("analytic " << analytic << " numeric " << numeric);
     }
@@ -300,36 +299,21 @@ TEST_CASE("trainer: bias-only training leaves the weights bit-identical") {
 
 TEST_CASE("trainer: int8 extractor, float head; features cached give the same training") {
   // Extractor: int8 conv 6x6x1 -> 2 channels, ReLU, pool, flatten (18); head: Dense 3.
-  using Extractor = Sequential<Input<Shape<6, 6, 1>, QInt8>, Conv2D<2, Kernel<3>, Padding::same>,
-                               ReLU, MaxPool2D<2>, Flatten>;
-  using Net = Sequential<Extractor, Dequantize, Trainable<Dense<3>>>;
-  using T = Trainer<Net, SoftmaxCrossEntropy, SGDMomentum>;
+  using microtl_test::int8_head::Net;
+  using microtl_test::int8_head::T;
   static_assert(T::first_trainable == 4);
   static_assert(T::saved_from == 3);  // the Dequantize output: the features
   static_assert(std::is_same_v<T::feature_shape, Shape<18>>);
 
   microtl_test::Xorshift32 rng(13);
-  static const auto wc = random_floats<18>(rng, -1, 1);
-  static const auto bc = random_floats<2>(rng, 0.0f, 0.2f);
-  const quant::QuantParams q_in{1.0f / 127.0f, 0};
-  const quant::QuantParams q_conv{0.02f, -128};
-  static const auto conv = quant::quantize_linear<quant::ChannelAxis::leading>(
-      std::span(wc), std::span(bc), q_in, q_conv);
-  static const auto conv_params = conv.params();
-  static const auto wd = random_floats<54>(rng, -1, 1);
-  static const std::array<float, 3> bd{};
-  static const LinearParams<float, 54, 3> head{wd, bd};
-
-  static Net a(q_in, conv_params, head);
-  static Net b(q_in, conv_params, head);
+  static const microtl_test::int8_head::Parts parts(rng, 1.0f);
+  static Net a = parts.net();
+  static Net b = parts.net();
   static T::TrainingArena arena_a;
   static T::TrainingArena arena_b;
   T train_a(a, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_a);
   T train_b(b, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_b);
-  std::array<std::array<std::int8_t, 36>, 4> images{};
-  for (auto& image : images) {
-    microtl_test::fill_int8s(image, rng, -127, 127);
-  }
+  const auto images = microtl_test::int8_head::random_images<4>(rng);
   std::array<std::array<float, 18>, 4> cache{};
   for (std::size_t i = 0; i < 4; ++i) {
     train_b.extract_features(Net::input_view(images[i].data()),
@@ -348,100 +332,9 @@ TEST_CASE("trainer: int8 extractor, float head; features cached give the same tr
   // Identical arithmetic on identical features: bit-identical parameters.
   CHECK(a.state<4>().weights == b.state<4>().weights);
   CHECK(a.state<4>().bias == b.state<4>().bias);
+  CHECK(microtl_test::bit_identical(a.state<4>().weights, b.state<4>().weights));
+  CHECK(microtl_test::bit_identical(a.state<4>().bias, b.state<4>().bias));
   CHECK(train_a.last_loss() < first_loss);
-}
-
-TEST_CASE("feature cache: int8 codes are cached, epochs train, labels are checked on the way in") {
-  using Extractor = Sequential<Input<Shape<6, 6, 1>, QInt8>, Conv2D<2, Kernel<3>, Padding::same>,
-                               ReLU, MaxPool2D<2>, Flatten>;
-  using Net = Sequential<Extractor, Dequantize, Trainable<Dense<3>>>;
-  using T = Trainer<Net, SoftmaxCrossEntropy, SGDMomentum>;
-  static_assert(T::caches_int8);
-  static_assert(std::is_same_v<T::cache_shape, Shape<18>>);
-  using Cache = FeatureCache<T, 8>;
-  static_assert(Cache::bytes_per_sample == 18);  // int8: 18 bytes, not 72
-
-  microtl_test::Xorshift32 rng(14);
-  static const auto wc = random_floats<18>(rng, -1, 1);
-  static const auto bc = random_floats<2>(rng, 0.0f, 0.2f);
-  const quant::QuantParams q_in{1.0f / 127.0f, 0};
-  static const auto conv = quant::quantize_linear<quant::ChannelAxis::leading>(
-      std::span(wc), std::span(bc), q_in, quant::QuantParams{0.02f, -128});
-  static const auto conv_params = conv.params();
-  static const auto wd = random_floats<54>(rng, -0.1f, 0.1f);
-  static const std::array<float, 3> bd{};
-  static const LinearParams<float, 54, 3> head{wd, bd};
-  static Net direct(q_in, conv_params, head);
-  static Net cached(q_in, conv_params, head);
-  static T::TrainingArena arena_direct;
-  static T::TrainingArena arena_cached;
-  T train_direct(direct, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_direct);
-  T train_cached(cached, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_cached);
-  static Cache cache;
-
-  std::array<std::array<std::int8_t, 36>, 8> images{};
-  for (std::size_t n = 0; n < images.size(); ++n) {
-    microtl_test::fill_int8s(images[n], rng, -127, 127);
-    CHECK(cache.add(train_cached, Net::input_view(images[n].data()), 3) ==
-          Status::label_out_of_range);
-    REQUIRE(cache.add(train_cached, Net::input_view(images[n].data()), n % 3) == Status::ok);
-    CHECK(cache.size() == n + 1);
-  }
-  CHECK(cache.full());
-  CHECK(cache.add(train_cached, Net::input_view(images[0].data()), 0) == Status::capacity_exceeded);
-
-  for (int epoch = 0; epoch < 5; ++epoch) {
-    REQUIRE(cache.train_epoch(train_cached) == Status::ok);  // stored order
-    for (std::size_t n = 0; n < images.size(); ++n) {
-      REQUIRE(train_direct.step(Net::input_view(images[n].data()), n % 3) == Status::ok);
-    }
-  }
-  // The cache replays exactly what the extractor produced: bit-identical training.
-  CHECK(direct.state<4>().weights == cached.state<4>().weights);
-  // Shuffled epochs run too and keep learning: the training loss of a fresh pass goes down.
-  float before = 0;
-  for (std::size_t i = 0; i < cache.size(); ++i) {
-    const auto out = train_cached.predict_cached(cache.sample(i));
-    std::array<float, 3> logits{out[0], out[1], out[2]};
-    std::array<float, 3> g{};
-    before += SoftmaxCrossEntropy::loss_and_grad<3>(logits, cache.target(i), g).value();
-  }
-  for (int epoch = 0; epoch < 20; ++epoch) {
-    REQUIRE(cache.train_epoch(train_cached, static_cast<std::uint32_t>(epoch + 1)) == Status::ok);
-  }
-  float after = 0;
-  for (std::size_t i = 0; i < cache.size(); ++i) {
-    const auto out = train_cached.predict_cached(cache.sample(i));
-    std::array<float, 3> logits{out[0], out[1], out[2]};
-    std::array<float, 3> g{};
-    after += SoftmaxCrossEntropy::loss_and_grad<3>(logits, cache.target(i), g).value();
-  }
-  CHECK(after < before * 0.5f);
-}
-
-TEST_CASE("feature cache: a float-input model that quantizes on the way caches int8 codes") {
-  // Input<float> -> Quantize -> int8 Dense -> Dequantize -> trainable head. (Once failed to
-  // compile: the cache path assumed the input already carried quantization parameters.)
-  using Net = Sequential<Input<Shape<4>>, Quantize, Dense<3>, Dequantize, Trainable<Dense<2>>>;
-  using T = Trainer<Net, SoftmaxCrossEntropy, SGD>;
-  static_assert(T::caches_int8 && T::replays_dequantize);
-  static const quant::QuantParams q_in{0.02f, 0};
-  static const std::array<float, 12> w{0.5f, -0.5f, 0.25f, 0.1f, -0.2f, 0.3f,
-                                       0.4f, -0.1f, 0.2f,  0.2f, 0.2f,  0.2f};
-  static const std::array<float, 3> b{};
-  static const auto frozen = quant::quantize_linear<quant::ChannelAxis::leading>(
-      std::span(w), std::span(b), q_in, quant::QuantParams{0.01f, 0});
-  static const auto frozen_params = frozen.params();
-  static const std::array<float, 6> hw{0.1f, -0.1f, 0.2f, -0.2f, 0.3f, -0.3f};
-  static const std::array<float, 2> hb{};
-  static const LinearParams<float, 6, 2> head{hw, hb};
-  static Net model(q_in, frozen_params, head);
-  static T::TrainingArena arena;
-  T trainer(model, SGD{0.1f, 0.0f}, arena);
-  static FeatureCache<T, 2> cache;
-  const std::array<float, 4> x{0.5f, -0.5f, 1.0f, 0.0f};
-  REQUIRE(cache.add(trainer, Net::input_view(x.data()), 1) == Status::ok);
-  REQUIRE(cache.train_epoch(trainer) == Status::ok);
 }
 
 TEST_CASE(
