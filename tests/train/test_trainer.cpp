@@ -271,32 +271,6 @@ TEST_CASE("trainer: a small MLP learns a non-linear problem (inside a circle or 
   CHECK(correct >= 380);  // 95%; a linear model cannot pass (the best line gets ~60%)
 }
 
-TEST_CASE("trainer: bias-only training leaves the weights bit-identical") {
-  using Net = Sequential<Input<Shape<6>>, BiasOnly<Dense<4>>, ReLU, Trainable<Dense<3>>>;
-  microtl_test::Xorshift32 rng(12);
-  static const auto w1 = random_floats<24>(rng, -1, 1);
-  static const auto b1 = random_floats<4>(rng, 0.1f, 0.5f);
-  static const auto w2 = random_floats<12>(rng, -1, 1);
-  static const std::array<float, 3> b2{};
-  static const LinearParams<float, 24, 4> p1{w1, b1};
-  static const LinearParams<float, 12, 3> p2{w2, b2};
-  static Net model(p1, p2);
-  const auto w1_copy = w1;
-  using T = Trainer<Net, SoftmaxCrossEntropy, SGDMomentum>;
-  static_assert(T::first_trainable == 0);
-  // Gradients and momentum only for 4 biases + 36 parameters of the last layer.
-  static_assert(T::parameter_grad_bytes == 16 + 48 + 16);
-  static T::TrainingArena arena;
-  T trainer(model, SGDMomentum{0.1f, 0.9f, 2e-4f}, arena);
-  const auto x = random_floats<6>(rng, -1, 1);
-  for (int i = 0; i < 20; ++i) {
-    REQUIRE(trainer.step(Net::input_view(x.data()), 1) == Status::ok);
-  }
-  CHECK(model.parameters<0>().weights.data() == w1.data());  // still the caller's array
-  CHECK(w1 == w1_copy);
-  CHECK_FALSE(model.state<0>().bias == b1);  // the biases did train
-}
-
 TEST_CASE("trainer: int8 extractor, float head; features cached give the same training") {
   // Extractor: int8 conv 6x6x1 -> 2 channels, ReLU, pool, flatten (18); head: Dense 3.
   using microtl_test::int8_head::Net;
