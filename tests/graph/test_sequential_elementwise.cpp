@@ -32,7 +32,9 @@ TEST_CASE("sequential: elementwise chain, float -> int8 -> float") {
   const quant::QuantParams q{0.05f, -10};  // codes: x = 0.05 (q + 10)
   const Model model(q);
   Model::InferenceArena arena;
-  const float input[6] = {-1.0f, 0.0f, 0.5f, 2.0f, 6.5f, 100.0f};
+  // Writable memory (a const array could be read back from its initialiser by the compiler,
+  // so a stray write would not show).
+  float input[6] = {-1.0f, 0.0f, 0.5f, 2.0f, 6.5f, 100.0f};
   const float input_copy[6] = {-1.0f, 0.0f, 0.5f, 2.0f, 6.5f, 100.0f};
 
   const auto out = model.forward(Model::input_view(input), arena);

@@ -329,29 +329,40 @@ int count_differences(const std::array<std::int8_t, N>& a, const std::array<std:
   return differences;
 }
 
+// Runs every parameter variant through the portable and the arm kernel:
+// `run(p, expected, actual)` calls the portable kernel into `expected` and the arm one into
+// `actual`, which must then be identical. `taps`: the products summed into one output.
+template <std::size_t InputSize, std::size_t WeightSize, std::size_t Channels, std::size_t Outputs,
+          class Run>
+void compare_on_variants(std::uint32_t seed, std::size_t taps, Run run) {
+  static Problem<InputSize, WeightSize, Channels> p;
+  static std::array<std::int8_t, Outputs> expected;
+  static std::array<std::int8_t, Outputs> actual;
+  for (std::size_t v = 0; v < kVariants.size(); ++v) {
+    CAPTURE(v);
+    p.generate(kVariants[v], seed + static_cast<std::uint32_t>(v), taps);
+    expected.fill(0);
+    actual.fill(1);
+    run(p, expected, actual);
+    CHECK(count_differences(actual, expected) == 0);
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Fully connected.
 // ---------------------------------------------------------------------------------------
 
 template <std::size_t In, std::size_t Out>
 void check_fully_connected(std::uint32_t seed) {
-  static Problem<In, In * Out, Out> p;
-  static std::array<std::int8_t, Out> expected;
-  static std::array<std::int8_t, Out> actual;
+  CAPTURE(In);
+  CAPTURE(Out);
   CHECK(dispatches_as_configured(&kernels::fully_connected_s8<In, Out>,
                                  &kernels::portable::fully_connected_s8<In, Out>,
                                  &kernels::arm::fully_connected_s8<In, Out>));
-  for (std::size_t v = 0; v < kVariants.size(); ++v) {
-    CAPTURE(In);
-    CAPTURE(Out);
-    CAPTURE(v);
-    p.generate(kVariants[v], seed + static_cast<std::uint32_t>(v), In);
-    expected.fill(0);
-    actual.fill(1);
+  compare_on_variants<In, In * Out, Out, Out>(seed, In, [](auto& p, auto& expected, auto& actual) {
     kernels::portable::fully_connected_s8<In, Out>(p.input, p.weights, p.bias, expected, p.params);
     kernels::arm::fully_connected_s8<In, Out>(p.input, p.weights, p.bias, actual, p.params);
-    CHECK(count_differences(actual, expected) == 0);
-  }
+  });
 }
 
 TEST_CASE("arm::fully_connected_s8 equals the portable kernel") {
@@ -378,32 +389,25 @@ template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t Cout, std::
           std::size_t KW, std::size_t Stride, Padding Pad>
 void check_convolve(std::uint32_t seed) {
   constexpr std::size_t kOutputs = kernels::output_elements(H, W, KH, KW, Stride, Pad, Cout);
-  static Problem<H * W * Cin, Cout * KH * KW * Cin, Cout> p;
-  static std::array<std::int8_t, kOutputs> expected;
-  static std::array<std::int8_t, kOutputs> actual;
+  CAPTURE(H);
+  CAPTURE(W);
+  CAPTURE(Cin);
+  CAPTURE(Cout);
+  CAPTURE(KH);
+  CAPTURE(KW);
+  CAPTURE(Stride);
+  CAPTURE(Pad == Padding::same);
   CHECK(dispatches_as_configured(
       &kernels::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>,
       &kernels::portable::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>,
       &kernels::arm::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>));
-  for (std::size_t v = 0; v < kVariants.size(); ++v) {
-    CAPTURE(H);
-    CAPTURE(W);
-    CAPTURE(Cin);
-    CAPTURE(Cout);
-    CAPTURE(KH);
-    CAPTURE(KW);
-    CAPTURE(Stride);
-    CAPTURE(Pad == Padding::same);
-    CAPTURE(v);
-    p.generate(kVariants[v], seed + static_cast<std::uint32_t>(v), KH * KW * Cin);
-    expected.fill(0);
-    actual.fill(1);
-    kernels::portable::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(p.input, p.weights, p.bias,
-                                                                         expected, p.params);
-    kernels::arm::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(p.input, p.weights, p.bias,
-                                                                    actual, p.params);
-    CHECK(count_differences(actual, expected) == 0);
-  }
+  compare_on_variants<H * W * Cin, Cout * KH * KW * Cin, Cout, kOutputs>(
+      seed, KH * KW * Cin, [](auto& p, auto& expected, auto& actual) {
+        kernels::portable::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(
+            p.input, p.weights, p.bias, expected, p.params);
+        kernels::arm::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(p.input, p.weights, p.bias,
+                                                                        actual, p.params);
+      });
 }
 
 TEST_CASE("arm::convolve_s8 equals the portable kernel: one input channel") {
@@ -444,24 +448,17 @@ template <std::size_t Length, std::size_t Cin, std::size_t Cout, std::size_t K, 
           Padding Pad>
 void check_convolve_1d(std::uint32_t seed) {
   constexpr std::size_t kOutputs = kernels::output_size(Length, K, Stride, Pad) * Cout;
-  static Problem<Length * Cin, Cout * K * Cin, Cout> p;
-  static std::array<std::int8_t, kOutputs> expected;
-  static std::array<std::int8_t, kOutputs> actual;
   CHECK(dispatches_as_configured(
       &kernels::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>,
       &kernels::portable::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>,
       &kernels::arm::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>));
-  for (std::size_t v = 0; v < kVariants.size(); ++v) {
-    CAPTURE(v);
-    p.generate(kVariants[v], seed + static_cast<std::uint32_t>(v), K * Cin);
-    expected.fill(0);
-    actual.fill(1);
-    kernels::portable::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(p.input, p.weights, p.bias,
-                                                                         expected, p.params);
-    kernels::arm::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(p.input, p.weights, p.bias,
-                                                                    actual, p.params);
-    CHECK(count_differences(actual, expected) == 0);
-  }
+  compare_on_variants<Length * Cin, Cout * K * Cin, Cout, kOutputs>(
+      seed, K * Cin, [](auto& p, auto& expected, auto& actual) {
+        kernels::portable::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(
+            p.input, p.weights, p.bias, expected, p.params);
+        kernels::arm::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(p.input, p.weights, p.bias,
+                                                                        actual, p.params);
+      });
 }
 
 TEST_CASE("arm::convolve_1d_s8 equals the portable kernel") {
@@ -479,32 +476,25 @@ template <std::size_t H, std::size_t W, std::size_t C, std::size_t KH, std::size
           std::size_t Stride, Padding Pad, std::size_t M>
 void check_depthwise(std::uint32_t seed) {
   constexpr std::size_t kOutputs = kernels::output_elements(H, W, KH, KW, Stride, Pad, C * M);
-  static Problem<H * W * C, KH * KW * C * M, C * M> p;
-  static std::array<std::int8_t, kOutputs> expected;
-  static std::array<std::int8_t, kOutputs> actual;
+  CAPTURE(H);
+  CAPTURE(W);
+  CAPTURE(C);
+  CAPTURE(KH);
+  CAPTURE(KW);
+  CAPTURE(Stride);
+  CAPTURE(Pad == Padding::same);
+  CAPTURE(M);
   CHECK(dispatches_as_configured(
       &kernels::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>,
       &kernels::portable::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>,
       &kernels::arm::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>));
-  for (std::size_t v = 0; v < kVariants.size(); ++v) {
-    CAPTURE(H);
-    CAPTURE(W);
-    CAPTURE(C);
-    CAPTURE(KH);
-    CAPTURE(KW);
-    CAPTURE(Stride);
-    CAPTURE(Pad == Padding::same);
-    CAPTURE(M);
-    CAPTURE(v);
-    p.generate(kVariants[v], seed + static_cast<std::uint32_t>(v), KH * KW);
-    expected.fill(0);
-    actual.fill(1);
-    kernels::portable::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(
-        p.input, p.weights, p.bias, expected, p.params);
-    kernels::arm::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(p.input, p.weights, p.bias,
-                                                                     actual, p.params);
-    CHECK(count_differences(actual, expected) == 0);
-  }
+  compare_on_variants<H * W * C, KH * KW * C * M, C * M, kOutputs>(
+      seed, KH * KW, [](auto& p, auto& expected, auto& actual) {
+        kernels::portable::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(
+            p.input, p.weights, p.bias, expected, p.params);
+        kernels::arm::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(p.input, p.weights, p.bias,
+                                                                         actual, p.params);
+      });
 }
 
 TEST_CASE("arm::depthwise_conv_s8 equals the portable kernel") {

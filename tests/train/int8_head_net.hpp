@@ -70,22 +70,29 @@ std::array<std::array<std::int8_t, 36>, Count> random_images(Xorshift32& rng) {
   return images;
 }
 
-// A model, its trainer (with an arena of its own) and a feature cache filled through that
-// trainer (an int8 cache replays the Dequantize with the quantization its trainer saw).
-// Keep it in static storage: the trainer refers to the model and the arena.
-template <class Model, class Optimizer, std::size_t Capacity>
-struct Rig {
+// A model and its trainer, with an arena of its own. Keep it in static storage: the trainer
+// refers to the model and the arena.
+template <class Model, class Optimizer>
+struct Trained {
   using TrainerT = Trainer<Model, SoftmaxCrossEntropy, Optimizer>;
-  using Cache = FeatureCache<TrainerT, Capacity>;
   Model model;
   typename TrainerT::TrainingArena arena;
   TrainerT trainer;
+
+  Trained(const Model& initial, Optimizer optimizer, std::size_t batch = 1)
+      : model(initial), arena(), trainer(model, optimizer, arena, batch) {}
+  Trained(const Trained&) = delete;
+  Trained& operator=(const Trained&) = delete;
+};
+
+// The same with a feature cache, to be filled through that trainer (an int8 cache replays
+// the Dequantize with the quantization its trainer saw).
+template <class Model, class Optimizer, std::size_t Capacity>
+struct Rig : Trained<Model, Optimizer> {
+  using Cache = FeatureCache<typename Trained<Model, Optimizer>::TrainerT, Capacity>;
   Cache cache;
 
-  Rig(const Model& initial, Optimizer optimizer, std::size_t batch = 1)
-      : model(initial), arena(), trainer(model, optimizer, arena, batch), cache() {}
-  Rig(const Rig&) = delete;
-  Rig& operator=(const Rig&) = delete;
+  using Trained<Model, Optimizer>::Trained;
 };
 
 }  // namespace int8_head

@@ -27,6 +27,7 @@ using microtl_test::int8_head::Parts;
 using microtl_test::int8_head::random_images;
 using microtl_test::int8_head::Rig;
 using microtl_test::int8_head::T;
+using microtl_test::int8_head::Trained;
 
 namespace {
 
@@ -95,13 +96,13 @@ struct Contents {
 TEST_CASE("feature cache: int8 codes are cached, epochs train, labels are checked on the way in") {
   Xorshift32 rng(14);
   static const Parts parts(rng, 0.1f);
-  static Net direct = parts.net();
-  static Net cached = parts.net();
-  static T::TrainingArena arena_direct;
-  static T::TrainingArena arena_cached;
-  T train_direct(direct, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_direct);
-  T train_cached(cached, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_cached);
-  static Cache cache;
+  static Trained<Net, SGDMomentum> one(parts.net(), SGDMomentum{0.05f, 0.9f, 2e-4f});
+  static Rig<Net, SGDMomentum, 8> two(parts.net(), SGDMomentum{0.05f, 0.9f, 2e-4f});
+  Net& direct = one.model;
+  Net& cached = two.model;
+  T& train_direct = one.trainer;
+  T& train_cached = two.trainer;
+  Cache& cache = two.cache;
 
   const auto images = random_images<8>(rng);
   for (std::size_t n = 0; n < images.size(); ++n) {

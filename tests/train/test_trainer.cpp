@@ -42,24 +42,19 @@ int check_step_against_finite_differences(Model& model, const float* input, std:
   constexpr float eps = 1e-2f;
   std::array<float, std::tuple_size_v<std::remove_reference_t<decltype(weights)>>> numeric_w{};
   std::array<float, std::tuple_size_v<std::remove_reference_t<decltype(bias)>>> numeric_b{};
-  for (std::size_t j = 0; j < weights.size(); ++j) {
-    const float saved = weights[j];
-    weights[j] = saved + eps;
-    const float up = model_loss(model, input, label);
-    weights[j] = saved - eps;
-    const float down = model_loss(model, input, label);
-    weights[j] = saved;
-    numeric_w[j] = (up - down) / (2 * eps);
-  }
-  for (std::size_t j = 0; j < bias.size(); ++j) {
-    const float saved = bias[j];
-    bias[j] = saved + eps;
-    const float up = model_loss(model, input, label);
-    bias[j] = saved - eps;
-    const float down = model_loss(model, input, label);
-    bias[j] = saved;
-    numeric_b[j] = (up - down) / (2 * eps);
-  }
+  const auto central_differences = [&](auto& values, auto& numeric) {
+    for (std::size_t j = 0; j < values.size(); ++j) {
+      const float saved = values[j];
+      values[j] = saved + eps;
+      const float up = model_loss(model, input, label);
+      values[j] = saved - eps;
+      const float down = model_loss(model, input, label);
+      values[j] = saved;
+      numeric[j] = (up - down) / (2 * eps);
+    }
+  };
+  central_differences(weights, numeric_w);
+  central_differences(bias, numeric_b);
   const auto before_w = weights;
   const auto before_b = bias;
   using T = Trainer<Model, SoftmaxCrossEntropy, SGD>;
@@ -84,6 +79,25 @@ int check_step_against_finite_differences(Model& model, const float* input, std:
 }
 
 using Mlp = Sequential<Input<Shape<4>>, Trainable<Dense<5>>, ReLU, Trainable<Dense<3>>>;
+
+// Mlp's initial parameters drawn from `rng`: weights in [-1, 1), biases in [-0.5, 0.5), in
+// the order w1, b1, w2, b2. Keep it in static storage: the models refer to it.
+struct MlpInit {
+  std::array<float, 20> w1;
+  std::array<float, 5> b1;
+  std::array<float, 15> w2;
+  std::array<float, 3> b2;
+  LinearParams<float, 20, 5> p1{w1, b1};
+  LinearParams<float, 15, 3> p2{w2, b2};
+
+  explicit MlpInit(microtl_test::Xorshift32& rng)
+      : w1(random_floats<20>(rng, -1, 1)),
+        b1(random_floats<5>(rng, -0.5f, 0.5f)),
+        w2(random_floats<15>(rng, -1, 1)),
+        b2(random_floats<3>(rng, -0.5f, 0.5f)) {}
+  MlpInit(const MlpInit&) = delete;
+  MlpInit& operator=(const MlpInit&) = delete;
+};
 
 // Training memory, worked out by hand for the benchmark network 64 -> 32 (ReLU) -> 10 with
 // plain SGD (no optimizer state), 8-byte alignment:
@@ -112,19 +126,14 @@ using Cnn = Sequential<Input<Shape<6, 6, 1>>, Trainable<Conv2D<2, Kernel<3>, Pad
 
 TEST_CASE("trainer: an SGD step on an MLP moves each parameter by its finite-difference gradient") {
   microtl_test::Xorshift32 rng(7);
-  static auto w1 = random_floats<20>(rng, -1, 1);
-  static auto b1 = random_floats<5>(rng, -0.5f, 0.5f);
-  static auto w2 = random_floats<15>(rng, -1, 1);
-  static auto b2 = random_floats<3>(rng, -0.5f, 0.5f);
+  static const MlpInit init(rng);
   const auto x = random_floats<4>(rng, -1, 1);
-  static const LinearParams<float, 20, 5> p1{w1, b1};
-  static const LinearParams<float, 15, 3> p2{w2, b2};
   {
-    static Mlp model(p1, p2);
+    static Mlp model(init.p1, init.p2);
     CHECK(check_step_against_finite_differences<Mlp, 0>(model, x.data(), 1) == 0);
   }
   {
-    static Mlp model(p1, p2);
+    static Mlp model(init.p1, init.p2);
     CHECK(check_step_against_finite_differences<Mlp, 1>(model, x.data(), 2) == 0);
   }
 }
@@ -175,12 +184,10 @@ TEST_CASE("trainer: bad targets and non-finite inputs change nothing") {
 
 TEST_CASE("trainer: a mini-batch of two applies the mean of the two gradients") {
   microtl_test::Xorshift32 rng(9);
-  static auto w1 = random_floats<20>(rng, -1, 1);
-  static auto b1 = random_floats<5>(rng, -0.5f, 0.5f);
-  static auto w2 = random_floats<15>(rng, -1, 1);
-  static auto b2 = random_floats<3>(rng, -0.5f, 0.5f);
-  static const LinearParams<float, 20, 5> p1{w1, b1};
-  static const LinearParams<float, 15, 3> p2{w2, b2};
+  static const MlpInit init(rng);
+  const auto& p1 = init.p1;
+  const auto& p2 = init.p2;
+  const auto& b2 = init.b2;
   const auto x1 = random_floats<4>(rng, -1, 1);
   const auto x2 = random_floats<4>(rng, -1, 1);
   using T = Trainer<Mlp, SoftmaxCrossEntropy, SGD>;
@@ -281,12 +288,14 @@ TEST_CASE("trainer: int8 extractor, float head; features cached give the same tr
 
   microtl_test::Xorshift32 rng(13);
   static const microtl_test::int8_head::Parts parts(rng, 1.0f);
-  static Net a = parts.net();
-  static Net b = parts.net();
-  static T::TrainingArena arena_a;
-  static T::TrainingArena arena_b;
-  T train_a(a, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_a);
-  T train_b(b, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_b);
+  static microtl_test::int8_head::Trained<Net, SGDMomentum> one(parts.net(),
+                                                                SGDMomentum{0.05f, 0.9f, 2e-4f});
+  static microtl_test::int8_head::Trained<Net, SGDMomentum> two(parts.net(),
+                                                                SGDMomentum{0.05f, 0.9f, 2e-4f});
+  Net& a = one.model;
+  Net& b = two.model;
+  T& train_a = one.trainer;
+  T& train_b = two.trainer;
   const auto images = microtl_test::int8_head::random_images<4>(rng);
   std::array<std::array<float, 18>, 4> cache{};
   for (std::size_t i = 0; i < 4; ++i) {
