@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <span>
 
+#include "../../tests/support/random.hpp"
 #include "microtl/kernels/convolve.hpp"
 #include "microtl/kernels/depthwise_conv.hpp"
 #include "microtl/kernels/fully_connected.hpp"
@@ -128,34 +129,6 @@ kernels::DepthwiseConvParams<16> dwconv_14x14x16_params{
 
 namespace {
 
-// xorshift32 (Marsaglia): deterministic, the same sequence on every target.
-class Random {
- public:
-  explicit Random(std::uint32_t seed) : state_(seed) {}
-  std::uint32_t next() {
-    state_ ^= state_ << 13;
-    state_ ^= state_ >> 17;
-    state_ ^= state_ << 5;
-    return state_;
-  }
-  // Uniform in [low, high] (the span is far below 2^32, the slight bias is irrelevant).
-  std::int32_t uniform(std::int32_t low, std::int32_t high) {
-    const auto span = static_cast<std::uint32_t>(high - low) + 1u;
-    return low + static_cast<std::int32_t>(next() % span);
-  }
-
- private:
-  std::uint32_t state_;
-};
-
-template <std::size_t N>
-void fill_codes(std::array<std::int8_t, N>& codes, Random& random, std::int32_t low,
-                std::int32_t high) {
-  for (auto& code : codes) {
-    code = static_cast<std::int8_t>(random.uniform(low, high));
-  }
-}
-
 // Bias, per-channel multipliers, offsets and activation range of one case.
 //
 // The multipliers are chosen so that the outputs use the int8 range the way a calibrated
@@ -170,13 +143,13 @@ void fill_case(Buffers<InputSize, WeightSize, Channels, OutputSize>& buffers,
                kernels::RequantizedOpParams<Channels>& params, std::uint32_t seed, std::size_t taps,
                std::int32_t input_offset, std::int32_t output_offset,
                quant::ActivationRange activation) {
-  Random random(seed);
-  fill_codes(buffers.input, random, -128, 127);
-  fill_codes(buffers.weights, random, -127, 127);
+  microtl_test::Xorshift32 random(seed);
+  microtl_test::fill_int8s(buffers.input, random, -128, 127);
+  microtl_test::fill_int8s(buffers.weights, random, -127, 127);
   const double accumulator_spread = std::sqrt(static_cast<double>(taps)) * 73.0 * 147.0;
   const auto bias_limit = static_cast<std::int32_t>(accumulator_spread / 4.0);
   for (std::size_t c = 0; c < Channels; ++c) {
-    buffers.bias[c] = random.uniform(-bias_limit, bias_limit);
+    buffers.bias[c] = random.uniform_int(-bias_limit, bias_limit);
     const double channel_scale = 0.75 + 0.5 * static_cast<double>(c % 7) / 6.0;
     buffers.multipliers[c] = quant::quantize_multiplier(40.0 * channel_scale / accumulator_spread);
   }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <new>
 
+#include "../../tests/support/random.hpp"
 #include "microtl/microtl.hpp"
 
 namespace mtl = microtl;
@@ -75,12 +76,9 @@ const std::array<microtl_bench::TrainCase, 4> cases = {{
 namespace microtl_bench {
 
 void train_setup() {
-  std::uint32_t state = 12345;
-  const auto next = [&state]() {
-    state ^= state << 13;
-    state ^= state >> 17;
-    state ^= state << 5;
-    return static_cast<float>(static_cast<int>(state % 2001u) - 1000) / 1000.0f;  // [-1, 1]
+  microtl_test::Xorshift32 rng(12345);
+  const auto next = [&rng]() {
+    return static_cast<float>(static_cast<int>(rng.next() % 2001u) - 1000) / 1000.0f;  // [-1, 1]
   };
   for (auto& v : w1)
     v = 0.2f * next();

@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <span>
 
+#include "../support/random.hpp"
 #include "harness.hpp"
 #include "microtl/io/crc32.hpp"
 #include "microtl/io/parameter_store.hpp"
@@ -64,15 +65,13 @@ inline Model make_model() {
 
 // Sets the trained values from a seed (finite, distinct): for the corpus generator.
 inline void set_values(Model& model, std::uint32_t seed) {
-  std::uint32_t state = seed == 0 ? 1U : seed;
+  microtl_test::Xorshift32 rng(seed);
   for_each_trained_values(model, [&](auto tensor) {
     for (float& v : tensor) {
-      state ^= state << 13;
-      state ^= state >> 17;
-      state ^= state << 5;
+      const std::uint32_t bits = rng.next();
       // Exponent in [64, 190]: magnitudes from about 1e-19 to 1e19, never Inf or NaN.
-      const std::uint32_t exponent = 64U + (state >> 8) % 127U;
-      v = std::bit_cast<float>((state & 0x807FFFFFU) | (exponent << 23));
+      const std::uint32_t exponent = 64U + (bits >> 8) % 127U;
+      v = std::bit_cast<float>((bits & 0x807FFFFFU) | (exponent << 23));
     }
   });
 }

@@ -1,6 +1,6 @@
-// Sequential with parametrised layers: the MicroTL-style CNN's shapes and memory plan,
-// activation fusion, and a float model run through the chain matching the same kernels
-// called by hand.
+// Sequential with parametrised layers: the MicroTL-style CNN's shapes (its memory plan is in
+// test_memory_plan.cpp), activation fusion, and a float model run through the chain matching the
+// same kernels called by hand.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -31,18 +31,7 @@ static_assert(Model::layer<7>::activation == quant::Activation::none);
 static_assert(std::is_same_v<Model::output_shape, Shape<10>>);
 static_assert(std::is_same_v<Model::output_element, float>);
 
-// The plan by hand (bytes; all multiples of 8):
-//   conv1   input is the caller's                 -> 28*28*8 = 6272          needs 6272
-//   pool1   6272 + 14*14*8 = 1568                                            needs 7840
-//   conv2   1568 + 14*14*16 = 3136                                           needs 4704
-//   pool2   3136 + 7*7*16 = 784                                              needs 3920
-//   flatten view                                                             needs 0
-//   dequant 784 + 784*4 = 3136                                               needs 3920
-//   dense32 3136 + 128                                                       needs 3264
-//   dense10 128 + 40                                                         needs 168
-// The largest pair is conv1's output with pool1's: 7840 bytes.
-static_assert(MICROTL_ALIGNMENT != 8 || Model::inference_arena_bytes == 7840);
-static_assert(Extractor::inference_arena_bytes == 7840);
+// Its memory plan (7840 bytes) is checked in test_memory_plan.cpp.
 
 // A small float CNN to run: 6x6x2 -> Conv2D 3 filters 3x3 same + ReLU -> MaxPool 2 ->
 // Flatten -> Dense 4.

@@ -7,7 +7,7 @@
 #include <array>
 #include <cstdint>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/layers/quantize_linear.hpp"
 #include "microtl/microtl.hpp"
 
@@ -27,15 +27,6 @@ static_assert(FloatNet::layer_count == 5 && Int8Net::layer_count == 5);
 
 constexpr std::size_t samples = 24;
 
-template <std::size_t N>
-std::array<float, N> random_array(microtl_test::Xorshift32& rng, float low, float high) {
-  std::array<float, N> values{};
-  for (auto& v : values) {
-    v = rng.uniform_float(low, high);
-  }
-  return values;
-}
-
 struct Range {
   float min = 0.0f;
   float max = 0.0f;
@@ -52,12 +43,12 @@ struct Range {
 
 TEST_CASE("int8 model: post-training quantization stays within a few steps of float") {
   microtl_test::Xorshift32 rng(2024);
-  static const auto w0 = random_array<4 * 9>(rng, -0.8f, 0.8f);
-  static const auto b0 = random_array<4>(rng, -0.2f, 0.2f);
-  static const auto w2 = random_array<6 * 9 * 4>(rng, -0.4f, 0.4f);
-  static const auto b2 = random_array<6>(rng, -0.2f, 0.2f);
-  static const auto w4 = random_array<5 * 24>(rng, -0.5f, 0.5f);
-  static const auto b4 = random_array<5>(rng, -0.1f, 0.1f);
+  static const auto w0 = microtl_test::random_floats<4 * 9>(rng, -0.8f, 0.8f);
+  static const auto b0 = microtl_test::random_floats<4>(rng, -0.2f, 0.2f);
+  static const auto w2 = microtl_test::random_floats<6 * 9 * 4>(rng, -0.4f, 0.4f);
+  static const auto b2 = microtl_test::random_floats<6>(rng, -0.2f, 0.2f);
+  static const auto w4 = microtl_test::random_floats<5 * 24>(rng, -0.5f, 0.5f);
+  static const auto b4 = microtl_test::random_floats<5>(rng, -0.1f, 0.1f);
   static const LinearParams<float, 36, 4> f0{w0, b0};
   static const LinearParams<float, 216, 6> f2{w2, b2};
   static const LinearParams<float, 120, 5> f4{w4, b4};
@@ -66,7 +57,7 @@ TEST_CASE("int8 model: post-training quantization stays within a few steps of fl
 
   static std::array<std::array<float, 64>, samples> inputs{};
   for (auto& input : inputs) {
-    input = random_array<64>(rng, -1.0f, 1.0f);
+    input = microtl_test::random_floats<64>(rng, -1.0f, 1.0f);
   }
 
   // Calibration: the range of the input and of every layer's output over all samples.

@@ -12,7 +12,8 @@
 #include <type_traits>
 #include <utility>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/compare.hpp"
+#include "../support/random.hpp"
 #include "microtl/io/parameter_store.hpp"
 #include "microtl/microtl.hpp"
 
@@ -93,7 +94,7 @@ Snapshot<Model> snapshot(const Model& model) {
 // Bit-identical (memcmp: -0.0 differs from 0.0, every NaN payload would count).
 template <class Model>
 bool same_bits(const Snapshot<Model>& a, const Snapshot<Model>& b) {
-  return std::memcmp(a.data(), b.data(), sizeof(a)) == 0;
+  return bit_identical(a, b);
 }
 
 // Gives every trained value a pseudo-random finite bit pattern (normal, subnormal, either

@@ -17,7 +17,7 @@
 #include <limits>
 #include <span>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/core/status.hpp"
 #include "microtl/io/storage.hpp"
 

@@ -11,7 +11,7 @@
 #include <initializer_list>
 #include <span>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/io/idx.hpp"
 #include "stdio_source.hpp"
 

@@ -1,6 +1,7 @@
 // model_signature<Model>(): a compile-time fingerprint of a model's structure. Equal for
 // the same structure (however it is written), different when any layer, shape, fused
-// activation, parameter extent or trainable-ness differs.
+// activation, parameter extent or trainable-ness differs, and equal to golden values
+// computed independently (in Python) from the documented byte encoding.
 #include <doctest/doctest.h>
 
 #include <array>
@@ -40,9 +41,57 @@ using Conv1 = Sequential<Input<Shape<4, 4, 1>>, Conv2D<2, Kernel<1, 1>, Padding:
 using MaxPool = Sequential<Input<Shape<4, 4, 2>>, MaxPool2D<2>, Flatten, Trainable<Dense<3>>>;
 using AvgPool = Sequential<Input<Shape<4, 4, 2>>, AvgPool2D<2>, Flatten, Trainable<Dense<3>>>;
 
-// The same chain as Base, written as an extractor followed by a head.
+// The same models written differently: the signature must agree.
+// Base as an extractor followed by a head (the nested chain is spliced, its ReLU fused).
 using BaseExtractor = Sequential<Input<Shape<6>>, BiasOnly<Dense<4>>, ReLU>;
 using BaseNested = Sequential<BaseExtractor, Trainable<Dense<3>>>;
+// Base with the Input's element type spelled out (float is the default).
+using BaseFloatSpelled =
+    Sequential<Input<Shape<6>, float>, BiasOnly<Dense<4>>, ReLU, Trainable<Dense<3>>>;
+// Conv3 (Kernel<3, 3>) with the kernel written Kernel<3> (square by default) and the default
+// stride written out.
+using Conv3Spelled = Sequential<Input<Shape<4, 4, 1>>, Conv2D<2, Kernel<3>, Padding::same, 1>,
+                                Flatten, Trainable<Dense<3>>>;
+// MaxPool cut into an extractor, a Flatten and a head.
+using MaxPoolNested = Sequential<Sequential<Input<Shape<4, 4, 2>>, MaxPool2D<2>>, Flatten,
+                                 Sequential<Input<Shape<8>>, Trainable<Dense<3>>>>;
+
+// Golden values, computed independently of the library from the encoding documented in
+// model_signature.hpp, with this Python script (prints 0x745B3B5C and 0x0F1DD5E0):
+//
+//   def fnv1a(data):
+//       h = 2166136261
+//       for b in data:
+//           h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+//       return h
+//   def u32(v): return list(v.to_bytes(4, "little"))
+//   def text(s): return list(s.encode()) + [0]
+//   FLOAT, QINT8 = 1, 2
+//   NONE, RELU, RELU6 = 0, 1, 2
+//   def shape(dims): return u32(len(dims)) + sum((u32(d) for d in dims), [])
+//   def layer(name, in_e, in_s, out_e, out_s, act=None, params=None, trains=None):
+//       b = [ord("L")] + text(name) + [in_e] + shape(in_s) + [out_e] + shape(out_s)
+//       if act is not None: b += [ord("A"), act]
+//       if params is not None: b += [ord("P")] + u32(params[0]) + u32(params[1])
+//       if trains is not None:
+//           b += [ord("T"), 1 if trains[0] else 0] + u32(trains[1]) + u32(trains[2])
+//       return b
+//   def model(*layers): return u32(len(layers)) + sum(layers, [])
+//   # Sequential<Input<Shape<2>>, Trainable<Dense<3>>>
+//   g1 = model(layer("Dense", FLOAT, [2], FLOAT, [3], NONE, (6, 3), (True, 6, 3)))
+//   # Sequential<Input<Shape<2, 2>, QInt8>, Flatten, BiasOnly<Dense<3>>, ReLU, Dequantize>
+//   g2 = model(layer("Flatten", QINT8, [2, 2], QINT8, [4]),
+//              layer("Dense", QINT8, [4], QINT8, [3], RELU, (12, 3), (False, 12, 3)),
+//              layer("Dequantize", QINT8, [3], FLOAT, [3]))
+//   print("0x%08X 0x%08X" % (fnv1a(g1), fnv1a(g2)))
+//
+// A change of these values changes every stored parameter blob's signature: parameters saved
+// by an earlier build would no longer load. It must be deliberate.
+using GoldenFloat = Sequential<Input<Shape<2>>, Trainable<Dense<3>>>;
+using GoldenInt8 =
+    Sequential<Input<Shape<2, 2>, QInt8>, Flatten, BiasOnly<Dense<3>>, ReLU, Dequantize>;
+constexpr std::uint32_t kGoldenFloat = 0x745B3B5CU;
+constexpr std::uint32_t kGoldenInt8 = 0x0F1DD5E0U;
 
 constexpr std::array<std::uint32_t, 16> variants = {
     model_signature<Base>(),         model_signature<Relu6>(),
@@ -68,9 +117,10 @@ constexpr bool all_distinct() {
 
 }  // namespace
 
-// Computed by the compiler; the same model type gives the same value; the nested spelling
-// of a chain is the same model.
-static_assert(model_signature<Base>() == model_signature<Base>());
+// Computed by the compiler: the golden values, the same model however it is written, and
+// every variant different from every other.
+static_assert(model_signature<GoldenFloat>() == kGoldenFloat);
+static_assert(model_signature<GoldenInt8>() == kGoldenInt8);
 static_assert(model_signature<BaseNested>() == model_signature<Base>());
 static_assert(all_distinct(), "two different models have the same signature");
 
@@ -81,7 +131,23 @@ TEST_CASE("model signature: every variant differs from every other") {
       CHECK(variants[i] != variants[j]);
     }
   }
+}
+
+TEST_CASE("model signature: the same model written differently has the same signature") {
   CHECK(model_signature<BaseNested>() == model_signature<Base>());
+  CHECK(model_signature<BaseFloatSpelled>() == model_signature<Base>());
+  CHECK(model_signature<Conv3Spelled>() == model_signature<Conv3>());
+  CHECK(model_signature<MaxPoolNested>() == model_signature<MaxPool>());
+}
+
+TEST_CASE("model signature: golden values of the documented encoding (computed in Python)") {
+  CHECK(model_signature<GoldenFloat>() == kGoldenFloat);
+  CHECK(model_signature<GoldenInt8>() == kGoldenInt8);
+  // The two goldens differ from every variant above too.
+  for (const std::uint32_t v : variants) {
+    CHECK(v != kGoldenFloat);
+    CHECK(v != kGoldenInt8);
+  }
 }
 
 TEST_CASE("model signature: FNV-1a over the documented encoding") {

@@ -7,19 +7,10 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/quant/qparams.hpp"
 
 namespace microtl_test {
-
-template <std::size_t N>
-std::array<float, N> random_reals(Xorshift32& random, float low, float high) {
-  std::array<float, N> reals{};
-  for (float& x : reals) {
-    x = random.uniform_float(low, high);
-  }
-  return reals;
-}
 
 // An activation tensor: its codes, its parameters and the reals its codes stand for.
 template <std::size_t N>

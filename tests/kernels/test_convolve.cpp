@@ -29,18 +29,27 @@ constexpr std::array<std::int8_t, 9> kImage3x3 = {1, 2, 3, 4, 5, 6, 7, 8, 9};
 constexpr std::array<std::int8_t, 4> kKernel2x2 = {1, 2, 3, 4};
 constexpr std::array<std::int32_t, 1> kZeroBias = {0};
 
+// A 5x5 single-channel image: input[y][x] = 5y + x + 1 (1 .. 25).
+constexpr std::array<std::int8_t, 25> kRamp5x5 = [] {
+  std::array<std::int8_t, 25> image{};
+  for (std::size_t i = 0; i < image.size(); ++i) {
+    image[i] = static_cast<std::int8_t>(i + 1);
+  }
+  return image;
+}();
+
 template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t Cout, std::size_t K,
           std::size_t Stride, Padding Pad>
 int float_comparison_error(std::uint32_t seed, quant::Activation activation) {
   constexpr std::size_t kOutputs = kernels::output_elements(H, W, K, K, Stride, Pad, Cout);
   microtl_test::Xorshift32 random(seed);
   const auto input = microtl_test::quantize_activations(
-      microtl_test::random_reals<H * W * Cin>(random, -2.0f, 1.0f), -2.0f, 1.0f);
+      microtl_test::random_floats<H * W * Cin>(random, -2.0f, 1.0f), -2.0f, 1.0f);
   const auto weights = microtl_test::quantize_weights<Cout>(
-      microtl_test::random_reals<Cout * K * K * Cin>(random, -0.6f, 0.6f),
+      microtl_test::random_floats<Cout * K * K * Cin>(random, -0.6f, 0.6f),
       [](std::size_t i) { return i / (K * K * Cin); });
   const auto bias = microtl_test::quantize_biases<Cout>(
-      microtl_test::random_reals<Cout>(random, -0.3f, 0.3f), input.params.scale, weights.scales);
+      microtl_test::random_floats<Cout>(random, -0.3f, 0.3f), input.params.scale, weights.scales);
 
   std::array<float, kOutputs> unclamped{};
   kernels::convolve_f32<H, W, Cin, Cout, K, K, Stride, Pad>(input.reals, weights.reals, bias.reals,
@@ -92,11 +101,7 @@ TEST_CASE("convolve_s8: same padding skips padded taps, with an input offset") {
 // TFLite rule (SAME, stride 2): 5x5 input, 3x3 kernel: out = ceil(5 / 2) = 3, pad_total =
 // 2 * 2 + 3 - 5 = 2, pad_before = 1, so windows start at rows/cols -1, 1, 3.
 TEST_CASE("convolve_s8: same padding, stride 2, hand-computed") {
-  // input[y][x] = 5y + x + 1 (1 .. 25), all-ones 3x3 kernel: each output is a window sum.
-  std::array<std::int8_t, 25> input{};
-  for (std::size_t i = 0; i < input.size(); ++i) {
-    input[i] = static_cast<std::int8_t>(i + 1);
-  }
+  // kRamp5x5, all-ones 3x3 kernel: each output is a window sum.
   std::array<std::int8_t, 9> ones{};
   ones.fill(1);
   // Window sums (rows, cols inside the input):
@@ -106,7 +111,7 @@ TEST_CASE("convolve_s8: same padding, stride 2, hand-computed") {
   // times 0.5 with SRDHM's ties toward +infinity: 8, 16.5 -> 17, 14, 34.5 -> 35, 58.5 -> 59,
   // 43.5 -> 44, 38, 61.5 -> 62, 44.
   std::array<std::int8_t, 9> output{};
-  kernels::convolve_s8<5, 5, 1, 1, 3, 3, 2, Padding::same>(input, ones, kZeroBias, output,
+  kernels::convolve_s8<5, 5, 1, 1, 3, 3, 2, Padding::same>(kRamp5x5, ones, kZeroBias, output,
                                                            {0, 0, kFullRange, kHalf});
   CHECK(output == std::array<std::int8_t, 9>{8, 17, 14, 35, 59, 44, 38, 62, 44});
 }
@@ -114,15 +119,11 @@ TEST_CASE("convolve_s8: same padding, stride 2, hand-computed") {
 // TFLite rule (VALID, stride 2): 5x5 input, 3x3 kernel: out = (5 - 3) / 2 + 1 = 2, windows
 // start at 0 and 2.
 TEST_CASE("convolve_s8: valid padding, stride 2, hand-computed") {
-  std::array<std::int8_t, 25> input{};
-  for (std::size_t i = 0; i < input.size(); ++i) {
-    input[i] = static_cast<std::int8_t>(i + 1);
-  }
   // Kernel with a single 1 at its centre: out = input at (2y + 1, 2x + 1) = 7, 9, 17, 19.
   std::array<std::int8_t, 9> centre{};
   centre[4] = 1;
   std::array<std::int8_t, 4> output{};
-  kernels::convolve_s8<5, 5, 1, 1, 3, 3, 2, Padding::valid>(input, centre, kZeroBias, output,
+  kernels::convolve_s8<5, 5, 1, 1, 3, 3, 2, Padding::valid>(kRamp5x5, centre, kZeroBias, output,
                                                             {0, 0, kFullRange, kOne});
   CHECK(output == std::array<std::int8_t, 4>{7, 9, 17, 19});
 }

@@ -26,13 +26,13 @@ int float_comparison_error(std::uint32_t seed, quant::Activation activation) {
   constexpr std::size_t kOutputs = kernels::output_elements(H, W, K, K, Stride, Pad, kChannels);
   microtl_test::Xorshift32 random(seed);
   const auto input = microtl_test::quantize_activations(
-      microtl_test::random_reals<H * W * C>(random, -1.5f, 1.5f), -1.5f, 1.5f);
+      microtl_test::random_floats<H * W * C>(random, -1.5f, 1.5f), -1.5f, 1.5f);
   // Weights [K][K][C * M]: element i belongs to output channel i % (C * M).
   const auto weights = microtl_test::quantize_weights<kChannels>(
-      microtl_test::random_reals<K * K * kChannels>(random, -1.0f, 1.0f),
+      microtl_test::random_floats<K * K * kChannels>(random, -1.0f, 1.0f),
       [](std::size_t i) { return i % kChannels; });
   const auto bias = microtl_test::quantize_biases<kChannels>(
-      microtl_test::random_reals<kChannels>(random, -0.3f, 0.3f), input.params.scale,
+      microtl_test::random_floats<kChannels>(random, -0.3f, 0.3f), input.params.scale,
       weights.scales);
 
   std::array<float, kOutputs> unclamped{};

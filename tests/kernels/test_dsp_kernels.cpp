@@ -8,8 +8,9 @@
 //     comparison that proves the shipped code;
 //   - on the host and the Cortex-M3 (no DSP extension), the arm kernels run over the plain
 //     C++ emulations of those instructions (arm/dsp.hpp), which checks their arithmetic and,
-//     under the sanitizers, that they never read outside the tensors; there kernels::<op>_s8
-//     is the portable kernel itself, so that check compares portable with itself.
+//     under the sanitizers, that they never read outside the tensors.
+// Everywhere, kernels::<op>_s8 must be the very function MICROTL_USE_DSP_KERNELS selects
+// (compared by address: the arm kernel where it is 1, the portable one where it is 0).
 #include <doctest/doctest.h>
 
 #include <array>
@@ -18,7 +19,7 @@
 #include <limits>
 #include <span>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/kernels/arm/convolve.hpp"
 #include "microtl/kernels/arm/depthwise_conv.hpp"
 #include "microtl/kernels/arm/fully_connected.hpp"
@@ -210,14 +211,6 @@ TEST_CASE("arm::clamp_pack4 packs four clamped outputs in lane order") {
 // Random tensors and parameters.
 // ---------------------------------------------------------------------------------------
 
-template <std::size_t N>
-void fill(std::array<std::int8_t, N>& codes, Xorshift32& random, std::int32_t low,
-          std::int32_t high) {
-  for (std::int8_t& code : codes) {
-    code = static_cast<std::int8_t>(random.uniform_int(low, high));
-  }
-}
-
 // The parameter sets every shape is run with. Kinds of multiplier:
 //   typical:  what calibration gives, outputs spread over the int8 range (shift ~ -8..-12)
 //   extreme:  any mantissa (also negative) and shift in [-31, 3], including the exact
@@ -259,8 +252,8 @@ struct Problem {
     Xorshift32 random(seed);
     switch (v.data) {
       case Variant::Data::random:
-        fill(input, random, -128, 127);
-        fill(weights, random, -128, 127);
+        microtl_test::fill_int8s(input, random, -128, 127);
+        microtl_test::fill_int8s(weights, random, -128, 127);
         break;
       case Variant::Data::max_positive:
         input.fill(127);
@@ -319,6 +312,14 @@ struct Problem {
   }
 };
 
+// kernels::<op>_s8 must be the kernel MICROTL_USE_DSP_KERNELS selects: the arm one on cores
+// with the DSP extension, the portable one elsewhere. (Where it is the portable kernel,
+// comparing its output with the portable kernel's would compare a function with itself.)
+template <class Kernel>
+bool dispatches_as_configured(Kernel* dispatched, Kernel* portable, Kernel* arm) {
+  return dispatched == (MICROTL_USE_DSP_KERNELS != 0 ? arm : portable);
+}
+
 template <std::size_t N>
 int count_differences(const std::array<std::int8_t, N>& a, const std::array<std::int8_t, N>& b) {
   int differences = 0;
@@ -328,30 +329,40 @@ int count_differences(const std::array<std::int8_t, N>& a, const std::array<std:
   return differences;
 }
 
+// Runs every parameter variant through the portable and the arm kernel:
+// `run(p, expected, actual)` calls the portable kernel into `expected` and the arm one into
+// `actual`, which must then be identical. `taps`: the products summed into one output.
+template <std::size_t InputSize, std::size_t WeightSize, std::size_t Channels, std::size_t Outputs,
+          class Run>
+void compare_on_variants(std::uint32_t seed, std::size_t taps, Run run) {
+  static Problem<InputSize, WeightSize, Channels> p;
+  static std::array<std::int8_t, Outputs> expected;
+  static std::array<std::int8_t, Outputs> actual;
+  for (std::size_t v = 0; v < kVariants.size(); ++v) {
+    CAPTURE(v);
+    p.generate(kVariants[v], seed + static_cast<std::uint32_t>(v), taps);
+    expected.fill(0);
+    actual.fill(1);
+    run(p, expected, actual);
+    CHECK(count_differences(actual, expected) == 0);
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Fully connected.
 // ---------------------------------------------------------------------------------------
 
 template <std::size_t In, std::size_t Out>
 void check_fully_connected(std::uint32_t seed) {
-  static Problem<In, In * Out, Out> p;
-  static std::array<std::int8_t, Out> expected;
-  static std::array<std::int8_t, Out> actual;
-  static std::array<std::int8_t, Out> dispatched;
-  for (std::size_t v = 0; v < kVariants.size(); ++v) {
-    CAPTURE(In);
-    CAPTURE(Out);
-    CAPTURE(v);
-    p.generate(kVariants[v], seed + static_cast<std::uint32_t>(v), In);
-    expected.fill(0);
-    actual.fill(1);
-    dispatched.fill(2);
+  CAPTURE(In);
+  CAPTURE(Out);
+  CHECK(dispatches_as_configured(&kernels::fully_connected_s8<In, Out>,
+                                 &kernels::portable::fully_connected_s8<In, Out>,
+                                 &kernels::arm::fully_connected_s8<In, Out>));
+  compare_on_variants<In, In * Out, Out, Out>(seed, In, [](auto& p, auto& expected, auto& actual) {
     kernels::portable::fully_connected_s8<In, Out>(p.input, p.weights, p.bias, expected, p.params);
     kernels::arm::fully_connected_s8<In, Out>(p.input, p.weights, p.bias, actual, p.params);
-    kernels::fully_connected_s8<In, Out>(p.input, p.weights, p.bias, dispatched, p.params);
-    CHECK(count_differences(actual, expected) == 0);
-    CHECK(count_differences(dispatched, expected) == 0);
-  }
+  });
 }
 
 TEST_CASE("arm::fully_connected_s8 equals the portable kernel") {
@@ -378,33 +389,25 @@ template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t Cout, std::
           std::size_t KW, std::size_t Stride, Padding Pad>
 void check_convolve(std::uint32_t seed) {
   constexpr std::size_t kOutputs = kernels::output_elements(H, W, KH, KW, Stride, Pad, Cout);
-  static Problem<H * W * Cin, Cout * KH * KW * Cin, Cout> p;
-  static std::array<std::int8_t, kOutputs> expected;
-  static std::array<std::int8_t, kOutputs> actual;
-  static std::array<std::int8_t, kOutputs> dispatched;
-  for (std::size_t v = 0; v < kVariants.size(); ++v) {
-    CAPTURE(H);
-    CAPTURE(W);
-    CAPTURE(Cin);
-    CAPTURE(Cout);
-    CAPTURE(KH);
-    CAPTURE(KW);
-    CAPTURE(Stride);
-    CAPTURE(Pad == Padding::same);
-    CAPTURE(v);
-    p.generate(kVariants[v], seed + static_cast<std::uint32_t>(v), KH * KW * Cin);
-    expected.fill(0);
-    actual.fill(1);
-    dispatched.fill(2);
-    kernels::portable::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(p.input, p.weights, p.bias,
-                                                                         expected, p.params);
-    kernels::arm::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(p.input, p.weights, p.bias,
-                                                                    actual, p.params);
-    kernels::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(p.input, p.weights, p.bias,
-                                                               dispatched, p.params);
-    CHECK(count_differences(actual, expected) == 0);
-    CHECK(count_differences(dispatched, expected) == 0);
-  }
+  CAPTURE(H);
+  CAPTURE(W);
+  CAPTURE(Cin);
+  CAPTURE(Cout);
+  CAPTURE(KH);
+  CAPTURE(KW);
+  CAPTURE(Stride);
+  CAPTURE(Pad == Padding::same);
+  CHECK(dispatches_as_configured(
+      &kernels::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>,
+      &kernels::portable::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>,
+      &kernels::arm::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>));
+  compare_on_variants<H * W * Cin, Cout * KH * KW * Cin, Cout, kOutputs>(
+      seed, KH * KW * Cin, [](auto& p, auto& expected, auto& actual) {
+        kernels::portable::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(
+            p.input, p.weights, p.bias, expected, p.params);
+        kernels::arm::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(p.input, p.weights, p.bias,
+                                                                        actual, p.params);
+      });
 }
 
 TEST_CASE("arm::convolve_s8 equals the portable kernel: one input channel") {
@@ -445,25 +448,17 @@ template <std::size_t Length, std::size_t Cin, std::size_t Cout, std::size_t K, 
           Padding Pad>
 void check_convolve_1d(std::uint32_t seed) {
   constexpr std::size_t kOutputs = kernels::output_size(Length, K, Stride, Pad) * Cout;
-  static Problem<Length * Cin, Cout * K * Cin, Cout> p;
-  static std::array<std::int8_t, kOutputs> expected;
-  static std::array<std::int8_t, kOutputs> actual;
-  static std::array<std::int8_t, kOutputs> dispatched;
-  for (std::size_t v = 0; v < kVariants.size(); ++v) {
-    CAPTURE(v);
-    p.generate(kVariants[v], seed + static_cast<std::uint32_t>(v), K * Cin);
-    expected.fill(0);
-    actual.fill(1);
-    dispatched.fill(2);
-    kernels::portable::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(p.input, p.weights, p.bias,
-                                                                         expected, p.params);
-    kernels::arm::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(p.input, p.weights, p.bias,
-                                                                    actual, p.params);
-    kernels::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(p.input, p.weights, p.bias,
-                                                               dispatched, p.params);
-    CHECK(count_differences(actual, expected) == 0);
-    CHECK(count_differences(dispatched, expected) == 0);
-  }
+  CHECK(dispatches_as_configured(
+      &kernels::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>,
+      &kernels::portable::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>,
+      &kernels::arm::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>));
+  compare_on_variants<Length * Cin, Cout * K * Cin, Cout, kOutputs>(
+      seed, K * Cin, [](auto& p, auto& expected, auto& actual) {
+        kernels::portable::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(
+            p.input, p.weights, p.bias, expected, p.params);
+        kernels::arm::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(p.input, p.weights, p.bias,
+                                                                        actual, p.params);
+      });
 }
 
 TEST_CASE("arm::convolve_1d_s8 equals the portable kernel") {
@@ -481,33 +476,25 @@ template <std::size_t H, std::size_t W, std::size_t C, std::size_t KH, std::size
           std::size_t Stride, Padding Pad, std::size_t M>
 void check_depthwise(std::uint32_t seed) {
   constexpr std::size_t kOutputs = kernels::output_elements(H, W, KH, KW, Stride, Pad, C * M);
-  static Problem<H * W * C, KH * KW * C * M, C * M> p;
-  static std::array<std::int8_t, kOutputs> expected;
-  static std::array<std::int8_t, kOutputs> actual;
-  static std::array<std::int8_t, kOutputs> dispatched;
-  for (std::size_t v = 0; v < kVariants.size(); ++v) {
-    CAPTURE(H);
-    CAPTURE(W);
-    CAPTURE(C);
-    CAPTURE(KH);
-    CAPTURE(KW);
-    CAPTURE(Stride);
-    CAPTURE(Pad == Padding::same);
-    CAPTURE(M);
-    CAPTURE(v);
-    p.generate(kVariants[v], seed + static_cast<std::uint32_t>(v), KH * KW);
-    expected.fill(0);
-    actual.fill(1);
-    dispatched.fill(2);
-    kernels::portable::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(
-        p.input, p.weights, p.bias, expected, p.params);
-    kernels::arm::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(p.input, p.weights, p.bias,
-                                                                     actual, p.params);
-    kernels::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(p.input, p.weights, p.bias,
-                                                                dispatched, p.params);
-    CHECK(count_differences(actual, expected) == 0);
-    CHECK(count_differences(dispatched, expected) == 0);
-  }
+  CAPTURE(H);
+  CAPTURE(W);
+  CAPTURE(C);
+  CAPTURE(KH);
+  CAPTURE(KW);
+  CAPTURE(Stride);
+  CAPTURE(Pad == Padding::same);
+  CAPTURE(M);
+  CHECK(dispatches_as_configured(
+      &kernels::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>,
+      &kernels::portable::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>,
+      &kernels::arm::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>));
+  compare_on_variants<H * W * C, KH * KW * C * M, C * M, kOutputs>(
+      seed, KH * KW, [](auto& p, auto& expected, auto& actual) {
+        kernels::portable::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(
+            p.input, p.weights, p.bias, expected, p.params);
+        kernels::arm::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(p.input, p.weights, p.bias,
+                                                                         actual, p.params);
+      });
 }
 
 TEST_CASE("arm::depthwise_conv_s8 equals the portable kernel") {

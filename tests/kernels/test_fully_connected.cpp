@@ -39,9 +39,9 @@ template <std::size_t In, std::size_t Out>
 int float_comparison_error(std::uint32_t seed, quant::Activation activation, bool per_channel) {
   microtl_test::Xorshift32 random(seed);
   const auto input = microtl_test::quantize_activations(
-      microtl_test::random_reals<In>(random, -1.0f, 2.0f), -1.0f, 2.0f);
+      microtl_test::random_floats<In>(random, -1.0f, 2.0f), -1.0f, 2.0f);
   const auto weights = microtl_test::quantize_weights<Out>(
-      microtl_test::random_reals<In * Out>(random, -0.5f, 0.5f),
+      microtl_test::random_floats<In * Out>(random, -0.5f, 0.5f),
       [per_channel](std::size_t i) { return per_channel ? i / In : std::size_t{0}; });
   // Per-tensor: channel 0 holds every weight, and every channel uses its scale.
   std::array<float, Out> scales = weights.scales;
@@ -49,7 +49,7 @@ int float_comparison_error(std::uint32_t seed, quant::Activation activation, boo
     scales.fill(weights.scales[0]);
   }
   const auto bias = microtl_test::quantize_biases<Out>(
-      microtl_test::random_reals<Out>(random, -0.5f, 0.5f), input.params.scale, scales);
+      microtl_test::random_floats<Out>(random, -0.5f, 0.5f), input.params.scale, scales);
 
   // Float reference on exactly the reals the codes stand for; calibrate the output on it.
   std::array<float, Out> unclamped{};

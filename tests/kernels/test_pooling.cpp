@@ -114,7 +114,7 @@ TEST_CASE("pooling s8: against the float computation on random data") {
     CAPTURE(seed);
     microtl_test::Xorshift32 random(seed);
     const auto input = microtl_test::quantize_activations(
-        microtl_test::random_reals<kH * kW * kC>(random, -3.0f, 2.0f), -3.0f, 2.0f);
+        microtl_test::random_floats<kH * kW * kC>(random, -3.0f, 2.0f), -3.0f, 2.0f);
     const quant::ActivationRange relu =
         quant::activation_range(quant::Activation::relu, input.params);
     constexpr std::size_t kSame = kernels::output_elements(kH, kW, 3, 3, 2, Padding::same, kC);

@@ -23,10 +23,9 @@ template <std::size_t Depth, std::size_t Rows>
 int float_comparison_error(std::uint32_t seed, float input_scale, float beta) {
   microtl_test::Xorshift32 random(seed);
   const quant::QuantParams input_params{input_scale, random.uniform_int(-20, 20)};
-  std::array<std::int8_t, Rows * Depth> codes{};
+  const auto codes = microtl_test::random_int8s<Rows * Depth>(random);
   std::array<float, Rows * Depth> reals{};
   for (std::size_t i = 0; i < codes.size(); ++i) {
-    codes[i] = static_cast<std::int8_t>(random.uniform_int(-128, 127));
     reals[i] = quant::dequantize(codes[i], input_params);
   }
   std::array<float, Rows * Depth> probabilities{};

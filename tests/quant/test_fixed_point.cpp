@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "../support/random.hpp"
 #include "microtl/quant/fixed_point.hpp"
-#include "xorshift32.hpp"
 
 namespace {
 

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "../support/random.hpp"
 #include "microtl/quant/multiplier.hpp"
-#include "xorshift32.hpp"
 
 namespace {
 

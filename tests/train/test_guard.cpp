@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/microtl.hpp"
 
 using namespace microtl;
@@ -25,12 +25,9 @@ struct Init {
   LinearParams<float, 15, 3> p2{w2, b2};
   explicit Init(std::uint32_t seed) {
     microtl_test::Xorshift32 rng(seed);
-    for (auto& v : w1)
-      v = rng.uniform_float(-1, 1);
-    for (auto& v : b1)
-      v = rng.uniform_float(0.1f, 0.5f);
-    for (auto& v : w2)
-      v = rng.uniform_float(-1, 1);
+    microtl_test::fill_floats(w1, rng, -1, 1);
+    microtl_test::fill_floats(b1, rng, 0.1f, 0.5f);
+    microtl_test::fill_floats(w2, rng, -1, 1);
   }
 };
 
@@ -175,9 +172,7 @@ TEST_CASE("a frozen layer's parameters are bit-identical after any number of ste
   T trainer(model, Adam{0.05f}, arena, 3);
   microtl_test::Xorshift32 rng(9);
   for (int i = 0; i < 200; ++i) {
-    std::array<float, 4> x{};
-    for (auto& v : x)
-      v = rng.uniform_float(-1, 1);
+    const auto x = microtl_test::random_floats<4>(rng, -1, 1);
     REQUIRE(trainer.step(Net::input_view(x.data()), static_cast<std::size_t>(i % 3)) == Status::ok);
   }
   CHECK(frozen_w == init.w1);
@@ -200,9 +195,7 @@ TEST_CASE("fused SGD (batch 1, no guard) gives the same parameters as the two-pa
   Stored stored(stored_model, SGD{0.05f, 0.0f}, sa);
   microtl_test::Xorshift32 rng(10);
   for (int i = 0; i < 30; ++i) {
-    std::array<float, 4> x{};
-    for (auto& v : x)
-      v = rng.uniform_float(-1, 1);
+    const auto x = microtl_test::random_floats<4>(rng, -1, 1);
     REQUIRE(fused.step(Mlp::input_view(x.data()), static_cast<std::size_t>(i % 3)) == Status::ok);
     REQUIRE(stored.step(Mlp::input_view(x.data()), static_cast<std::size_t>(i % 3)) == Status::ok);
   }

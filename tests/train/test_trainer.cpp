@@ -8,24 +8,16 @@
 #include <cstddef>
 #include <limits>
 
-#include "../quant/xorshift32.hpp"
-#include "microtl/layers/quantize_linear.hpp"
+#include "../support/compare.hpp"
+#include "../support/random.hpp"
+#include "int8_head_net.hpp"
 #include "microtl/microtl.hpp"
-#include "microtl/train/feature_cache.hpp"
 #include "microtl/train/trainer.hpp"
 
 using namespace microtl;
+using microtl_test::random_floats;
 
 namespace {
-
-template <std::size_t N>
-std::array<float, N> random_array(microtl_test::Xorshift32& rng, float low, float high) {
-  std::array<float, N> a{};
-  for (auto& v : a) {
-    v = rng.uniform_float(low, high);
-  }
-  return a;
-}
 
 // The cross-entropy of the model's output for one sample, computed through forward().
 template <class Model>
@@ -50,24 +42,19 @@ int check_step_against_finite_differences(Model& model, const float* input, std:
   constexpr float eps = 1e-2f;
   std::array<float, std::tuple_size_v<std::remove_reference_t<decltype(weights)>>> numeric_w{};
   std::array<float, std::tuple_size_v<std::remove_reference_t<decltype(bias)>>> numeric_b{};
-  for (std::size_t j = 0; j < weights.size(); ++j) {
-    const float saved = weights[j];
-    weights[j] = saved + eps;
-    const float up = model_loss(model, input, label);
-    weights[j] = saved - eps;
-    const float down = model_loss(model, input, label);
-    weights[j] = saved;
-    numeric_w[j] = (up - down) / (2 * eps);
-  }
-  for (std::size_t j = 0; j < bias.size(); ++j) {
-    const float saved = bias[j];
-    bias[j] = saved + eps;
-    const float up = model_loss(model, input, label);
-    bias[j] = saved - eps;
-    const float down = model_loss(model, input, label);
-    bias[j] = saved;
-    numeric_b[j] = (up - down) / (2 * eps);
-  }
+  const auto central_differences = [&](auto& values, auto& numeric) {
+    for (std::size_t j = 0; j < values.size(); ++j) {
+      const float saved = values[j];
+      values[j] = saved + eps;
+      const float up = model_loss(model, input, label);
+      values[j] = saved - eps;
+      const float down = model_loss(model, input, label);
+      values[j] = saved;
+      numeric[j] = (up - down) / (2 * eps);
+    }
+  };
+  central_differences(weights, numeric_w);
+  central_differences(bias, numeric_b);
   const auto before_w = weights;
   const auto before_b = bias;
   using T = Trainer<Model, SoftmaxCrossEntropy, SGD>;
@@ -77,8 +64,7 @@ int check_step_against_finite_differences(Model& model, const float* input, std:
   int mismatches = 0;
   const auto compare = [&](float before, float after, float numeric) {
     const float analytic = before - after;  // = gradient
-    const float scale = std::fabs(analytic) > 1.0f ? std::fabs(analytic) : 1.0f;
-    if (std::fabs(analytic - numeric) > 3e-3f * scale) {
+    if (!microtl_test::within_relative(analytic, numeric, 3e-3f)) {
       ++mismatches;
       MESSAGE("analytic " << analytic << " numeric " << numeric);
     }
@@ -93,6 +79,25 @@ int check_step_against_finite_differences(Model& model, const float* input, std:
 }
 
 using Mlp = Sequential<Input<Shape<4>>, Trainable<Dense<5>>, ReLU, Trainable<Dense<3>>>;
+
+// Mlp's initial parameters drawn from `rng`: weights in [-1, 1), biases in [-0.5, 0.5), in
+// the order w1, b1, w2, b2. Keep it in static storage: the models refer to it.
+struct MlpInit {
+  std::array<float, 20> w1;
+  std::array<float, 5> b1;
+  std::array<float, 15> w2;
+  std::array<float, 3> b2;
+  LinearParams<float, 20, 5> p1{w1, b1};
+  LinearParams<float, 15, 3> p2{w2, b2};
+
+  explicit MlpInit(microtl_test::Xorshift32& rng)
+      : w1(random_floats<20>(rng, -1, 1)),
+        b1(random_floats<5>(rng, -0.5f, 0.5f)),
+        w2(random_floats<15>(rng, -1, 1)),
+        b2(random_floats<3>(rng, -0.5f, 0.5f)) {}
+  MlpInit(const MlpInit&) = delete;
+  MlpInit& operator=(const MlpInit&) = delete;
+};
 
 // Training memory, worked out by hand for the benchmark network 64 -> 32 (ReLU) -> 10 with
 // plain SGD (no optimizer state), 8-byte alignment:
@@ -121,30 +126,25 @@ using Cnn = Sequential<Input<Shape<6, 6, 1>>, Trainable<Conv2D<2, Kernel<3>, Pad
 
 TEST_CASE("trainer: an SGD step on an MLP moves each parameter by its finite-difference gradient") {
   microtl_test::Xorshift32 rng(7);
-  static auto w1 = random_array<20>(rng, -1, 1);
-  static auto b1 = random_array<5>(rng, -0.5f, 0.5f);
-  static auto w2 = random_array<15>(rng, -1, 1);
-  static auto b2 = random_array<3>(rng, -0.5f, 0.5f);
-  const auto x = random_array<4>(rng, -1, 1);
-  static const LinearParams<float, 20, 5> p1{w1, b1};
-  static const LinearParams<float, 15, 3> p2{w2, b2};
+  static const MlpInit init(rng);
+  const auto x = random_floats<4>(rng, -1, 1);
   {
-    static Mlp model(p1, p2);
+    static Mlp model(init.p1, init.p2);
     CHECK(check_step_against_finite_differences<Mlp, 0>(model, x.data(), 1) == 0);
   }
   {
-    static Mlp model(p1, p2);
+    static Mlp model(init.p1, init.p2);
     CHECK(check_step_against_finite_differences<Mlp, 1>(model, x.data(), 2) == 0);
   }
 }
 
 TEST_CASE("trainer: the same through a convolution, a pool and a Flatten") {
   microtl_test::Xorshift32 rng(8);
-  static auto wc = random_array<18>(rng, -1, 1);
-  static auto bc = random_array<2>(rng, -0.2f, 0.2f);
-  static auto wd = random_array<54>(rng, -1, 1);
-  static auto bd = random_array<3>(rng, -0.2f, 0.2f);
-  const auto x = random_array<36>(rng, -1, 1);
+  static auto wc = random_floats<18>(rng, -1, 1);
+  static auto bc = random_floats<2>(rng, -0.2f, 0.2f);
+  static auto wd = random_floats<54>(rng, -1, 1);
+  static auto bd = random_floats<3>(rng, -0.2f, 0.2f);
+  const auto x = random_floats<36>(rng, -1, 1);
   static const LinearParams<float, 18, 2> pc{wc, bc};
   static const LinearParams<float, 54, 3> pd{wd, bd};
   static_assert(Trainer<Cnn, SoftmaxCrossEntropy, SGD>::first_trainable == 0);
@@ -184,14 +184,12 @@ TEST_CASE("trainer: bad targets and non-finite inputs change nothing") {
 
 TEST_CASE("trainer: a mini-batch of two applies the mean of the two gradients") {
   microtl_test::Xorshift32 rng(9);
-  static auto w1 = random_array<20>(rng, -1, 1);
-  static auto b1 = random_array<5>(rng, -0.5f, 0.5f);
-  static auto w2 = random_array<15>(rng, -1, 1);
-  static auto b2 = random_array<3>(rng, -0.5f, 0.5f);
-  static const LinearParams<float, 20, 5> p1{w1, b1};
-  static const LinearParams<float, 15, 3> p2{w2, b2};
-  const auto x1 = random_array<4>(rng, -1, 1);
-  const auto x2 = random_array<4>(rng, -1, 1);
+  static const MlpInit init(rng);
+  const auto& p1 = init.p1;
+  const auto& p2 = init.p2;
+  const auto& b2 = init.b2;
+  const auto x1 = random_floats<4>(rng, -1, 1);
+  const auto x2 = random_floats<4>(rng, -1, 1);
   using T = Trainer<Mlp, SoftmaxCrossEntropy, SGD>;
   static T::TrainingArena arena;
 
@@ -234,7 +232,7 @@ TEST_CASE("trainer: a linear model recovers known weights (MSE, SGD)") {
   const float b_true[2] = {0.5f, -1};
   microtl_test::Xorshift32 rng(10);
   for (int step = 0; step < 800; ++step) {
-    const auto x = random_array<3>(rng, -1, 1);
+    const auto x = random_floats<3>(rng, -1, 1);
     const std::array<float, 2> t{
         w_true[0] * x[0] + w_true[1] * x[1] + w_true[2] * x[2] + b_true[0],
         w_true[3] * x[0] + w_true[4] * x[1] + w_true[5] * x[2] + b_true[1]};
@@ -251,9 +249,9 @@ TEST_CASE("trainer: a linear model recovers known weights (MSE, SGD)") {
 TEST_CASE("trainer: a small MLP learns a non-linear problem (inside a circle or not)") {
   using Net = Sequential<Input<Shape<2>>, Trainable<Dense<16>>, ReLU, Trainable<Dense<2>>>;
   microtl_test::Xorshift32 rng(11);
-  static auto w1 = random_array<32>(rng, -1, 1);
+  static auto w1 = random_floats<32>(rng, -1, 1);
   static const std::array<float, 16> b1{};
-  static auto w2 = random_array<32>(rng, -0.5f, 0.5f);
+  static auto w2 = random_floats<32>(rng, -0.5f, 0.5f);
   static const std::array<float, 2> b2{};
   static const LinearParams<float, 32, 16> p1{w1, b1};
   static const LinearParams<float, 32, 2> p2{w2, b2};
@@ -265,13 +263,13 @@ TEST_CASE("trainer: a small MLP learns a non-linear problem (inside a circle or 
     return p[0] * p[0] + p[1] * p[1] < 0.5f ? 1 : 0;
   };
   for (int step = 0; step < 4000; ++step) {
-    const auto p = random_array<2>(rng, -1, 1);
+    const auto p = random_floats<2>(rng, -1, 1);
     REQUIRE(trainer.step(Net::input_view(p.data()), label_of(p)) == Status::ok);
   }
   static Net::InferenceArena inference;
   int correct = 0;
   for (int i = 0; i < 400; ++i) {
-    const auto p = random_array<2>(rng, -1, 1);
+    const auto p = random_floats<2>(rng, -1, 1);
     const auto out = model.forward(Net::input_view(p.data()), inference);
     const std::size_t predicted = out.values[1] > out.values[0] ? 1 : 0;
     correct += predicted == label_of(p) ? 1 : 0;
@@ -280,66 +278,25 @@ TEST_CASE("trainer: a small MLP learns a non-linear problem (inside a circle or 
   CHECK(correct >= 380);  // 95%; a linear model cannot pass (the best line gets ~60%)
 }
 
-TEST_CASE("trainer: bias-only training leaves the weights bit-identical") {
-  using Net = Sequential<Input<Shape<6>>, BiasOnly<Dense<4>>, ReLU, Trainable<Dense<3>>>;
-  microtl_test::Xorshift32 rng(12);
-  static const auto w1 = random_array<24>(rng, -1, 1);
-  static const auto b1 = random_array<4>(rng, 0.1f, 0.5f);
-  static const auto w2 = random_array<12>(rng, -1, 1);
-  static const std::array<float, 3> b2{};
-  static const LinearParams<float, 24, 4> p1{w1, b1};
-  static const LinearParams<float, 12, 3> p2{w2, b2};
-  static Net model(p1, p2);
-  const auto w1_copy = w1;
-  using T = Trainer<Net, SoftmaxCrossEntropy, SGDMomentum>;
-  static_assert(T::first_trainable == 0);
-  // Gradients and momentum only for 4 biases + 36 parameters of the last layer.
-  static_assert(T::parameter_grad_bytes == 16 + 48 + 16);
-  static T::TrainingArena arena;
-  T trainer(model, SGDMomentum{0.1f, 0.9f, 2e-4f}, arena);
-  const auto x = random_array<6>(rng, -1, 1);
-  for (int i = 0; i < 20; ++i) {
-    REQUIRE(trainer.step(Net::input_view(x.data()), 1) == Status::ok);
-  }
-  CHECK(model.parameters<0>().weights.data() == w1.data());  // still the caller's array
-  CHECK(w1 == w1_copy);
-  CHECK_FALSE(model.state<0>().bias == b1);  // the biases did train
-}
-
 TEST_CASE("trainer: int8 extractor, float head; features cached give the same training") {
   // Extractor: int8 conv 6x6x1 -> 2 channels, ReLU, pool, flatten (18); head: Dense 3.
-  using Extractor = Sequential<Input<Shape<6, 6, 1>, QInt8>, Conv2D<2, Kernel<3>, Padding::same>,
-                               ReLU, MaxPool2D<2>, Flatten>;
-  using Net = Sequential<Extractor, Dequantize, Trainable<Dense<3>>>;
-  using T = Trainer<Net, SoftmaxCrossEntropy, SGDMomentum>;
+  using microtl_test::int8_head::Net;
+  using microtl_test::int8_head::T;
   static_assert(T::first_trainable == 4);
   static_assert(T::saved_from == 3);  // the Dequantize output: the features
   static_assert(std::is_same_v<T::feature_shape, Shape<18>>);
 
   microtl_test::Xorshift32 rng(13);
-  static const auto wc = random_array<18>(rng, -1, 1);
-  static const auto bc = random_array<2>(rng, 0.0f, 0.2f);
-  const quant::QuantParams q_in{1.0f / 127.0f, 0};
-  const quant::QuantParams q_conv{0.02f, -128};
-  static const auto conv =
-      quantize_linear<ChannelAxis::leading>(std::span(wc), std::span(bc), q_in, q_conv);
-  static const auto conv_params = conv.params();
-  static const auto wd = random_array<54>(rng, -1, 1);
-  static const std::array<float, 3> bd{};
-  static const LinearParams<float, 54, 3> head{wd, bd};
-
-  static Net a(q_in, conv_params, head);
-  static Net b(q_in, conv_params, head);
-  static T::TrainingArena arena_a;
-  static T::TrainingArena arena_b;
-  T train_a(a, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_a);
-  T train_b(b, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_b);
-  std::array<std::array<std::int8_t, 36>, 4> images{};
-  for (auto& image : images) {
-    for (auto& p : image) {
-      p = static_cast<std::int8_t>(rng.uniform_int(-127, 127));
-    }
-  }
+  static const microtl_test::int8_head::Parts parts(rng, 1.0f);
+  static microtl_test::int8_head::Trained<Net, SGDMomentum> one(parts.net(),
+                                                                SGDMomentum{0.05f, 0.9f, 2e-4f});
+  static microtl_test::int8_head::Trained<Net, SGDMomentum> two(parts.net(),
+                                                                SGDMomentum{0.05f, 0.9f, 2e-4f});
+  Net& a = one.model;
+  Net& b = two.model;
+  T& train_a = one.trainer;
+  T& train_b = two.trainer;
+  const auto images = microtl_test::int8_head::random_images<4>(rng);
   std::array<std::array<float, 18>, 4> cache{};
   for (std::size_t i = 0; i < 4; ++i) {
     train_b.extract_features(Net::input_view(images[i].data()),
@@ -358,102 +315,9 @@ TEST_CASE("trainer: int8 extractor, float head; features cached give the same tr
   // Identical arithmetic on identical features: bit-identical parameters.
   CHECK(a.state<4>().weights == b.state<4>().weights);
   CHECK(a.state<4>().bias == b.state<4>().bias);
+  CHECK(microtl_test::bit_identical(a.state<4>().weights, b.state<4>().weights));
+  CHECK(microtl_test::bit_identical(a.state<4>().bias, b.state<4>().bias));
   CHECK(train_a.last_loss() < first_loss);
-}
-
-TEST_CASE("feature cache: int8 codes are cached, epochs train, labels are checked on the way in") {
-  using Extractor = Sequential<Input<Shape<6, 6, 1>, QInt8>, Conv2D<2, Kernel<3>, Padding::same>,
-                               ReLU, MaxPool2D<2>, Flatten>;
-  using Net = Sequential<Extractor, Dequantize, Trainable<Dense<3>>>;
-  using T = Trainer<Net, SoftmaxCrossEntropy, SGDMomentum>;
-  static_assert(T::caches_int8);
-  static_assert(std::is_same_v<T::cache_shape, Shape<18>>);
-  using Cache = FeatureCache<T, 8>;
-  static_assert(Cache::bytes_per_sample == 18);  // int8: 18 bytes, not 72
-
-  microtl_test::Xorshift32 rng(14);
-  static const auto wc = random_array<18>(rng, -1, 1);
-  static const auto bc = random_array<2>(rng, 0.0f, 0.2f);
-  const quant::QuantParams q_in{1.0f / 127.0f, 0};
-  static const auto conv = quantize_linear<ChannelAxis::leading>(std::span(wc), std::span(bc), q_in,
-                                                                 quant::QuantParams{0.02f, -128});
-  static const auto conv_params = conv.params();
-  static const auto wd = random_array<54>(rng, -0.1f, 0.1f);
-  static const std::array<float, 3> bd{};
-  static const LinearParams<float, 54, 3> head{wd, bd};
-  static Net direct(q_in, conv_params, head);
-  static Net cached(q_in, conv_params, head);
-  static T::TrainingArena arena_direct;
-  static T::TrainingArena arena_cached;
-  T train_direct(direct, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_direct);
-  T train_cached(cached, SGDMomentum{0.05f, 0.9f, 2e-4f}, arena_cached);
-  static Cache cache;
-
-  std::array<std::array<std::int8_t, 36>, 8> images{};
-  for (std::size_t n = 0; n < images.size(); ++n) {
-    for (auto& p : images[n]) {
-      p = static_cast<std::int8_t>(rng.uniform_int(-127, 127));
-    }
-    CHECK(cache.add(train_cached, Net::input_view(images[n].data()), 3) ==
-          Status::label_out_of_range);
-    REQUIRE(cache.add(train_cached, Net::input_view(images[n].data()), n % 3) == Status::ok);
-    CHECK(cache.size() == n + 1);
-  }
-  CHECK(cache.full());
-  CHECK(cache.add(train_cached, Net::input_view(images[0].data()), 0) == Status::capacity_exceeded);
-
-  for (int epoch = 0; epoch < 5; ++epoch) {
-    REQUIRE(cache.train_epoch(train_cached) == Status::ok);  // stored order
-    for (std::size_t n = 0; n < images.size(); ++n) {
-      REQUIRE(train_direct.step(Net::input_view(images[n].data()), n % 3) == Status::ok);
-    }
-  }
-  // The cache replays exactly what the extractor produced: bit-identical training.
-  CHECK(direct.state<4>().weights == cached.state<4>().weights);
-  // Shuffled epochs run too and keep learning: the training loss of a fresh pass goes down.
-  float before = 0;
-  for (std::size_t i = 0; i < cache.size(); ++i) {
-    const auto out = train_cached.predict_cached(cache.sample(i));
-    std::array<float, 3> logits{out[0], out[1], out[2]};
-    std::array<float, 3> g{};
-    before += SoftmaxCrossEntropy::loss_and_grad<3>(logits, cache.target(i), g).value();
-  }
-  for (int epoch = 0; epoch < 20; ++epoch) {
-    REQUIRE(cache.train_epoch(train_cached, static_cast<std::uint32_t>(epoch + 1)) == Status::ok);
-  }
-  float after = 0;
-  for (std::size_t i = 0; i < cache.size(); ++i) {
-    const auto out = train_cached.predict_cached(cache.sample(i));
-    std::array<float, 3> logits{out[0], out[1], out[2]};
-    std::array<float, 3> g{};
-    after += SoftmaxCrossEntropy::loss_and_grad<3>(logits, cache.target(i), g).value();
-  }
-  CHECK(after < before * 0.5f);
-}
-
-TEST_CASE("feature cache: a float-input model that quantizes on the way caches int8 codes") {
-  // Input<float> -> Quantize -> int8 Dense -> Dequantize -> trainable head. (Once failed to
-  // compile: the cache path assumed the input already carried quantization parameters.)
-  using Net = Sequential<Input<Shape<4>>, Quantize, Dense<3>, Dequantize, Trainable<Dense<2>>>;
-  using T = Trainer<Net, SoftmaxCrossEntropy, SGD>;
-  static_assert(T::caches_int8 && T::replays_dequantize);
-  static const quant::QuantParams q_in{0.02f, 0};
-  static const std::array<float, 12> w{0.5f, -0.5f, 0.25f, 0.1f, -0.2f, 0.3f,
-                                       0.4f, -0.1f, 0.2f,  0.2f, 0.2f,  0.2f};
-  static const std::array<float, 3> b{};
-  static const auto frozen = quantize_linear<ChannelAxis::leading>(std::span(w), std::span(b), q_in,
-                                                                   quant::QuantParams{0.01f, 0});
-  static const auto frozen_params = frozen.params();
-  static const std::array<float, 6> hw{0.1f, -0.1f, 0.2f, -0.2f, 0.3f, -0.3f};
-  static const std::array<float, 2> hb{};
-  static const LinearParams<float, 6, 2> head{hw, hb};
-  static Net model(q_in, frozen_params, head);
-  static T::TrainingArena arena;
-  T trainer(model, SGD{0.1f, 0.0f}, arena);
-  static FeatureCache<T, 2> cache;
-  const std::array<float, 4> x{0.5f, -0.5f, 1.0f, 0.0f};
-  REQUIRE(cache.add(trainer, Net::input_view(x.data()), 1) == Status::ok);
-  REQUIRE(cache.train_epoch(trainer) == Status::ok);
 }
 
 TEST_CASE(
@@ -465,17 +329,17 @@ TEST_CASE(
                          Flatten, Trainable<Dense<3>>>;
   using T = Trainer<Net, SoftmaxCrossEntropy, SGD>;
   microtl_test::Xorshift32 rng(77);
-  static auto wc = random_array<36>(rng, -1, 1);
-  static auto bc = random_array<2>(rng, -0.2f, 0.2f);
-  static auto wd = random_array<18>(rng, -1, 1);
-  static auto bd = random_array<2>(rng, -0.2f, 0.2f);
-  static auto wf = random_array<54>(rng, -1, 1);
-  static auto bf = random_array<3>(rng, -0.2f, 0.2f);
+  static auto wc = random_floats<36>(rng, -1, 1);
+  static auto bc = random_floats<2>(rng, -0.2f, 0.2f);
+  static auto wd = random_floats<18>(rng, -1, 1);
+  static auto bd = random_floats<2>(rng, -0.2f, 0.2f);
+  static auto wf = random_floats<54>(rng, -1, 1);
+  static auto bf = random_floats<3>(rng, -0.2f, 0.2f);
   static const LinearParams<float, 36, 2> pc{wc, bc};
   static const LinearParams<float, 18, 2> pd{wd, bd};
   static const LinearParams<float, 54, 3> pf{wf, bf};
-  const auto x1 = random_array<72>(rng, -1, 1);
-  const auto x2 = random_array<72>(rng, -1, 1);
+  const auto x1 = random_floats<72>(rng, -1, 1);
+  const auto x2 = random_floats<72>(rng, -1, 1);
   static T::TrainingArena arena_a;
   static T::TrainingArena arena_b;
   static Net together(pc, pd, pf);
