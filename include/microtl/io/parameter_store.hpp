@@ -228,105 +228,17 @@ class ParameterStore {
 
   static constexpr std::size_t slot_offset(std::size_t slot) noexcept { return slot * slot_bytes; }
 
-  // Validates slot 0 or 1, reading it in chunks: the header, then the CRC over header and
-  // payload, then what makes it this model's (version, header size, signature, length,
-  // finite values). size_mismatch for a storage smaller than storage_bytes,
-  // invalid_argument for a slot other than 0 or 1.
+  // Validates slot 0 or 1 (check_blob, io/parameter_blob.hpp). size_mismatch for a storage
+  // smaller than storage_bytes, invalid_argument for a slot other than 0 or 1.
   template <Storage S>
   [[nodiscard]] static SlotCheck check_slot(S& storage, std::size_t slot) noexcept {
-    namespace f = blob_format;
     if (slot > 1) {
       return {Status::invalid_argument, false, 0};
     }
     if (storage.size() < storage_bytes) {
       return {Status::size_mismatch, false, 0};
     }
-    const std::size_t base = slot_offset(slot);
-    std::array<std::byte, f::header_bytes> header{};
-    if (storage.read(base, header) != Status::ok) {
-      return {Status::io_error, false, 0};
-    }
-    bool erased = true;
-    for (const std::byte b : header) {
-      erased = erased && b == std::byte{0xFF};
-    }
-    if (erased) {
-      return {Status::not_found, false, 0};
-    }
-    for (std::size_t i = 0; i < f::magic.size(); ++i) {
-      if (header[i] != f::magic[i]) {
-        return {Status::bad_format, false, 0};
-      }
-    }
-    const std::uint16_t version = detail::get_u16(header.data() + f::version_at);
-    const std::uint16_t header_size = detail::get_u16(header.data() + f::header_size_at);
-    const std::uint32_t length = detail::get_u32(header.data() + f::length_at);
-    if (header_size < f::frame_bytes) {
-      return {Status::bad_format, false, 0};
-    }
-    // Bytes the frame says it covers, checked in 64 bits (the fields could sum past 2^32).
-    const std::uint64_t covered = std::uint64_t{header_size} + length;
-    if (covered + f::crc_bytes > std::uint64_t{storage.size() - base}) {
-      return {Status::truncated, false, 0};
-    }
-    // Whether the payload is laid out as this model's (decided before reading it, so that
-    // the finite check can run in the same pass as the CRC).
-    const bool our_layout = version == f::version && header_size == f::header_bytes &&
-                            length == payload_bytes &&
-                            detail::get_u32(header.data() + f::signature_at) == signature;
-
-    Crc32 crc;
-    bool finite = true;
-    std::uint32_t value_bits = 0;
-    std::array<std::byte, detail::chunk_bytes> chunk{};
-    const auto total = static_cast<std::size_t>(covered);
-    for (std::size_t done = 0; done < total;) {
-      const std::size_t n = total - done < chunk.size() ? total - done : chunk.size();
-      if (storage.read(base + done, std::span<std::byte>(chunk.data(), n)) != Status::ok) {
-        return {Status::io_error, false, 0};
-      }
-      crc.update(std::span<const std::byte>(chunk.data(), n));
-      if (our_layout) {
-        // Payload byte p (p = position - header) completes a value when p % 4 == 3.
-        for (std::size_t i = 0; i < n; ++i) {
-          const std::size_t position = done + i;
-          if (position >= f::header_bytes) {
-            const std::size_t p = position - f::header_bytes;
-            value_bits |= static_cast<std::uint32_t>(chunk[i]) << (8 * (p % 4));
-            if (p % 4 == 3) {
-              finite = finite && detail::is_finite_bits(value_bits);
-              value_bits = 0;
-            }
-          }
-        }
-      }
-      done += n;
-    }
-    std::array<std::byte, f::crc_bytes> stored{};
-    if (storage.read(base + total, stored) != Status::ok) {
-      return {Status::io_error, false, 0};
-    }
-    if (detail::get_u32(stored.data()) != crc.value()) {
-      return {Status::checksum_mismatch, false, 0};
-    }
-    // Whole. From here on the fields can be trusted: they are what some writer wrote.
-    if (version != f::version) {
-      return {Status::version_mismatch, false, 0};
-    }
-    if (header_size != f::header_bytes) {
-      return {Status::bad_format, false, 0};
-    }
-    const std::uint32_t sequence = detail::get_u32(header.data() + f::sequence_at);
-    if (detail::get_u32(header.data() + f::signature_at) != signature) {
-      return {Status::model_mismatch, true, sequence};
-    }
-    if (length != payload_bytes) {
-      return {Status::size_mismatch, true, sequence};
-    }
-    if (!finite) {
-      return {Status::not_finite, true, sequence};
-    }
-    return {Status::ok, true, sequence};
+    return check_blob(storage, slot_offset(slot), signature, payload_bytes);
   }
 
  private:

@@ -41,52 +41,6 @@ class TrainingPass {
 
   TrainingPass(Model& model, std::byte* arena) noexcept : model_(model), base_(arena) {}
 
-  // The frozen part: outputs in the prefix plan (in the shared region), except saved_from's,
-  // which goes to its saved slot.
-  struct PrefixPolicy {
-    TrainingPass& t;
-    template <std::size_t I>
-    auto* output() const noexcept {
-      using Out = storage_t<typename layer<I>::output_element>;
-      return I == saved_from ? t.template at<Out>(plan.activation_offset[I])
-                             : t.template at<Out>(plan.shared_offset + plan.prefix.output_offset[I]);
-    }
-    template <std::size_t I>
-    std::span<std::byte> scratch() const noexcept {
-      return {t.base_ + plan.shared_offset + plan.prefix.scratch_offset[I],
-              layer<I>::scratch_bytes};
-    }
-    template <std::size_t I, class InQuant, class Out, class OutQuant>
-    void after(const void*, InQuant, const Out*, OutQuant) const noexcept {}
-  };
-
-  // The trainable part: every output to its saved slot; int8 quantizations kept for the
-  // backward pass; layers that keep bytes of their own save them.
-  struct RegionPolicy {
-    TrainingPass& t;
-    template <std::size_t I>
-    auto* output() const noexcept {
-      static_assert(layer<I>::scratch_bytes == 0,
-                    "microtl::Trainer: layers that train need no kernel scratch");
-      using Out = storage_t<typename layer<I>::output_element>;
-      return t.template at<Out>(plan.activation_offset[I]);
-    }
-    template <std::size_t I>
-    std::span<std::byte> scratch() const noexcept {
-      return {};
-    }
-    template <std::size_t I, class InQuant, class Out, class OutQuant>
-    void after(const void*, InQuant, const Out*, OutQuant out_quant) const noexcept {
-      using L = layer<I>;
-      if constexpr (std::is_same_v<OutQuant, quant::QuantParams>) {
-        t.region_quant_[I] = out_quant;
-      }
-      if constexpr (SavesForBackward<L>) {
-        L::save_for_backward(t.model_.template parameters<I>(), t.template record<I>());
-      }
-    }
-  };
-
   // Forward of layers 0 .. first_trainable-1; returns the features' address (and keeps
   // their quantization, for int8 features).
   const void* forward_prefix(typename Model::input_view input) noexcept {
@@ -167,6 +121,57 @@ class TrainingPass {
   T* at(std::size_t offset) const noexcept {
     return static_cast<T*>(static_cast<void*>(base_ + offset));
   }
+
+  // The training arena.
+  std::byte* arena() const noexcept { return base_; }
+
+
+ private:
+  // The frozen part: outputs in the prefix plan (in the shared region), except saved_from's,
+  // which goes to its saved slot.
+  struct PrefixPolicy {
+    TrainingPass& t;
+    template <std::size_t I>
+    auto* output() const noexcept {
+      using Out = storage_t<typename layer<I>::output_element>;
+      return I == saved_from ? t.template at<Out>(plan.activation_offset[I])
+                             : t.template at<Out>(plan.shared_offset + plan.prefix.output_offset[I]);
+    }
+    template <std::size_t I>
+    std::span<std::byte> scratch() const noexcept {
+      return {t.base_ + plan.shared_offset + plan.prefix.scratch_offset[I],
+              layer<I>::scratch_bytes};
+    }
+    template <std::size_t I, class InQuant, class Out, class OutQuant>
+    void after(const void*, InQuant, const Out*, OutQuant) const noexcept {}
+  };
+
+  // The trainable part: every output to its saved slot; int8 quantizations kept for the
+  // backward pass; layers that keep bytes of their own save them.
+  struct RegionPolicy {
+    TrainingPass& t;
+    template <std::size_t I>
+    auto* output() const noexcept {
+      static_assert(layer<I>::scratch_bytes == 0,
+                    "microtl::Trainer: layers that train need no kernel scratch");
+      using Out = storage_t<typename layer<I>::output_element>;
+      return t.template at<Out>(plan.activation_offset[I]);
+    }
+    template <std::size_t I>
+    std::span<std::byte> scratch() const noexcept {
+      return {};
+    }
+    template <std::size_t I, class InQuant, class Out, class OutQuant>
+    void after(const void*, InQuant, const Out*, OutQuant out_quant) const noexcept {
+      using L = layer<I>;
+      if constexpr (std::is_same_v<OutQuant, quant::QuantParams>) {
+        t.region_quant_[I] = out_quant;
+      }
+      if constexpr (SavesForBackward<L>) {
+        L::save_for_backward(t.model_.template parameters<I>(), t.template record<I>());
+      }
+    }
+  };
 
   // What layer I's forward left: its saved input and output with their quantization.
   template <std::size_t I>
@@ -272,14 +277,10 @@ class TrainingPass {
     }
   }
 
-  // The training arena.
-  std::byte* arena() const noexcept { return base_; }
-
- private:
   Model& model_;
   std::byte* base_;
   const void* features_ = nullptr;
-  quant::QuantParams cache_quant_{1.0f, 0};  // of the cached int8 activations (fixed by the model_)
+  quant::QuantParams cache_quant_{1.0f, 0};  // of the cached int8 activations (fixed by the model)
   quant_info_t<feature_element> features_quant_{};  // of int8 features (fixed by the model)
   std::array<quant::QuantParams, layer_count> region_quant_{};  // int8 outputs, trainable part
 };
