@@ -53,6 +53,16 @@ MICROTL_KERNEL_INLINE constexpr Acc convolve_window(const Window& window, const 
   return acc;
 }
 
+// The loop of both convolution kernels: *out++ = element(window, c) for each output position
+// (its Window) and each output channel c, in the order of the NHWC output.
+template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t Cout, std::size_t KH,
+          std::size_t KW, std::size_t Stride, Padding Pad, typename Out, typename Element>
+MICROTL_KERNEL_INLINE void convolve(Out* output, Element&& element) noexcept {
+  static_assert(Cin >= 1 && Cout >= 1, "channel counts must be at least 1");
+  for_each_output<WindowAxis<H, KH, Stride, Pad>, WindowAxis<W, KW, Stride, Pad>, Cout>(output,
+                                                                                        element);
+}
+
 }  // namespace detail
 
 // The reference versions, in plain C++ for every target. kernels/convolve.hpp exposes
@@ -67,21 +77,18 @@ void convolve_s8(std::span<const std::int8_t, H * W * Cin> input,
                  std::span<const std::int32_t, Cout> bias,
                  std::span<std::int8_t, output_elements(H, W, KH, KW, Stride, Pad, Cout)> output,
                  const ConvParams<Cout>& params) noexcept {
-  using Rows = WindowAxis<H, KH, Stride, Pad>;
-  using Cols = WindowAxis<W, KW, Stride, Pad>;
-  static_assert(Cin >= 1 && Cout >= 1, "channel counts must be at least 1");
   static_assert(KH * KW * Cin <= 66000, "the int32 accumulator could overflow");
 
   // output[y][x][c] = requantize(bias[c] + sum over the taps (ky, kx) inside the input and
   //                   every input channel i of weights[c][ky][kx][i] * (input[iy][ix][i] +
   //                   input_offset)),  iy = y * Stride - pad_top + ky, ix likewise
-  for_each_output<Rows, Cols, Cout>(output.data(), [&](const auto& window,
-                                                       std::size_t c) MICROTL_KERNEL_LAMBDA {
-    const std::int32_t acc =
-        detail::convolve_window<Cin>(window, input.data(), weights.data() + c * KH * KW * Cin,
-                                     bias[c], OffsetMac{params.input_offset});
-    return params.requantize(acc, c);
-  });
+  detail::convolve<H, W, Cin, Cout, KH, KW, Stride, Pad>(
+      output.data(), [&](const auto& window, std::size_t c) MICROTL_KERNEL_LAMBDA {
+        const std::int32_t acc =
+            detail::convolve_window<Cin>(window, input.data(), weights.data() + c * KH * KW * Cin,
+                                         bias[c], OffsetMac{params.input_offset});
+        return params.requantize(acc, c);
+      });
 }
 
 template <std::size_t Length, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,
@@ -104,14 +111,10 @@ void convolve_f32(std::span<const float, H * W * Cin> input,
                   std::span<const float, Cout> bias,
                   std::span<float, output_elements(H, W, KH, KW, Stride, Pad, Cout)> output,
                   quant::Activation activation) noexcept {
-  using Rows = WindowAxis<H, KH, Stride, Pad>;
-  using Cols = WindowAxis<W, KW, Stride, Pad>;
-  static_assert(Cin >= 1 && Cout >= 1, "channel counts must be at least 1");
-
   // output[y][x][c] = activation(bias[c] + sum over the taps inside the input and every
   //                   input channel i of weights[c][ky][kx][i] * input[iy][ix][i])
   //                   (the sum from 0, in the order of the taps, then the bias)
-  for_each_output<Rows, Cols, Cout>(
+  detail::convolve<H, W, Cin, Cout, KH, KW, Stride, Pad>(
       output.data(), [&](const auto& window, std::size_t c) MICROTL_KERNEL_LAMBDA {
         const float acc = detail::convolve_window<Cin>(
             window, input.data(), weights.data() + c * KH * KW * Cin, 0.0f,

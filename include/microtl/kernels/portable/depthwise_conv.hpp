@@ -49,6 +49,16 @@ MICROTL_KERNEL_INLINE constexpr Acc depthwise_window(const Window& window, const
   return acc;
 }
 
+// The loop of both depthwise kernels: *out++ = element(window, o) for each output position
+// (its Window) and each output channel o, in the order of the NHWC output.
+template <std::size_t H, std::size_t W, std::size_t C, std::size_t KH, std::size_t KW,
+          std::size_t Stride, Padding Pad, std::size_t M, typename Out, typename Element>
+MICROTL_KERNEL_INLINE void depthwise(Out* output, Element&& element) noexcept {
+  static_assert(C >= 1 && M >= 1, "channel counts must be at least 1");
+  for_each_output<WindowAxis<H, KH, Stride, Pad>, WindowAxis<W, KW, Stride, Pad>, C * M>(output,
+                                                                                         element);
+}
+
 }  // namespace detail
 
 // The reference version, in plain C++ for every target. kernels/depthwise_conv.hpp exposes
@@ -65,14 +75,9 @@ void depthwise_conv_s8(
     std::span<std::int8_t, output_elements(H, W, KH, KW, Stride, Pad, (C * DepthMultiplier))>
         output,
     const DepthwiseConvParams<C * DepthMultiplier>& params) noexcept {
-  using Rows = WindowAxis<H, KH, Stride, Pad>;
-  using Cols = WindowAxis<W, KW, Stride, Pad>;
-  constexpr std::size_t kOutChannels = C * DepthMultiplier;
-  static_assert(C >= 1 && DepthMultiplier >= 1, "channel counts must be at least 1");
-
   // output[y][x][o] = requantize(bias[o] + sum over the taps (ky, kx) inside the input of
   //                   weights[ky][kx][o] * (input[iy][ix][o / M] + input_offset))
-  for_each_output<Rows, Cols, kOutChannels>(
+  detail::depthwise<H, W, C, KH, KW, Stride, Pad, DepthMultiplier>(
       output.data(), [&](const auto& window, std::size_t o) MICROTL_KERNEL_LAMBDA {
         const std::int32_t acc = detail::depthwise_window<C, DepthMultiplier>(
             window, input.data(), weights.data(), o, bias[o], OffsetMac{params.input_offset});
@@ -90,15 +95,10 @@ void depthwise_conv_f32(
     std::span<const float, C * DepthMultiplier> bias,
     std::span<float, output_elements(H, W, KH, KW, Stride, Pad, (C * DepthMultiplier))> output,
     quant::Activation activation) noexcept {
-  using Rows = WindowAxis<H, KH, Stride, Pad>;
-  using Cols = WindowAxis<W, KW, Stride, Pad>;
-  constexpr std::size_t kOutChannels = C * DepthMultiplier;
-  static_assert(C >= 1 && DepthMultiplier >= 1, "channel counts must be at least 1");
-
   // output[y][x][o] = activation(bias[o] + sum over the taps inside the input of
   //                   weights[ky][kx][o] * input[iy][ix][o / M])
   //                   (the sum from 0, in the order of the taps, then the bias)
-  for_each_output<Rows, Cols, kOutChannels>(
+  detail::depthwise<H, W, C, KH, KW, Stride, Pad, DepthMultiplier>(
       output.data(), [&](const auto& window, std::size_t o) MICROTL_KERNEL_LAMBDA {
         const float acc = detail::depthwise_window<C, DepthMultiplier>(
             window, input.data(), weights.data(), o, 0.0f,
