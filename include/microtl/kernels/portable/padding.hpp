@@ -34,6 +34,8 @@ namespace microtl::kernels {
 [[noreturn]] inline void unreachable() noexcept {
 #if defined(__GNUC__)
   __builtin_unreachable();
+#elif defined(_MSC_VER)
+  __assume(false);
 #endif
 }
 
@@ -104,6 +106,14 @@ struct WindowAxis {
   MICROTL_KERNEL_INLINE static constexpr int end_tap(int origin) noexcept {
     return input - origin < kernel ? input - origin : kernel;
   }
+  // The window that starts at input index `origin`, and the window of output position `out`.
+  MICROTL_KERNEL_INLINE static constexpr WindowSpan span(int origin) noexcept {
+    return {origin, first_tap(origin), end_tap(origin)};
+  }
+  MICROTL_KERNEL_INLINE static constexpr WindowSpan window(std::size_t out) noexcept {
+    return span(origin(out));
+  }
+
   // `window`, telling the compiler what holds for the window of an output position: its
   // origin is in [origin(0), origin(output - 1)], it has 1 to `kernel` taps inside the input,
   // the first at most pad_before. Inside a visitor (a lambda the walks below call), the
@@ -117,14 +127,6 @@ struct WindowAxis {
       unreachable();
     }
     return window;
-  }
-
-  // The window that starts at input index `origin`, and the window of output position `out`.
-  MICROTL_KERNEL_INLINE static constexpr WindowSpan span(int origin) noexcept {
-    return {origin, first_tap(origin), end_tap(origin)};
-  }
-  MICROTL_KERNEL_INLINE static constexpr WindowSpan window(std::size_t out) noexcept {
-    return span(origin(out));
   }
 
   // The output positions whose first `taps` input indices from the origin all lie inside the
@@ -147,7 +149,8 @@ struct WindowAxis {
 };
 
 // The window of one output position (y, x) of a 2-D sliding-window op; Rows and Cols are the
-// WindowAxis of the height and of the width.
+// WindowAxis of the height and of the width. Made by for_each_window: its spans are those of
+// an output position (Rows::window(y), Cols::window(x)), as rows() and cols() assume.
 template <typename Rows, typename Cols>
 struct Window {
   WindowSpan row_span;  // Rows::window(y)
