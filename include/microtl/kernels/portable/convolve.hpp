@@ -42,8 +42,8 @@ namespace detail {
 //   acc + sum over the taps (ky, kx) of the window inside the input and every input channel i
 //         of the product of filter[ky][kx][i] and input[iy][ix][i]
 //
-// `mac(acc, weight, value)` adds one product: the int8 and the float kernels (and the exact
-// path of kernels::arm::convolve_s8) differ only there and in the output stage.
+// `mac(acc, weight, value)` adds one product: the int8 and the float kernels differ only
+// there and in the output stage.
 template <std::size_t Cin, typename Window, typename T, typename Acc, typename Mac>
 MICROTL_KERNEL_INLINE constexpr Acc convolve_window(const Window& window, const T* input,
                                                     const T* filter, Acc acc, Mac mac) noexcept {

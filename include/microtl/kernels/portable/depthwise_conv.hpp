@@ -35,9 +35,8 @@ namespace detail {
 //   acc + sum over the taps (ky, kx) of the window inside the input of the product of
 //         weights[ky][kx][o] and input[iy][ix][c]
 //
-// `mac(acc, weight, value)` adds one product: the int8 and the float kernels (and the
-// per-channel path of kernels::arm::depthwise_conv_s8) differ only there and in the output
-// stage.
+// `mac(acc, weight, value)` adds one product: the int8 and the float kernels differ only
+// there and in the output stage.
 template <std::size_t C, std::size_t M, typename Window, typename T, typename Acc, typename Mac>
 MICROTL_KERNEL_INLINE constexpr Acc depthwise_window(const Window& window, const T* input,
                                                      const T* weights, std::size_t o, Acc acc,

@@ -172,8 +172,8 @@ struct Window {
   // Calls visit(tap, pixel) for each tap (ky, kx) of the window inside the input, row by row:
   //
   //   tap = ky * KW + kx          the tap's index in the [KH][KW] kernel
-  //   pixel = iy * W + ix         the input position it reads, iy = row_origin + ky,
-  //                               ix = col_origin + kx (W = input width)
+  //   pixel = iy * W + ix         the input position it reads, iy = rows().origin + ky,
+  //                               ix = cols().origin + kx (W = input width)
   template <typename Visit>
   MICROTL_KERNEL_INLINE constexpr void for_each_tap(Visit&& visit) const noexcept {
     constexpr auto kernel_width = static_cast<std::size_t>(Cols::kernel);
@@ -197,7 +197,7 @@ struct Window {
   //   k = tap * Depth + d,   i = pixel * Depth + d.
   //
   // The values of one kernel row inside the input are consecutive in both: one loop per row
-  // over those count * Depth values (count = its taps inside the input).
+  // over its cols().taps() * Depth values.
   template <std::size_t Depth, typename Visit>
   MICROTL_KERNEL_INLINE constexpr void for_each_value(Visit&& visit) const noexcept {
     constexpr auto kernel_width = static_cast<std::size_t>(Cols::kernel);
