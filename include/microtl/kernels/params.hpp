@@ -9,6 +9,7 @@
 
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/multiplier.hpp"
+#include "microtl/quant/requantize.hpp"
 
 namespace microtl::kernels {
 
@@ -59,6 +60,23 @@ struct RequantizedOpParams {
   std::int32_t output_offset;
   quant::ActivationRange activation;
   ChannelMultipliers<OutChannels> multipliers;
+
+  // The output stage of output channel c: the int8 code of its accumulator (bias included),
+  // quant::requantize with this channel's multiplier, the output offset and the clamp.
+  constexpr std::int8_t requantize(std::int32_t acc, std::size_t c) const noexcept {
+    return quant::requantize(acc, multipliers[c], output_offset, activation);
+  }
+};
+
+// One product of the portable int8 kernels: acc + weight * (value + input_offset), in int32
+// (weights are symmetric: no weight offset; value + input_offset is in [-255, 255]).
+struct OffsetMac {
+  std::int32_t input_offset;
+
+  constexpr std::int32_t operator()(std::int32_t acc, std::int8_t weight,
+                                    std::int8_t value) const noexcept {
+    return acc + std::int32_t{weight} * (std::int32_t{value} + input_offset);
+  }
 };
 
 template <std::size_t Out>

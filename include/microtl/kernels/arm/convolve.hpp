@@ -169,20 +169,8 @@ void convolve_one_channel(const std::int8_t* input, const std::int8_t* weights,
   using Rows = WindowAxis<H, KH, Stride, Pad>;
   using Cols = WindowAxis<W, KW, Stride, Pad>;
   // Output columns whose words lie inside the input row: [kInsideBegin, kInsideEnd).
-  constexpr std::size_t kInsideBegin = [] {
-    std::size_t x = 0;
-    while (x < Cols::output && Cols::origin(x) < 0) {
-      ++x;
-    }
-    return x;
-  }();
-  constexpr std::size_t kInsideEnd = [] {
-    std::size_t x = kInsideBegin;
-    while (x < Cols::output && Cols::origin(x) + 4 <= Cols::input) {
-      ++x;
-    }
-    return x;
-  }();
+  constexpr std::size_t kInsideBegin = Cols::inside_begin();
+  constexpr std::size_t kInsideEnd = Cols::inside_end(4);
 
   // One group of four output channels: biases, filter rows as pairs, prepared multipliers.
   struct alignas(8) Group {
@@ -317,22 +305,19 @@ void convolve_general(const std::int8_t* input, const std::int8_t* weights,
   // w_first + r * KW * Cin.
   const auto for_each_pixel = [&](auto visit) {
     std::int8_t* out = output;
-    for (std::size_t y = 0; y < Rows::output; ++y) {
-      const int y_origin = Rows::origin(y);
-      const auto ky_begin = static_cast<std::size_t>(Rows::first_tap(y_origin));
-      const auto ky_end = static_cast<std::size_t>(Rows::end_tap(y_origin));
-      for (std::size_t x = 0; x < Cols::output; ++x, out += Cout) {
-        const int x_origin = Cols::origin(x);
-        const auto kx_begin = static_cast<std::size_t>(Cols::first_tap(x_origin));
-        const auto kx_end = static_cast<std::size_t>(Cols::end_tap(x_origin));
-        const std::int8_t* in_first =
-            input + (static_cast<std::size_t>(y_origin + static_cast<int>(ky_begin)) * W +
-                     static_cast<std::size_t>(x_origin + static_cast<int>(kx_begin))) *
-                        Cin;
-        visit(out, in_first, (ky_begin * KW + kx_begin) * Cin, (kx_end - kx_begin) * Cin,
-              ky_end - ky_begin);
-      }
-    }
+    for_each_window<Rows, Cols>([&](const Window<Rows, Cols>& window) MICROTL_KERNEL_LAMBDA {
+      const WindowSpan rows = window.rows();
+      const WindowSpan cols = window.cols();
+      const auto ky_begin = static_cast<std::size_t>(rows.first);
+      const auto kx_begin = static_cast<std::size_t>(cols.first);
+      const std::int8_t* in_first =
+          input + (static_cast<std::size_t>(rows.origin + rows.first) * W +
+                   static_cast<std::size_t>(cols.origin + cols.first)) *
+                      Cin;
+      visit(out, in_first, (ky_begin * KW + kx_begin) * Cin,
+            static_cast<std::size_t>(cols.taps()) * Cin, static_cast<std::size_t>(rows.taps()));
+      out += Cout;
+    });
   };
 
   if constexpr (kGrouped != 0) {

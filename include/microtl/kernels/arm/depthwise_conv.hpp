@@ -93,19 +93,15 @@ void depthwise_single_channels(const std::int8_t* input, const std::int8_t* weig
     const Rescale rescaler = make_rescale(params.multipliers[o]);
     std::int8_t* out = output + o;
     for (std::size_t y = 0; y < Rows::output; ++y) {
-      const int y_origin = Rows::origin(y);
-      const int ky_begin = Rows::first_tap(y_origin);
-      const int ky_end = Rows::end_tap(y_origin);
+      const WindowSpan rows = Rows::window(y);
       for (std::size_t x = 0; x < Cols::output; ++x, out += kOutChannels) {
-        const int x_origin = Cols::origin(x);
-        const int kx_begin = Cols::first_tap(x_origin);
-        const int kx_end = Cols::end_tap(x_origin);
+        const WindowSpan cols = Cols::window(x);
         std::int32_t acc = bias[o];
-        for (int ky = ky_begin; ky < ky_end; ++ky) {
-          const auto iy = static_cast<std::size_t>(y_origin + ky);
+        for (int ky = rows.first; ky < rows.end; ++ky) {
+          const auto iy = static_cast<std::size_t>(rows.origin + ky);
           const std::int8_t* w = weights + static_cast<std::size_t>(ky) * KW * kOutChannels + o;
-          for (int kx = kx_begin; kx < kx_end; ++kx) {
-            const auto ix = static_cast<std::size_t>(x_origin + kx);
+          for (int kx = cols.first; kx < cols.end; ++kx) {
+            const auto ix = static_cast<std::size_t>(cols.origin + kx);
             acc += std::int32_t{w[static_cast<std::size_t>(kx) * kOutChannels]} *
                    (std::int32_t{input[(iy * W + ix) * C + c]} + offset);
           }
@@ -125,20 +121,8 @@ void depthwise_groups_of_four(const std::int8_t* input, const std::int8_t* weigh
   using Rows = WindowAxis<H, KH, Stride, Pad>;
   using Cols = WindowAxis<W, KW, Stride, Pad>;
   // Output columns whose windows lie inside the input, [kInsideBegin, kInsideEnd).
-  constexpr std::size_t kInsideBegin = [] {
-    std::size_t x = 0;
-    while (x < Cols::output && Cols::origin(x) < 0) {
-      ++x;
-    }
-    return x;
-  }();
-  constexpr std::size_t kInsideEnd = [] {
-    std::size_t x = kInsideBegin;
-    while (x < Cols::output && Cols::origin(x) + Cols::kernel <= Cols::input) {
-      ++x;
-    }
-    return x;
-  }();
+  constexpr std::size_t kInsideBegin = Cols::inside_begin();
+  constexpr std::size_t kInsideEnd = Cols::inside_end(Cols::kernel);
   const std::int32_t offset_pair = dsp::splat_pair(params.input_offset);
   const OutputRange range = OutputRange::of(params.output_offset, params.activation);
 
@@ -180,12 +164,11 @@ void depthwise_groups_of_four(const std::int8_t* input, const std::int8_t* weigh
     };
 
     for (std::size_t y = 0; y < Rows::output; ++y) {
-      const int y_origin = Rows::origin(y);
-      const int ky_begin = Rows::first_tap(y_origin);
-      const int ky_end = Rows::end_tap(y_origin);
-      if (ky_begin != 0 || ky_end != static_cast<int>(KH)) {
+      const WindowSpan rows = Rows::window(y);
+      const int y_origin = rows.origin;
+      if (rows.first != 0 || rows.end != static_cast<int>(KH)) {
         for (std::size_t x = 0; x < Cols::output; ++x) {
-          border_pixel(y_origin, ky_begin, ky_end, x);
+          border_pixel(y_origin, rows.first, rows.end, x);
         }
         continue;
       }

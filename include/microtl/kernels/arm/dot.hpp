@@ -69,7 +69,32 @@ struct Acc4 {
   MICROTL_ARM_DOT4_INPUT                         \
   MICROTL_ARM_DOT4_ROW("[%[w], %[s]]", "%[a1]")  \
   MICROTL_ARM_DOT4_ROW("[%[w]], #4", "%[a0]")
+// The loop of every asm block: %[n] times two steps.
+#define MICROTL_ARM_TWO_STEPS_LOOP(STEP)         \
+  "1:\n\t"                                       \
+  STEP                                           \
+  STEP                                           \
+  "subs    %[n], %[n], #1\n\t"                   \
+  "bne     1b"
 // clang-format on
+#else
+// Elsewhere, the same arithmetic with the dsp.hpp emulations: `pairs` times two steps of
+// four bytes of x (plus the offset, as pairs) against four bytes of each of Rows rows
+// `stride` bytes apart, accumulated into *acc[r]; x += 8 * pairs, w += 8 * pairs.
+template <std::size_t Rows>
+inline void dot_steps_emulated(const std::int8_t*& x, const std::int8_t*& w, std::size_t pairs,
+                               std::size_t stride, std::int32_t offset_pair,
+                               std::int32_t* const (&acc)[Rows]) noexcept {
+  for (std::size_t step = 0; step < 2 * pairs; ++step, x += 4, w += 4) {
+    const std::int32_t quad = dsp::load_quad(x);
+    const std::int32_t low = dsp::sxtab16(offset_pair, quad);
+    const std::int32_t high = dsp::sxtab16_ror8(offset_pair, quad);
+    for (std::size_t r = 0; r < Rows; ++r) {
+      const std::int32_t row = dsp::load_quad(w + r * stride);
+      *acc[r] = dsp::smlad(dsp::sxtb16_ror8(row), high, dsp::smlad(dsp::sxtb16(row), low, *acc[r]));
+    }
+  }
+}
 #endif
 
 // `pairs` times two steps of four rows Stride bytes apart (pairs >= 1): 8 bytes of x per
@@ -88,32 +113,14 @@ inline void dot4_steps(const std::int8_t*& x, const std::int8_t*& w, std::size_t
   std::int32_t ext;
   // clang-format off
   __asm(
-      "1:\n\t"
-      MICROTL_ARM_DOT4_STEP_IMM
-      MICROTL_ARM_DOT4_STEP_IMM
-      "subs    %[n], %[n], #1\n\t"
-      "bne     1b"
+      MICROTL_ARM_TWO_STEPS_LOOP(MICROTL_ARM_DOT4_STEP_IMM)
       : [q] "=&r"(quad), [lo] "=&r"(low), [hi] "=&r"(high), [t] "=&r"(ext), [x] "+r"(x),
         [w] "+r"(w), [n] "+r"(pairs), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3)
       : [off] "r"(offset_pair), [s1] "n"(Stride), [s2] "n"(2 * Stride), [s3] "n"(3 * Stride)
       : "cc", "memory");
   // clang-format on
 #else
-  for (std::size_t step = 0; step < 2 * pairs; ++step) {
-    const std::int32_t quad = dsp::load_quad(x);
-    const std::int32_t low = dsp::sxtab16(offset_pair, quad);
-    const std::int32_t high = dsp::sxtab16_ror8(offset_pair, quad);
-    std::int32_t row = dsp::load_quad(w);
-    a0 = dsp::smlad(dsp::sxtb16_ror8(row), high, dsp::smlad(dsp::sxtb16(row), low, a0));
-    row = dsp::load_quad(w + Stride);
-    a1 = dsp::smlad(dsp::sxtb16_ror8(row), high, dsp::smlad(dsp::sxtb16(row), low, a1));
-    row = dsp::load_quad(w + 2 * Stride);
-    a2 = dsp::smlad(dsp::sxtb16_ror8(row), high, dsp::smlad(dsp::sxtb16(row), low, a2));
-    row = dsp::load_quad(w + 3 * Stride);
-    a3 = dsp::smlad(dsp::sxtb16_ror8(row), high, dsp::smlad(dsp::sxtb16(row), low, a3));
-    x += 4;
-    w += 4;
-  }
+  dot_steps_emulated<4>(x, w, pairs, Stride, offset_pair, {&a0, &a1, &a2, &a3});
 #endif
 }
 
@@ -129,28 +136,14 @@ inline void dot2_steps(const std::int8_t*& x, const std::int8_t*& w, std::size_t
   std::int32_t ext;
   // clang-format off
   __asm(
-      "1:\n\t"
-      MICROTL_ARM_DOT2_STEP
-      MICROTL_ARM_DOT2_STEP
-      "subs    %[n], %[n], #1\n\t"
-      "bne     1b"
+      MICROTL_ARM_TWO_STEPS_LOOP(MICROTL_ARM_DOT2_STEP)
       : [q] "=&r"(quad), [lo] "=&r"(low), [hi] "=&r"(high), [t] "=&r"(ext), [x] "+r"(x),
         [w] "+r"(w), [n] "+r"(pairs), [a0] "+r"(a0), [a1] "+r"(a1)
       : [off] "r"(offset_pair), [s] "r"(stride)
       : "cc", "memory");
   // clang-format on
 #else
-  for (std::size_t step = 0; step < 2 * pairs; ++step) {
-    const std::int32_t quad = dsp::load_quad(x);
-    const std::int32_t low = dsp::sxtab16(offset_pair, quad);
-    const std::int32_t high = dsp::sxtab16_ror8(offset_pair, quad);
-    std::int32_t row = dsp::load_quad(w);
-    a0 = dsp::smlad(dsp::sxtb16_ror8(row), high, dsp::smlad(dsp::sxtb16(row), low, a0));
-    row = dsp::load_quad(w + stride);
-    a1 = dsp::smlad(dsp::sxtb16_ror8(row), high, dsp::smlad(dsp::sxtb16(row), low, a1));
-    x += 4;
-    w += 4;
-  }
+  dot_steps_emulated<2>(x, w, pairs, stride, offset_pair, {&a0, &a1});
 #endif
 }
 
@@ -175,11 +168,7 @@ inline void dot1_steps(const std::int8_t*& x, const std::int8_t*& w, std::size_t
   std::int32_t ext;
   // clang-format off
   __asm(
-      "1:\n\t"
-      MICROTL_ARM_DOT1_STEP
-      MICROTL_ARM_DOT1_STEP
-      "subs    %[n], %[n], #1\n\t"
-      "bne     1b"
+      MICROTL_ARM_TWO_STEPS_LOOP(MICROTL_ARM_DOT1_STEP)
       : [q] "=&r"(quad), [r] "=&r"(row), [t] "=&r"(low), [e] "=&r"(ext), [x] "+r"(x),
         [w] "+r"(w), [n] "+r"(pairs), [a] "+r"(acc)
       : [off] "r"(offset_pair)
@@ -187,14 +176,7 @@ inline void dot1_steps(const std::int8_t*& x, const std::int8_t*& w, std::size_t
   // clang-format on
 #undef MICROTL_ARM_DOT1_STEP
 #else
-  for (std::size_t step = 0; step < 2 * pairs; ++step) {
-    const std::int32_t quad = dsp::load_quad(x);
-    const std::int32_t row = dsp::load_quad(w);
-    acc = dsp::smlad(dsp::sxtb16(row), dsp::sxtab16(offset_pair, quad), acc);
-    acc = dsp::smlad(dsp::sxtb16_ror8(row), dsp::sxtab16_ror8(offset_pair, quad), acc);
-    x += 4;
-    w += 4;
-  }
+  dot_steps_emulated<1>(x, w, pairs, 0, offset_pair, {&acc});
 #endif
 }
 
@@ -250,3 +232,4 @@ inline std::int32_t dot1(const std::int8_t* x, const std::int8_t* w, std::size_t
 #undef MICROTL_ARM_DOT4_INPUT
 #undef MICROTL_ARM_DOT4_STEP_IMM
 #undef MICROTL_ARM_DOT2_STEP
+#undef MICROTL_ARM_TWO_STEPS_LOOP

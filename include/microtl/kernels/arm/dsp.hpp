@@ -74,6 +74,15 @@ constexpr std::int32_t ror8(std::int32_t x) noexcept {
 constexpr std::int32_t wrapping_add(std::int32_t a, std::int32_t b) noexcept {
   return from_bits(bits(a) + bits(b));
 }
+// Lane k of the result is pick(lane k of a, lane k of b), for the four signed byte lanes.
+template <typename Pick>
+constexpr std::int32_t per_byte_lane(std::int32_t a, std::int32_t b, Pick pick) noexcept {
+  std::uint32_t result = 0;
+  for (int lane = 0; lane < 4; ++lane) {
+    result |= (bits(pick(byte_lane(a, lane), byte_lane(b, lane))) & 0xFFu) << (8 * lane);
+  }
+  return from_bits(result);
+}
 
 }  // namespace emulated
 
@@ -169,25 +178,14 @@ inline std::int32_t smlatt(std::int32_t a, std::int32_t b, std::int32_t acc) noe
 inline std::int32_t ssat8(std::int32_t x) noexcept {
   return x < -128 ? -128 : (x > 127 ? 127 : x);
 }
+// As SSUB8 + SEL: a where a - b >= 0 (max), a where b - a >= 0 (min), b elsewhere.
 inline std::int32_t max_s8x4(std::int32_t a, std::int32_t b) noexcept {
-  using namespace emulated;
-  std::uint32_t result = 0;
-  for (int lane = 0; lane < 4; ++lane) {
-    const std::int32_t la = byte_lane(a, lane);
-    const std::int32_t lb = byte_lane(b, lane);
-    result |= (bits(la >= lb ? la : lb) & 0xFFu) << (8 * lane);
-  }
-  return from_bits(result);
+  return emulated::per_byte_lane(a, b,
+                                 [](std::int32_t x, std::int32_t y) { return x >= y ? x : y; });
 }
 inline std::int32_t min_s8x4(std::int32_t a, std::int32_t b) noexcept {
-  using namespace emulated;
-  std::uint32_t result = 0;
-  for (int lane = 0; lane < 4; ++lane) {
-    const std::int32_t la = byte_lane(a, lane);
-    const std::int32_t lb = byte_lane(b, lane);
-    result |= (bits(lb >= la ? la : lb) & 0xFFu) << (8 * lane);
-  }
-  return from_bits(result);
+  return emulated::per_byte_lane(a, b,
+                                 [](std::int32_t x, std::int32_t y) { return y >= x ? x : y; });
 }
 
 #endif

@@ -31,9 +31,39 @@
 #include "microtl/kernels/padding.hpp"
 #include "microtl/kernels/params.hpp"
 #include "microtl/quant/activation.hpp"
-#include "microtl/quant/requantize.hpp"
 
 namespace microtl::kernels {
+
+namespace detail {
+
+// One output of a convolution before its output stage, for the output channel whose filter
+// [KH][KW][Cin] is `filter`:
+//
+//   acc + sum over the taps (ky, kx) of the window inside the input and every input channel i
+//         of the product of filter[ky][kx][i] and input[iy][ix][i]
+//
+// `mac(acc, weight, value)` adds one product: the int8 and the float kernels differ only
+// there and in the output stage.
+template <std::size_t Cin, typename Window, typename T, typename Acc, typename Mac>
+MICROTL_KERNEL_INLINE constexpr Acc convolve_window(const Window& window, const T* input,
+                                                    const T* filter, Acc acc, Mac mac) noexcept {
+  window.template for_each_value<Cin>([&](std::size_t k, std::size_t i) MICROTL_KERNEL_LAMBDA {
+    acc = mac(acc, filter[k], input[i]);
+  });
+  return acc;
+}
+
+// The loop of both convolution kernels: *out++ = element(window, c) for each output position
+// (its Window) and each output channel c, in the order of the NHWC output.
+template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t Cout, std::size_t KH,
+          std::size_t KW, std::size_t Stride, Padding Pad, typename Out, typename Element>
+MICROTL_KERNEL_INLINE void convolve(Out* output, Element&& element) noexcept {
+  static_assert(Cin >= 1 && Cout >= 1, "channel counts must be at least 1");
+  for_each_output<WindowAxis<H, KH, Stride, Pad>, WindowAxis<W, KW, Stride, Pad>, Cout>(output,
+                                                                                        element);
+}
+
+}  // namespace detail
 
 // The reference versions, in plain C++ for every target. kernels/convolve.hpp exposes
 // kernels::convolve_s8 and kernels::convolve_1d_s8, which are these or, on cores with the DSP
@@ -47,43 +77,18 @@ void convolve_s8(std::span<const std::int8_t, H * W * Cin> input,
                  std::span<const std::int32_t, Cout> bias,
                  std::span<std::int8_t, output_elements(H, W, KH, KW, Stride, Pad, Cout)> output,
                  const ConvParams<Cout>& params) noexcept {
-  using Rows = WindowAxis<H, KH, Stride, Pad>;
-  using Cols = WindowAxis<W, KW, Stride, Pad>;
-  static_assert(Cin >= 1 && Cout >= 1, "channel counts must be at least 1");
   static_assert(KH * KW * Cin <= 66000, "the int32 accumulator could overflow");
 
   // output[y][x][c] = requantize(bias[c] + sum over the taps (ky, kx) inside the input and
   //                   every input channel i of weights[c][ky][kx][i] * (input[iy][ix][i] +
   //                   input_offset)),  iy = y * Stride - pad_top + ky, ix likewise
-  std::int8_t* out = output.data();
-  for (std::size_t y = 0; y < Rows::output; ++y) {
-    const int y_origin = Rows::origin(y);
-    const int ky_begin = Rows::first_tap(y_origin);
-    const int ky_end = Rows::end_tap(y_origin);
-    for (std::size_t x = 0; x < Cols::output; ++x) {
-      const int x_origin = Cols::origin(x);
-      const int kx_begin = Cols::first_tap(x_origin);
-      const int kx_end = Cols::end_tap(x_origin);
-      for (std::size_t c = 0; c < Cout; ++c) {
-        std::int32_t acc = bias[c];
-        for (int ky = ky_begin; ky < ky_end; ++ky) {
-          const auto iy = static_cast<std::size_t>(y_origin + ky);
-          for (int kx = kx_begin; kx < kx_end; ++kx) {
-            const auto ix = static_cast<std::size_t>(x_origin + kx);
-            const std::int8_t* pixel = input.data() + (iy * W + ix) * Cin;
-            const std::int8_t* taps =
-                weights.data() +
-                ((c * KH + static_cast<std::size_t>(ky)) * KW + static_cast<std::size_t>(kx)) * Cin;
-            for (std::size_t i = 0; i < Cin; ++i) {
-              acc += std::int32_t{taps[i]} * (std::int32_t{pixel[i]} + params.input_offset);
-            }
-          }
-        }
-        *out++ =
-            quant::requantize(acc, params.multipliers[c], params.output_offset, params.activation);
-      }
-    }
-  }
+  detail::convolve<H, W, Cin, Cout, KH, KW, Stride, Pad>(
+      output.data(), [&](const auto& window, std::size_t c) MICROTL_KERNEL_LAMBDA {
+        const std::int32_t acc =
+            detail::convolve_window<Cin>(window, input.data(), weights.data() + c * KH * KW * Cin,
+                                         bias[c], OffsetMac{params.input_offset});
+        return params.requantize(acc, c);
+      });
 }
 
 template <std::size_t Length, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,
@@ -106,40 +111,16 @@ void convolve_f32(std::span<const float, H * W * Cin> input,
                   std::span<const float, Cout> bias,
                   std::span<float, output_elements(H, W, KH, KW, Stride, Pad, Cout)> output,
                   quant::Activation activation) noexcept {
-  using Rows = WindowAxis<H, KH, Stride, Pad>;
-  using Cols = WindowAxis<W, KW, Stride, Pad>;
-  static_assert(Cin >= 1 && Cout >= 1, "channel counts must be at least 1");
-
   // output[y][x][c] = activation(bias[c] + sum over the taps inside the input and every
   //                   input channel i of weights[c][ky][kx][i] * input[iy][ix][i])
-  float* out = output.data();
-  for (std::size_t y = 0; y < Rows::output; ++y) {
-    const int y_origin = Rows::origin(y);
-    const int ky_begin = Rows::first_tap(y_origin);
-    const int ky_end = Rows::end_tap(y_origin);
-    for (std::size_t x = 0; x < Cols::output; ++x) {
-      const int x_origin = Cols::origin(x);
-      const int kx_begin = Cols::first_tap(x_origin);
-      const int kx_end = Cols::end_tap(x_origin);
-      for (std::size_t c = 0; c < Cout; ++c) {
-        float acc = 0.0f;
-        for (int ky = ky_begin; ky < ky_end; ++ky) {
-          const auto iy = static_cast<std::size_t>(y_origin + ky);
-          for (int kx = kx_begin; kx < kx_end; ++kx) {
-            const auto ix = static_cast<std::size_t>(x_origin + kx);
-            const float* pixel = input.data() + (iy * W + ix) * Cin;
-            const float* taps =
-                weights.data() +
-                ((c * KH + static_cast<std::size_t>(ky)) * KW + static_cast<std::size_t>(kx)) * Cin;
-            for (std::size_t i = 0; i < Cin; ++i) {
-              acc += taps[i] * pixel[i];
-            }
-          }
-        }
-        *out++ = quant::apply_activation(acc + bias[c], activation);
-      }
-    }
-  }
+  //                   (the sum from 0, in the order of the taps, then the bias)
+  detail::convolve<H, W, Cin, Cout, KH, KW, Stride, Pad>(
+      output.data(), [&](const auto& window, std::size_t c) MICROTL_KERNEL_LAMBDA {
+        const float acc = detail::convolve_window<Cin>(
+            window, input.data(), weights.data() + c * KH * KW * Cin, 0.0f,
+            [](float sum, float w, float x) MICROTL_KERNEL_LAMBDA { return sum + w * x; });
+        return quant::apply_activation(acc + bias[c], activation);
+      });
 }
 
 template <std::size_t Length, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,

@@ -24,9 +24,41 @@
 #include "microtl/kernels/padding.hpp"
 #include "microtl/kernels/params.hpp"
 #include "microtl/quant/activation.hpp"
-#include "microtl/quant/requantize.hpp"
 
 namespace microtl::kernels {
+
+namespace detail {
+
+// One output o of a depthwise convolution before its output stage, from input channel
+// c = o / M:
+//
+//   acc + sum over the taps (ky, kx) of the window inside the input of the product of
+//         weights[ky][kx][o] and input[iy][ix][c]
+//
+// `mac(acc, weight, value)` adds one product: the int8 and the float kernels differ only
+// there and in the output stage.
+template <std::size_t C, std::size_t M, typename Window, typename T, typename Acc, typename Mac>
+MICROTL_KERNEL_INLINE constexpr Acc depthwise_window(const Window& window, const T* input,
+                                                     const T* weights, std::size_t o, Acc acc,
+                                                     Mac mac) noexcept {
+  const std::size_t c = o / M;
+  window.for_each_tap([&](std::size_t tap, std::size_t pixel) MICROTL_KERNEL_LAMBDA {
+    acc = mac(acc, weights[tap * C * M + o], input[pixel * C + c]);
+  });
+  return acc;
+}
+
+// The loop of both depthwise kernels: *out++ = element(window, o) for each output position
+// (its Window) and each output channel o, in the order of the NHWC output.
+template <std::size_t H, std::size_t W, std::size_t C, std::size_t KH, std::size_t KW,
+          std::size_t Stride, Padding Pad, std::size_t M, typename Out, typename Element>
+MICROTL_KERNEL_INLINE void depthwise(Out* output, Element&& element) noexcept {
+  static_assert(C >= 1 && M >= 1, "channel counts must be at least 1");
+  for_each_output<WindowAxis<H, KH, Stride, Pad>, WindowAxis<W, KW, Stride, Pad>, C * M>(output,
+                                                                                         element);
+}
+
+}  // namespace detail
 
 // The reference version, in plain C++ for every target. kernels/depthwise_conv.hpp exposes
 // kernels::depthwise_conv_s8, which is this one or, on cores with the DSP extension, the
@@ -42,42 +74,14 @@ void depthwise_conv_s8(
     std::span<std::int8_t, output_elements(H, W, KH, KW, Stride, Pad, (C * DepthMultiplier))>
         output,
     const DepthwiseConvParams<C * DepthMultiplier>& params) noexcept {
-  using Rows = WindowAxis<H, KH, Stride, Pad>;
-  using Cols = WindowAxis<W, KW, Stride, Pad>;
-  constexpr std::size_t kOutChannels = C * DepthMultiplier;
-  static_assert(C >= 1 && DepthMultiplier >= 1, "channel counts must be at least 1");
-
   // output[y][x][o] = requantize(bias[o] + sum over the taps (ky, kx) inside the input of
   //                   weights[ky][kx][o] * (input[iy][ix][o / M] + input_offset))
-  std::int8_t* out = output.data();
-  for (std::size_t y = 0; y < Rows::output; ++y) {
-    const int y_origin = Rows::origin(y);
-    const int ky_begin = Rows::first_tap(y_origin);
-    const int ky_end = Rows::end_tap(y_origin);
-    for (std::size_t x = 0; x < Cols::output; ++x) {
-      const int x_origin = Cols::origin(x);
-      const int kx_begin = Cols::first_tap(x_origin);
-      const int kx_end = Cols::end_tap(x_origin);
-      for (std::size_t o = 0; o < kOutChannels; ++o) {
-        const std::size_t c = o / DepthMultiplier;
-        std::int32_t acc = bias[o];
-        for (int ky = ky_begin; ky < ky_end; ++ky) {
-          const auto iy = static_cast<std::size_t>(y_origin + ky);
-          for (int kx = kx_begin; kx < kx_end; ++kx) {
-            const auto ix = static_cast<std::size_t>(x_origin + kx);
-            const std::int32_t value = input[(iy * W + ix) * C + c];
-            const std::int32_t weight =
-                weights[(static_cast<std::size_t>(ky) * KW + static_cast<std::size_t>(kx)) *
-                            kOutChannels +
-                        o];
-            acc += weight * (value + params.input_offset);
-          }
-        }
-        *out++ =
-            quant::requantize(acc, params.multipliers[o], params.output_offset, params.activation);
-      }
-    }
-  }
+  detail::depthwise<H, W, C, KH, KW, Stride, Pad, DepthMultiplier>(
+      output.data(), [&](const auto& window, std::size_t o) MICROTL_KERNEL_LAMBDA {
+        const std::int32_t acc = detail::depthwise_window<C, DepthMultiplier>(
+            window, input.data(), weights.data(), o, bias[o], OffsetMac{params.input_offset});
+        return params.requantize(acc, o);
+      });
 }
 
 }  // namespace portable
@@ -90,39 +94,16 @@ void depthwise_conv_f32(
     std::span<const float, C * DepthMultiplier> bias,
     std::span<float, output_elements(H, W, KH, KW, Stride, Pad, (C * DepthMultiplier))> output,
     quant::Activation activation) noexcept {
-  using Rows = WindowAxis<H, KH, Stride, Pad>;
-  using Cols = WindowAxis<W, KW, Stride, Pad>;
-  constexpr std::size_t kOutChannels = C * DepthMultiplier;
-  static_assert(C >= 1 && DepthMultiplier >= 1, "channel counts must be at least 1");
-
   // output[y][x][o] = activation(bias[o] + sum over the taps inside the input of
   //                   weights[ky][kx][o] * input[iy][ix][o / M])
-  float* out = output.data();
-  for (std::size_t y = 0; y < Rows::output; ++y) {
-    const int y_origin = Rows::origin(y);
-    const int ky_begin = Rows::first_tap(y_origin);
-    const int ky_end = Rows::end_tap(y_origin);
-    for (std::size_t x = 0; x < Cols::output; ++x) {
-      const int x_origin = Cols::origin(x);
-      const int kx_begin = Cols::first_tap(x_origin);
-      const int kx_end = Cols::end_tap(x_origin);
-      for (std::size_t o = 0; o < kOutChannels; ++o) {
-        const std::size_t c = o / DepthMultiplier;
-        float acc = 0.0f;
-        for (int ky = ky_begin; ky < ky_end; ++ky) {
-          const auto iy = static_cast<std::size_t>(y_origin + ky);
-          for (int kx = kx_begin; kx < kx_end; ++kx) {
-            const auto ix = static_cast<std::size_t>(x_origin + kx);
-            acc += weights[(static_cast<std::size_t>(ky) * KW + static_cast<std::size_t>(kx)) *
-                               kOutChannels +
-                           o] *
-                   input[(iy * W + ix) * C + c];
-          }
-        }
-        *out++ = quant::apply_activation(acc + bias[o], activation);
-      }
-    }
-  }
+  //                   (the sum from 0, in the order of the taps, then the bias)
+  detail::depthwise<H, W, C, KH, KW, Stride, Pad, DepthMultiplier>(
+      output.data(), [&](const auto& window, std::size_t o) MICROTL_KERNEL_LAMBDA {
+        const float acc = detail::depthwise_window<C, DepthMultiplier>(
+            window, input.data(), weights.data(), o, 0.0f,
+            [](float sum, float w, float x) MICROTL_KERNEL_LAMBDA { return sum + w * x; });
+        return quant::apply_activation(acc + bias[o], activation);
+      });
 }
 
 }  // namespace microtl::kernels

@@ -22,7 +22,6 @@
 
 #include "microtl/kernels/params.hpp"
 #include "microtl/quant/activation.hpp"
-#include "microtl/quant/requantize.hpp"
 
 namespace microtl::kernels {
 
@@ -43,10 +42,9 @@ void fully_connected_s8(std::span<const std::int8_t, In> input,
     const std::int8_t* row = weights.data() + o * In;
     std::int32_t acc = bias[o];
     for (std::size_t i = 0; i < In; ++i) {
-      acc += std::int32_t{row[i]} * (std::int32_t{input[i]} + params.input_offset);
+      acc = OffsetMac{params.input_offset}(acc, row[i], input[i]);
     }
-    output[o] =
-        quant::requantize(acc, params.multipliers[o], params.output_offset, params.activation);
+    output[o] = params.requantize(acc, o);
   }
 }
 

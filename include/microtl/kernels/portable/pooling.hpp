@@ -39,6 +39,27 @@ constexpr std::int32_t rounded_average(std::int32_t sum, std::int32_t count) noe
   return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
 }
 
+// The loop of every pooling kernel:
+//
+//   output[y][x][c] = finish(fold of input[iy][ix][c] over the taps (ky, kx) of the window
+//                     inside the input, from `initial`, number of those taps)
+//
+// with fold step acc = add(acc, value), in the order of the taps.
+template <std::size_t H, std::size_t W, std::size_t C, std::size_t PH, std::size_t PW,
+          std::size_t Stride, Padding Pad, typename T, typename Acc, typename Add, typename Finish>
+MICROTL_KERNEL_INLINE void pool(const T* input, T* output, Acc initial, Add add,
+                                Finish finish) noexcept {
+  using Rows = WindowAxis<H, PH, Stride, Pad>;
+  using Cols = WindowAxis<W, PW, Stride, Pad>;
+  for_each_output<Rows, Cols, C>(
+      output, [&](const Window<Rows, Cols>& window, std::size_t c) MICROTL_KERNEL_LAMBDA {
+        Acc acc = initial;
+        window.for_each_tap([&](std::size_t, std::size_t pixel)
+                                MICROTL_KERNEL_LAMBDA { acc = add(acc, input[pixel * C + c]); });
+        return finish(acc, window.taps());
+      });
+}
+
 }  // namespace detail
 
 template <std::size_t H, std::size_t W, std::size_t C, std::size_t PH, std::size_t PW,
@@ -46,28 +67,14 @@ template <std::size_t H, std::size_t W, std::size_t C, std::size_t PH, std::size
 void max_pool_s8(std::span<const std::int8_t, H * W * C> input,
                  std::span<std::int8_t, output_elements(H, W, PH, PW, Stride, Pad, C)> output,
                  quant::ActivationRange activation) noexcept {
-  using Rows = WindowAxis<H, PH, Stride, Pad>;
-  using Cols = WindowAxis<W, PW, Stride, Pad>;
   // output[y][x][c] = clamp(max over the taps inside the input of input[iy][ix][c])
-  std::int8_t* out = output.data();
-  for (std::size_t y = 0; y < Rows::output; ++y) {
-    const int y_origin = Rows::origin(y);
-    for (std::size_t x = 0; x < Cols::output; ++x) {
-      const int x_origin = Cols::origin(x);
-      for (std::size_t c = 0; c < C; ++c) {
-        std::int32_t largest = -128;
-        for (int ky = Rows::first_tap(y_origin); ky < Rows::end_tap(y_origin); ++ky) {
-          const auto iy = static_cast<std::size_t>(y_origin + ky);
-          for (int kx = Cols::first_tap(x_origin); kx < Cols::end_tap(x_origin); ++kx) {
-            const auto ix = static_cast<std::size_t>(x_origin + kx);
-            const std::int32_t value = input[(iy * W + ix) * C + c];
-            largest = value > largest ? value : largest;
-          }
-        }
-        *out++ = static_cast<std::int8_t>(detail::clamp_to_range(largest, activation));
-      }
-    }
-  }
+  detail::pool<H, W, C, PH, PW, Stride, Pad>(
+      input.data(), output.data(), std::int32_t{-128},
+      [](std::int32_t largest, std::int32_t value)
+          MICROTL_KERNEL_LAMBDA { return value > largest ? value : largest; },
+      [&](std::int32_t largest, int) MICROTL_KERNEL_LAMBDA {
+        return static_cast<std::int8_t>(detail::clamp_to_range(largest, activation));
+      });
 }
 
 template <std::size_t H, std::size_t W, std::size_t C, std::size_t PH, std::size_t PW,
@@ -75,35 +82,16 @@ template <std::size_t H, std::size_t W, std::size_t C, std::size_t PH, std::size
 void avg_pool_s8(std::span<const std::int8_t, H * W * C> input,
                  std::span<std::int8_t, output_elements(H, W, PH, PW, Stride, Pad, C)> output,
                  quant::ActivationRange activation) noexcept {
-  using Rows = WindowAxis<H, PH, Stride, Pad>;
-  using Cols = WindowAxis<W, PW, Stride, Pad>;
   // output[y][x][c] = clamp(rounded_average(sum of input[iy][ix][c] over the taps inside the
   //                   input, number of those taps))
-  std::int8_t* out = output.data();
-  for (std::size_t y = 0; y < Rows::output; ++y) {
-    const int y_origin = Rows::origin(y);
-    const int ky_begin = Rows::first_tap(y_origin);
-    const int ky_end = Rows::end_tap(y_origin);
-    for (std::size_t x = 0; x < Cols::output; ++x) {
-      const int x_origin = Cols::origin(x);
-      const int kx_begin = Cols::first_tap(x_origin);
-      const int kx_end = Cols::end_tap(x_origin);
-      // Same padding never leaves a window without a real tap (padding < window).
-      const std::int32_t count = (ky_end - ky_begin) * (kx_end - kx_begin);
-      for (std::size_t c = 0; c < C; ++c) {
-        std::int32_t sum = 0;
-        for (int ky = ky_begin; ky < ky_end; ++ky) {
-          const auto iy = static_cast<std::size_t>(y_origin + ky);
-          for (int kx = kx_begin; kx < kx_end; ++kx) {
-            const auto ix = static_cast<std::size_t>(x_origin + kx);
-            sum += input[(iy * W + ix) * C + c];
-          }
-        }
-        *out++ = static_cast<std::int8_t>(
+  // (Same padding never leaves a window without a real tap: padding < window.)
+  detail::pool<H, W, C, PH, PW, Stride, Pad>(
+      input.data(), output.data(), std::int32_t{0},
+      [](std::int32_t sum, std::int32_t value) MICROTL_KERNEL_LAMBDA { return sum + value; },
+      [&](std::int32_t sum, std::int32_t count) MICROTL_KERNEL_LAMBDA {
+        return static_cast<std::int8_t>(
             detail::clamp_to_range(detail::rounded_average(sum, count), activation));
-      }
-    }
-  }
+      });
 }
 
 template <std::size_t H, std::size_t W, std::size_t C>
@@ -118,32 +106,19 @@ template <std::size_t H, std::size_t W, std::size_t C, std::size_t PH, std::size
 void max_pool_f32(std::span<const float, H * W * C> input,
                   std::span<float, output_elements(H, W, PH, PW, Stride, Pad, C)> output,
                   quant::Activation activation) noexcept {
-  using Rows = WindowAxis<H, PH, Stride, Pad>;
-  using Cols = WindowAxis<W, PW, Stride, Pad>;
   // output[y][x][c] = activation(max over the taps inside the input of input[iy][ix][c])
-  float* out = output.data();
-  for (std::size_t y = 0; y < Rows::output; ++y) {
-    const int y_origin = Rows::origin(y);
-    for (std::size_t x = 0; x < Cols::output; ++x) {
-      const int x_origin = Cols::origin(x);
-      for (std::size_t c = 0; c < C; ++c) {
-        bool first = true;
-        float largest = 0.0f;
-        for (int ky = Rows::first_tap(y_origin); ky < Rows::end_tap(y_origin); ++ky) {
-          const auto iy = static_cast<std::size_t>(y_origin + ky);
-          for (int kx = Cols::first_tap(x_origin); kx < Cols::end_tap(x_origin); ++kx) {
-            const auto ix = static_cast<std::size_t>(x_origin + kx);
-            const float value = input[(iy * W + ix) * C + c];
-            if (first || value > largest) {
-              largest = value;
-              first = false;
-            }
-          }
-        }
-        *out++ = quant::apply_activation(largest, activation);
-      }
-    }
-  }
+  // (the first tap's value, then each larger one: a NaN first tap stays)
+  struct Largest {
+    bool none;
+    float value;
+  };
+  detail::pool<H, W, C, PH, PW, Stride, Pad>(
+      input.data(), output.data(), Largest{true, 0.0f},
+      [](Largest largest, float value) MICROTL_KERNEL_LAMBDA {
+        return largest.none || value > largest.value ? Largest{false, value} : largest;
+      },
+      [&](Largest largest, int)
+          MICROTL_KERNEL_LAMBDA { return quant::apply_activation(largest.value, activation); });
 }
 
 template <std::size_t H, std::size_t W, std::size_t C, std::size_t PH, std::size_t PW,
@@ -151,32 +126,13 @@ template <std::size_t H, std::size_t W, std::size_t C, std::size_t PH, std::size
 void avg_pool_f32(std::span<const float, H * W * C> input,
                   std::span<float, output_elements(H, W, PH, PW, Stride, Pad, C)> output,
                   quant::Activation activation) noexcept {
-  using Rows = WindowAxis<H, PH, Stride, Pad>;
-  using Cols = WindowAxis<W, PW, Stride, Pad>;
   // output[y][x][c] = activation(sum over the taps inside the input / number of those taps)
-  float* out = output.data();
-  for (std::size_t y = 0; y < Rows::output; ++y) {
-    const int y_origin = Rows::origin(y);
-    const int ky_begin = Rows::first_tap(y_origin);
-    const int ky_end = Rows::end_tap(y_origin);
-    for (std::size_t x = 0; x < Cols::output; ++x) {
-      const int x_origin = Cols::origin(x);
-      const int kx_begin = Cols::first_tap(x_origin);
-      const int kx_end = Cols::end_tap(x_origin);
-      const auto count = static_cast<float>((ky_end - ky_begin) * (kx_end - kx_begin));
-      for (std::size_t c = 0; c < C; ++c) {
-        float sum = 0.0f;
-        for (int ky = ky_begin; ky < ky_end; ++ky) {
-          const auto iy = static_cast<std::size_t>(y_origin + ky);
-          for (int kx = kx_begin; kx < kx_end; ++kx) {
-            const auto ix = static_cast<std::size_t>(x_origin + kx);
-            sum += input[(iy * W + ix) * C + c];
-          }
-        }
-        *out++ = quant::apply_activation(sum / count, activation);
-      }
-    }
-  }
+  detail::pool<H, W, C, PH, PW, Stride, Pad>(
+      input.data(), output.data(), 0.0f,
+      [](float sum, float value) MICROTL_KERNEL_LAMBDA { return sum + value; },
+      [&](float sum, int count) MICROTL_KERNEL_LAMBDA {
+        return quant::apply_activation(sum / static_cast<float>(count), activation);
+      });
 }
 
 template <std::size_t H, std::size_t W, std::size_t C>
