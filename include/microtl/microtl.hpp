@@ -24,6 +24,7 @@
 #include "microtl/layers/depthwise_conv2d.hpp"
 #include "microtl/layers/flatten.hpp"
 #include "microtl/layers/pooling.hpp"
+#include "microtl/layers/pooling1d.hpp"
 #include "microtl/layers/quantize.hpp"
 #include "microtl/layers/softmax.hpp"
 
