@@ -26,6 +26,7 @@
 #include "microtl/layers/pooling.hpp"
 #include "microtl/layers/pooling1d.hpp"
 #include "microtl/layers/quantize.hpp"
+#include "microtl/layers/reshape.hpp"
 #include "microtl/layers/softmax.hpp"
 
 #include "microtl/graph/sequential.hpp"
