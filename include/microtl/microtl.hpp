@@ -27,6 +27,7 @@
 #include "microtl/layers/pooling1d.hpp"
 #include "microtl/layers/quantize.hpp"
 #include "microtl/layers/reshape.hpp"
+#include "microtl/layers/sigmoid_tanh.hpp"
 #include "microtl/layers/softmax.hpp"
 
 #include "microtl/graph/sequential.hpp"
