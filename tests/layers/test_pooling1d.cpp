@@ -75,13 +75,13 @@ TEST_CASE("pooling 1-D float: values worked out by hand") {
   const std::array<float, 6> avg_expected{2.0f / 3.0f, 2.0f / 3.0f, 5.0f / 6.0f,
                                           -1.0f,       -2.5f,       2.25f};
   for (std::size_t i = 0; i < 6; ++i) {
-    CHECK(avg[i] == doctest::Approx(avg_expected[i]).epsilon(1e-6));
+    CHECK(avg[i] == doctest::Approx(static_cast<double>(avg_expected[i])).epsilon(1e-6));
   }
   // GlobalAvgPool1D: channel 0 (1 - 2 + 3 + 0.5 - 1 - 4) / 6 = -2.5 / 6 = -0.41667;
   // channel 1 (0 + 5 - 3 - 2 + 2 + 2.5) / 6 = 4.5 / 6 = 0.75. ReLU6 fused: 0 and 0.75.
   const auto global = run_float<Global>(kX);
-  CHECK(global[0] == doctest::Approx(-2.5f / 6.0f).epsilon(1e-6));
-  CHECK(global[1] == doctest::Approx(0.75f).epsilon(1e-6));
+  CHECK(global[0] == doctest::Approx(-2.5 / 6.0).epsilon(1e-6));
+  CHECK(global[1] == doctest::Approx(0.75).epsilon(1e-6));
   CHECK(run_float<Bound<GlobalAvgPool1D, Shape<6, 2>, float, quant::Activation::relu6>>(kX) ==
         std::array<float, 2>{0.0f, 0.75f});
 }

@@ -55,15 +55,15 @@ TEST_CASE("Sigmoid, Tanh float: values worked out by hand") {
   // tanh(3) = (e^6 - 1) / (e^6 + 1) = 402.42879 / 404.42879 = 0.9950548.
   std::array<float, 12> x{0.0f, 1.0f, -2.0f, 4.0f, 0.5f, -1.0f, 3.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
   const auto s = run_float<SigmoidF>(x);
-  CHECK(s[0] == doctest::Approx(0.5f).epsilon(1e-6));
-  CHECK(s[1] == doctest::Approx(0.7310586f).epsilon(1e-6));
-  CHECK(s[2] == doctest::Approx(0.1192029f).epsilon(1e-6));
-  CHECK(s[3] == doctest::Approx(0.9820138f).epsilon(1e-6));
+  CHECK(s[0] == doctest::Approx(0.5).epsilon(1e-6));
+  CHECK(s[1] == doctest::Approx(0.7310586).epsilon(1e-6));
+  CHECK(s[2] == doctest::Approx(0.1192029).epsilon(1e-6));
+  CHECK(s[3] == doctest::Approx(0.9820138).epsilon(1e-6));
   const auto t = run_float<TanhF>(x);
   CHECK(t[0] == 0.0f);
-  CHECK(t[4] == doctest::Approx(0.4621172f).epsilon(1e-6));
-  CHECK(t[5] == doctest::Approx(-0.7615942f).epsilon(1e-6));
-  CHECK(t[6] == doctest::Approx(0.9950548f).epsilon(1e-6));
+  CHECK(t[4] == doctest::Approx(0.4621172).epsilon(1e-6));
+  CHECK(t[5] == doctest::Approx(-0.7615942).epsilon(1e-6));
+  CHECK(t[6] == doctest::Approx(0.9950548).epsilon(1e-6));
 }
 
 TEST_CASE("Sigmoid, Tanh float: large |x| saturates without overflow or NaN") {

@@ -11,7 +11,12 @@
 // following ReLU / ReLU6 is fused. Converters express these ops as 2-D pools over a one-row
 // image, and so do these layers: each is the 2-D pool of pooling.hpp bound to the image
 // [1][L][C] (a 1 x Pool window), which is the same memory as [L][C]. Forward and backward
-// (float and int8, gradients in real units) are that layer's, on reshaped views.
+// (float and int8, gradients in real units) are that layer's, on reshaped views:
+//
+//   g = dy * activation'(y)        (int8: dy where the output code was not clamped)
+//   max:     dx[l][c] = sum of g[o][c] over the windows whose first maximum is sample l
+//   average: dx[l][c] = sum of g[o][c] / (real taps of window o) over the windows holding l
+//   global:  dx[l][c] = g[c] / L
 #pragma once
 
 #include <cstddef>
