@@ -11,8 +11,8 @@
 //   TFLite Micro runs), bit-exact, with gemmlowp's fixed-point logistic and tanh. The output
 //   quantization is fixed by TFLite: Sigmoid scale 1/256, zero point -128 (y = (q + 128) / 256);
 //   Tanh scale 1/128, zero point 0 (y = q / 128). What TFLite's Prepare derives from the input
-//   scale is derived here from the quantization that arrives with the data (prepare_s8: a few
-//   integer operations per call, no parameters to supply).
+//   scale is derived here from the quantization that arrives with the data (prepare_smooth_s8,
+//   once per call, not per element: no parameters to supply).
 //
 // Neither fuses into the layer before it (TFLite has no fused sigmoid or tanh).
 #pragma once
@@ -92,8 +92,8 @@ constexpr std::int32_t tanh_q4_27(std::int32_t a) noexcept {
 // TFLite's Prepare of int8 LOGISTIC and TANH (the same for both): the input as Q4.27.
 //   (multiplier, left_shift) = quantize_multiplier(input_scale * 2^27)
 //   radius = floor(15 * 2^27 / 2^left_shift)
-// Codes with |q - zero_point| >= radius stand for |x| >= 7.5 at least (15 * multiplier / 2^31
-// / input_scale): their outputs are the saturated ends.
+// The radius is 15 * (multiplier / 2^31) / input_scale codes: codes with |q - zero_point| >=
+// radius stand for |x| >= 7.5 at least, and their outputs are the saturated ends.
 struct SmoothInputS8 {
   std::int32_t multiplier;
   int left_shift;
