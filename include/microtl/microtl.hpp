@@ -26,7 +26,10 @@
 #include "microtl/layers/depthwise_conv2d.hpp"
 #include "microtl/layers/flatten.hpp"
 #include "microtl/layers/pooling.hpp"
+#include "microtl/layers/pooling1d.hpp"
 #include "microtl/layers/quantize.hpp"
+#include "microtl/layers/reshape.hpp"
+#include "microtl/layers/sigmoid_tanh.hpp"
 #include "microtl/layers/softmax.hpp"
 
 #include "microtl/graph/sequential.hpp"
