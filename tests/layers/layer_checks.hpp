@@ -16,20 +16,11 @@
 #include <cstdint>
 #include <span>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 
 namespace microtl_test {
-
-template <std::size_t N>
-std::array<float, N> random_floats(Xorshift32& rng, float low, float high) {
-  std::array<float, N> a{};
-  for (auto& v : a) {
-    v = rng.uniform_float(low, high);
-  }
-  return a;
-}
 
 // Runs the bound, parameterless layer L forward on `in`.
 template <class L>

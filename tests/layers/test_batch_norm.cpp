@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstddef>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/microtl.hpp"
 
 using namespace microtl;

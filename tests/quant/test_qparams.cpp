@@ -7,7 +7,7 @@
 #include <span>
 
 #include "microtl/quant/qparams.hpp"
-#include "xorshift32.hpp"
+#include "../support/random.hpp"
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/io/parameter_store.hpp"
 #include "microtl/io/ram_storage.hpp"
 #include "microtl/layers/quantize_linear.hpp"

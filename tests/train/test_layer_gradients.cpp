@@ -12,7 +12,7 @@
 #include <cmath>
 #include <cstddef>
 
-#include "../quant/xorshift32.hpp"
+#include "../support/random.hpp"
 #include "microtl/microtl.hpp"
 #include "microtl/train/gradient_sink.hpp"
 #include "microtl/train/trainable.hpp"
