@@ -41,7 +41,7 @@ struct BatchNormParams;
 
 // gamma and beta owned in RAM for training; the statistics stay where they are (flash).
 template <std::size_t C>
-struct BatchNormValues {
+struct BatchNormValues : VisitTensors<BatchNormValues<C>> {
   static constexpr std::array<TrainedTensor, 2> tensors = {
       {{batch_norm_tensor::gamma, C}, {batch_norm_tensor::beta, C}}};
   std::array<float, C> gamma{};
@@ -63,16 +63,6 @@ struct BatchNormValues {
     return {gamma, beta, std::span<const float, C>(mean, C), std::span<const float, C>(variance, C),
             epsilon};
   }
-  template <class F>
-  void for_each(F&& f) noexcept {
-    visit(*this, f);
-  }
-  template <class F>
-  void for_each(F&& f) const noexcept {
-    visit(*this, f);
-  }
-
- private:
   template <class Self, class F>
   static void visit(Self& self, F& f) noexcept {  // Self: BatchNormValues, const or not
     f(std::integral_constant<std::size_t, batch_norm_tensor::gamma>{}, std::span(self.gamma));

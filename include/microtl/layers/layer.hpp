@@ -44,6 +44,20 @@ struct LayerBase {
   static constexpr std::size_t backward_saved_bytes = 0;
 };
 
+// for_each over a Values struct's tensors (TrainableParams, layers/contract.hpp), const or
+// not, from its one `template <class Self, class F> static void visit(Self&, F&)`.
+template <class Values>
+struct VisitTensors {
+  template <class F>
+  void for_each(F&& f) noexcept {
+    Values::visit(static_cast<Values&>(*this), f);
+  }
+  template <class F>
+  void for_each(F&& f) const noexcept {
+    Values::visit(static_cast<const Values&>(*this), f);
+  }
+};
+
 // (Unconstrained: layers use them in their own declarations, while still incomplete.)
 template <class L>
 using input_view_t =

@@ -37,7 +37,7 @@ inline constexpr std::size_t bias = 1;
 // The values of a float linear layer owned in RAM, for training (TrainableParams::Values,
 // layers/contract.hpp).
 template <std::size_t WeightCount, std::size_t Channels>
-struct LinearValues {
+struct LinearValues : VisitTensors<LinearValues<WeightCount, Channels>> {
   static constexpr std::array<TrainedTensor, 2> tensors = {
       {{linear_tensor::weights, WeightCount}, {linear_tensor::bias, Channels}}};
   std::array<float, WeightCount> weights{};
@@ -48,16 +48,6 @@ struct LinearValues {
     std::copy(from.bias.begin(), from.bias.end(), bias.begin());
   }
   LinearParams<float, WeightCount, Channels> view() const noexcept { return {weights, bias}; }
-  template <class F>
-  void for_each(F&& f) noexcept {
-    visit(*this, f);
-  }
-  template <class F>
-  void for_each(F&& f) const noexcept {
-    visit(*this, f);
-  }
-
- private:
   template <class Self, class F>
   static void visit(Self& self, F& f) noexcept {  // Self: LinearValues, const or not
     f(std::integral_constant<std::size_t, linear_tensor::weights>{}, std::span(self.weights));

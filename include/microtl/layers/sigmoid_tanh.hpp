@@ -43,25 +43,6 @@ namespace smooth_detail {
 
 constexpr std::int32_t kOneQ0_31 = std::numeric_limits<std::int32_t>::max();
 
-// (1 - a) / (1 + a) for a in (0, 1], a and the result in Q0.31 (gemmlowp
-// one_minus_x_over_one_plus_x_for_x_in_0_1). The Newton-Raphson iteration of
-// quant::one_over_one_plus_x_for_x_in_0_1 gives x ~= 1 / d = 2 / (1 + a) in Q2.29, with
-// d = (1 + a) / 2; the result is x - 1, brought to Q0.31 by a saturating * 4.
-constexpr std::int32_t one_minus_x_over_one_plus_x(std::int32_t a) noexcept {
-  constexpr std::int32_t kOneQ2_29 = std::int32_t{1} << 29;
-  constexpr std::int32_t k48Over17 = 1515870810;        // 48/17 in Q2.29
-  constexpr std::int32_t kMinus32Over17 = -1010580540;  // -32/17 in Q2.29
-  const std::int32_t d = quant::rounding_half_sum(a, kOneQ0_31);
-  std::int32_t x = k48Over17 + quant::saturating_rounding_doubling_high_mul(d, kMinus32Over17);
-  // x(n+1) = x(n) + x(n) (1 - d x(n)); the Q4.27 product is doubled twice back to Q2.29.
-  for (int iteration = 0; iteration < 3; ++iteration) {
-    const std::int32_t error = kOneQ2_29 - quant::saturating_rounding_doubling_high_mul(d, x);
-    x += quant::saturating_rounding_multiply_by_pot<2>(
-        quant::saturating_rounding_doubling_high_mul(x, error));
-  }
-  return quant::saturating_rounding_multiply_by_pot<2>(x - kOneQ2_29);
-}
-
 // gemmlowp's logistic of a in Q4.27, the result in Q0.31:
 //   a > 0:  1 / (1 + e^-a)        a < 0:  1 - logistic(-a)        a = 0:  1/2
 constexpr std::int32_t logistic_q4_27(std::int32_t a) noexcept {
@@ -83,7 +64,7 @@ constexpr std::int32_t tanh_q4_27(std::int32_t a) noexcept {
   }
   const std::int32_t negative_magnitude = a < 0 ? a : -a;
   const std::int32_t positive =
-      one_minus_x_over_one_plus_x(quant::exp_on_negative_values<5>(negative_magnitude));
+      quant::one_minus_x_over_one_plus_x_for_x_in_0_1(quant::exp_on_negative_values<5>(negative_magnitude));
   return a > 0 ? positive : -positive;
 }
 

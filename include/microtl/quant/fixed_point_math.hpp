@@ -161,7 +161,9 @@ constexpr std::int32_t exp_on_negative_values(std::int32_t a) noexcept {
 //   x0 = 48/17 - 32/17 * d               (the best linear start on [1/2, 1))
 //   x(n+1) = x(n) + x(n) * (1 - d * x(n))    three times, in Q2.29
 //   1 / (1 + a) = x / 2
-constexpr std::int32_t one_over_one_plus_x_for_x_in_0_1(std::int32_t a) noexcept {
+// x ~= 2 / (1 + a) in Q2.29 for a in [0, 1] in Q0.31, by the iteration above (gemmlowp's, for
+// 1 / (1 + a) and (1 - a) / (1 + a) alike).
+constexpr std::int32_t two_over_one_plus_x_q2_29(std::int32_t a) noexcept {
   constexpr std::int32_t kOneQ0_31 = std::numeric_limits<std::int32_t>::max();
   constexpr std::int32_t kOneQ2_29 = std::int32_t{1} << 29;
   constexpr std::int32_t k48Over17 = detail::q2_29(48.0 / 17.0);
@@ -180,8 +182,20 @@ constexpr std::int32_t one_over_one_plus_x_for_x_in_0_1(std::int32_t a) noexcept
     x += saturating_rounding_multiply_by_pot<2>(
         saturating_rounding_doubling_high_mul(x, one_minus_half_denominator_times_x));
   }
+  return x;
+}
+
+constexpr std::int32_t one_over_one_plus_x_for_x_in_0_1(std::int32_t a) noexcept {
   // x / 2 in Q1.30 has the raw bits of x; Q1.30 -> Q0.31 doubles them, saturating at 1.
-  return saturating_rounding_multiply_by_pot<1>(x);
+  return saturating_rounding_multiply_by_pot<1>(two_over_one_plus_x_q2_29(a));
+}
+
+// (1 - a) / (1 + a) for a in (0, 1], a and the result in Q0.31 (gemmlowp's
+// one_minus_x_over_one_plus_x_for_x_in_0_1): 2 / (1 + a) - 1, brought from Q2.29 to Q0.31
+// by a saturating * 4.
+constexpr std::int32_t one_minus_x_over_one_plus_x_for_x_in_0_1(std::int32_t a) noexcept {
+  constexpr std::int32_t kOneQ2_29 = std::int32_t{1} << 29;
+  return saturating_rounding_multiply_by_pot<2>(two_over_one_plus_x_q2_29(a) - kOneQ2_29);
 }
 
 // The reciprocal of a positive Q(IntegerBits).(31 - IntegerBits) value x, as TFLite's

@@ -99,14 +99,12 @@ struct TrainableLayer : B {
   };
 };
 
-// A bound float linear layer whose bias alone trains.
-template <BoundLayer B>
-struct BiasOnlyLayer : B {
-  static_assert(BackwardLayer<B>, "microtl::BiasOnly: this layer has no backward pass");
+// What both bias-only layers (float and int8) declare: the bias is the one trained tensor.
+template <class B>
+struct BiasOnlyTraits {
   static_assert(
       is_linear_params_v<typename B::Params>,
       "microtl::BiasOnly: only layers with a bias (Dense, Conv2D, DepthwiseConv2D, Conv1D) train");
-
   static constexpr std::size_t weight_count = LinearExtents<typename B::Params>::weights;
   static constexpr std::size_t bias_count = LinearExtents<typename B::Params>::channels;
 
@@ -114,6 +112,14 @@ struct BiasOnlyLayer : B {
   static constexpr std::array<TrainedTensor, 1> trained_tensors = {
       {{linear_tensor::bias, bias_count}}};
   static constexpr std::size_t trained_value_count = bias_count;
+};
+
+// A bound float linear layer whose bias alone trains.
+template <BoundLayer B>
+struct BiasOnlyLayer : B, BiasOnlyTraits<B> {
+  static_assert(BackwardLayer<B>, "microtl::BiasOnly: this layer has no backward pass");
+  static constexpr std::size_t weight_count = BiasOnlyTraits<B>::weight_count;
+  static constexpr std::size_t bias_count = BiasOnlyTraits<B>::bias_count;
 
   struct State : TrainedBias<bias_count> {
     using InitParams = typename B::Params;
@@ -147,21 +153,12 @@ struct QuantizedBiasOnlyParams {
 // to the int32 bias the int8 kernel uses, with quant::quantize_bias. Weights, multipliers and
 // output quantization stay in flash, untouched.
 template <BoundLayer B>
-struct BiasOnlyQuantizedLayer : B {
+struct BiasOnlyQuantizedLayer : B, BiasOnlyTraits<B> {
   static_assert(std::same_as<typename B::input_element, QInt8> &&
                     std::same_as<typename B::output_element, QInt8>,
                 "microtl::BiasOnly: this specialisation is for int8 layers");
-  static_assert(
-      is_linear_params_v<typename B::Params>,
-      "microtl::BiasOnly: only layers with a bias (Dense, Conv2D, DepthwiseConv2D, Conv1D) train");
-
-  static constexpr std::size_t weight_count = LinearExtents<typename B::Params>::weights;
-  static constexpr std::size_t bias_count = LinearExtents<typename B::Params>::channels;
-
-  static constexpr bool trainable = true;
-  static constexpr std::array<TrainedTensor, 1> trained_tensors = {
-      {{linear_tensor::bias, bias_count}}};
-  static constexpr std::size_t trained_value_count = bias_count;
+  static constexpr std::size_t weight_count = BiasOnlyTraits<B>::weight_count;
+  static constexpr std::size_t bias_count = BiasOnlyTraits<B>::bias_count;
   // Each bias receives one contribution per output position.
   static constexpr bool single_gradient_write = false;
   static constexpr std::size_t backward_saved_bytes = 0;
