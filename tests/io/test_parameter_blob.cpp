@@ -29,7 +29,6 @@ void put_u16(std::byte* out, std::uint16_t value) {
   out[1] = static_cast<std::byte>(value >> 8);
 }
 
-
 using Store = io::ParameterStore<SmallModel>;
 using Flash = io::RamStorage<512>;
 

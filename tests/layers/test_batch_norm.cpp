@@ -50,15 +50,18 @@ TEST_CASE("BatchNorm: gradients against finite differences") {
     variance[c] = rng.uniform_float(0.5f, 2.0f);
   }
   std::array<float, 12> x{}, u{};
-  for (auto& v : x) v = rng.uniform_float(-2.0f, 2.0f);
-  for (auto& v : u) v = rng.uniform_float(-1.0f, 1.0f);
+  for (auto& v : x)
+    v = rng.uniform_float(-2.0f, 2.0f);
+  for (auto& v : u)
+    v = rng.uniform_float(-1.0f, 1.0f);
   const auto loss = [&](const std::array<float, 12>& input) {
     std::array<float, 12> y{};
     const BatchNormParams<4> p{gamma, beta, mean, variance};
     (void)L::forward(p, TensorView<const float, Shape<3, 4>>(input.data()), NoQuant{},
                      TensorView<float, Shape<3, 4>>(y.data()), {});
     float sum = 0.0f;
-    for (std::size_t k = 0; k < 12; ++k) sum += u[k] * y[k];
+    for (std::size_t k = 0; k < 12; ++k)
+      sum += u[k] * y[k];
     return sum;
   };
   const BatchNormParams<4> p{gamma, beta, mean, variance};
@@ -70,8 +73,11 @@ TEST_CASE("BatchNorm: gradients against finite differences") {
   std::array<float, 4> dgamma{}, dbeta{};
   GradientSinkFor<GradientPolicy::accumulate, 2, 3U> sink{};
   sink.target = {dgamma.data(), dbeta.data()};
-  const ForwardRecord<L> record{TensorView<const float, Shape<3, 4>>(x.data()), NoQuant{},
-                                TensorView<const float, Shape<3, 4>>(y.data()), NoQuant{}, {}};
+  const ForwardRecord<L> record{TensorView<const float, Shape<3, 4>>(x.data()),
+                                NoQuant{},
+                                TensorView<const float, Shape<3, 4>>(y.data()),
+                                NoQuant{},
+                                {}};
   L::backward<true>(p, record, TensorView<float, Shape<3, 4>>(dy.data()),
                     TensorView<float, Shape<3, 4>>(dx.data()), sink);
 
@@ -111,8 +117,8 @@ TEST_CASE("BatchNorm: trains under Trainable<BatchNorm>, statistics stay frozen,
   static_assert(trained_value_count_v<Model> == 6 + 12 + 2);
   // Another trainable layer with the same shapes is another model.
   static_assert(io::model_signature<Model>() !=
-                io::model_signature<Sequential<Input<Shape<2, 3>>, BatchNorm, Flatten,
-                                               Trainable<Dense<2>>>>());
+                io::model_signature<
+                    Sequential<Input<Shape<2, 3>>, BatchNorm, Flatten, Trainable<Dense<2>>>>());
 
   static const std::array<float, 3> gamma{1.0f, 1.0f, 1.0f};
   static const std::array<float, 3> beta{0.0f, 0.0f, 0.0f};
@@ -122,7 +128,8 @@ TEST_CASE("BatchNorm: trains under Trainable<BatchNorm>, statistics stay frozen,
   static std::array<float, 12> w{};
   static const std::array<float, 2> b{};
   microtl_test::Xorshift32 rng(72);
-  for (auto& v : w) v = rng.uniform_float(-0.5f, 0.5f);
+  for (auto& v : w)
+    v = rng.uniform_float(-0.5f, 0.5f);
   static const LinearParams<float, 12, 2> dense{w, b};
   static Model model(bn, dense);
   using T = Trainer<Model, SoftmaxCrossEntropy, SGD>;
@@ -132,7 +139,8 @@ TEST_CASE("BatchNorm: trains under Trainable<BatchNorm>, statistics stay frozen,
   // Two classes told apart by the sign of channel 1.
   std::array<std::array<float, 6>, 8> samples{};
   for (std::size_t s = 0; s < samples.size(); ++s) {
-    for (auto& v : samples[s]) v = rng.uniform_float(-1.0f, 1.0f);
+    for (auto& v : samples[s])
+      v = rng.uniform_float(-1.0f, 1.0f);
     const float sign = s % 2 == 0 ? 1.0f : -1.0f;
     samples[s][1] = sign * (1.0f + std::fabs(samples[s][1]));
     samples[s][4] = sign * (1.0f + std::fabs(samples[s][4]));
@@ -147,7 +155,7 @@ TEST_CASE("BatchNorm: trains under Trainable<BatchNorm>, statistics stay frozen,
     (epoch == 0 ? first : last) = sum;
   }
   CHECK(last < 0.5f * first);
-  CHECK_FALSE(model.state<0>().gamma == gamma);  // gamma trained
+  CHECK_FALSE(model.state<0>().gamma == gamma);             // gamma trained
   CHECK(model.parameters<0>().mean.data() == mean.data());  // the statistics: referenced, frozen
   CHECK(mean == std::array<float, 3>{0.5f, -0.5f, 0.0f});
 

@@ -6,8 +6,8 @@
 #include <limits>
 #include <span>
 
-#include "microtl/quant/qparams.hpp"
 #include "../support/random.hpp"
+#include "microtl/quant/qparams.hpp"
 
 namespace {
 

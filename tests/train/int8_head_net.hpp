@@ -9,8 +9,8 @@
 #include <span>
 
 #include "../support/random.hpp"
-#include "microtl/microtl.hpp"
 #include "microtl/layers/quantize_linear.hpp"
+#include "microtl/microtl.hpp"
 #include "microtl/train/feature_cache.hpp"
 #include "microtl/train/trainer.hpp"
 
@@ -46,9 +46,9 @@ struct Parts {
   Parts(Xorshift32& rng, float head_range)
       : wc(random_floats<18>(rng, -1, 1)),
         bc(random_floats<2>(rng, 0.0f, 0.2f)),
-        conv(quantize_linear<ChannelAxis::leading>(
-            std::span<const float, 18>(wc), std::span<const float, 2>(bc), q_in,
-            quant::QuantParams{0.02f, -128})),
+        conv(quantize_linear<ChannelAxis::leading>(std::span<const float, 18>(wc),
+                                                   std::span<const float, 2>(bc), q_in,
+                                                   quant::QuantParams{0.02f, -128})),
         conv_params(conv.params()),
         float_conv_params{wc, bc},
         wd(random_floats<54>(rng, -head_range, head_range)),

@@ -12,8 +12,8 @@
 #include "../support/compare.hpp"
 #include "../support/random.hpp"
 #include "int8_head_net.hpp"
-#include "microtl/microtl.hpp"
 #include "microtl/layers/quantize_linear.hpp"
+#include "microtl/microtl.hpp"
 #include "microtl/train/feature_cache.hpp"
 #include "microtl/train/trainer.hpp"
 
@@ -144,8 +144,8 @@ TEST_CASE("feature cache: a float-input model that quantizes on the way caches i
   static const std::array<float, 12> w{0.5f, -0.5f, 0.25f, 0.1f, -0.2f, 0.3f,
                                        0.4f, -0.1f, 0.2f,  0.2f, 0.2f,  0.2f};
   static const std::array<float, 3> b{};
-  static const auto frozen = quantize_linear<ChannelAxis::leading>(
-      std::span(w), std::span(b), q_in, quant::QuantParams{0.01f, 0});
+  static const auto frozen = quantize_linear<ChannelAxis::leading>(std::span(w), std::span(b), q_in,
+                                                                   quant::QuantParams{0.01f, 0});
   static const auto frozen_params = frozen.params();
   static const std::array<float, 6> hw{0.1f, -0.1f, 0.2f, -0.2f, 0.3f, -0.3f};
   static const std::array<float, 2> hb{};

@@ -69,8 +69,11 @@ struct Check {
     std::array<float, n_in> dx{};
     std::array<float, W> dw{};
     std::array<float, B> db{};
-    const ForwardRecord<L> record{TensorView<const float, In>(x.data()), NoQuant{},
-                                  TensorView<const float, Out>(y.data()), NoQuant{}, {}};
+    const ForwardRecord<L> record{TensorView<const float, In>(x.data()),
+                                  NoQuant{},
+                                  TensorView<const float, Out>(y.data()),
+                                  NoQuant{},
+                                  {}};
     if constexpr (W > 0) {
       // Accumulating into zeroed gradients: what the trainer does for every layer that puts
       // several contributions per value (and the same sums as overwriting for the others).

@@ -13,8 +13,8 @@
 
 #include "../support/compare.hpp"
 #include "../support/random.hpp"
-#include "microtl/microtl.hpp"
 #include "microtl/layers/quantize_linear.hpp"
+#include "microtl/microtl.hpp"
 #include "microtl/train/trainable.hpp"
 #include "microtl/train/trainer.hpp"
 
@@ -35,9 +35,11 @@ static_assert(L0::activation == quant::Activation::relu);  // the wrapper still 
 // Which layers train, and how many values: Dense<4> on 6 inputs has 24 weights and 4 biases,
 // Dense<3> on 4 has 12 and 3.
 static_assert(is_trainable_v<L0> && is_trainable_v<L1> && !is_trainable_v<L2>);
-static_assert(L0::trained_tensors.size() == 2 && L0::trained_tensors[0].index == linear_tensor::weights &&
+static_assert(L0::trained_tensors.size() == 2 &&
+              L0::trained_tensors[0].index == linear_tensor::weights &&
               L0::trained_tensors[1].index == linear_tensor::bias);
-static_assert(L1::trained_tensors.size() == 1 && L1::trained_tensors[0].index == linear_tensor::bias);
+static_assert(L1::trained_tensors.size() == 1 &&
+              L1::trained_tensors[0].index == linear_tensor::bias);
 static_assert(L0::Params::weights_extent == 24 && L0::Params::bias_extent == 4 &&
               L0::trained_value_count == 28);
 static_assert(L1::Params::weights_extent == 12 && L1::Params::bias_extent == 3 &&
@@ -215,8 +217,8 @@ TEST_CASE("bias-only on an int8 layer: weights, multipliers and output stay in p
   static const auto w = random_floats<12>(rng, -1, 1);
   static const auto b = random_floats<3>(rng, -0.5f, 0.5f);
   static const quant::QuantParams q_in{0.02f, 0};
-  static const auto q = quantize_linear<ChannelAxis::leading>(
-      std::span(w), std::span(b), q_in, quant::QuantParams{0.05f, 0});
+  static const auto q = quantize_linear<ChannelAxis::leading>(std::span(w), std::span(b), q_in,
+                                                              quant::QuantParams{0.05f, 0});
   static const auto frozen = q.params();
   static const layers::QuantizedBiasOnlyParams<12, 3> init{frozen, q.weight_scales, q_in.scale};
   static const auto hw = random_floats<6>(rng, -1, 1);

@@ -107,7 +107,8 @@ template <std::size_t I>
 using HostLayer = FloatModel::layer<I>;
 
 template <std::size_t I>
-using InitialOf = InitialLayer<HostLayer<I>::Params::weights_extent, HostLayer<I>::Params::bias_extent>;
+using InitialOf =
+    InitialLayer<HostLayer<I>::Params::weights_extent, HostLayer<I>::Params::bias_extent>;
 
 using Trainer = mtl::Trainer<FloatModel, mtl::SoftmaxCrossEntropy, mtl::Adam>;
 
@@ -245,10 +246,10 @@ int main(int argc, char** argv) {
   const auto q3 = int8_conv3.params();
   const auto& h1 = model.state<kHostDense1>();
   const auto& h2 = model.state<kHostDense2>();
-  const mtl::LinearParams<float, HostLayer<kHostDense1>::Params::weights_extent, kHidden> head1{h1.weights,
-                                                                                      h1.bias};
-  const mtl::LinearParams<float, HostLayer<kHostDense2>::Params::weights_extent, kClasses> head2{h2.weights,
-                                                                                       h2.bias};
+  const mtl::LinearParams<float, HostLayer<kHostDense1>::Params::weights_extent, kHidden> head1{
+      h1.weights, h1.bias};
+  const mtl::LinearParams<float, HostLayer<kHostDense2>::Params::weights_extent, kClasses> head2{
+      h2.weights, h2.bias};
   static DeviceModel deployed(kInputQuant, q1, q2, q3, head1, head2);
   static DeviceModel::InferenceArena deployed_arena;
   std::array<std::int8_t, 784> codes{};

@@ -52,9 +52,8 @@ struct Shape {
 
   // True when every index is inside its extent.
   template <class... Index>
-  requires(sizeof...(Index) == rank &&
-           (std::is_integral_v<Index> &&
-            ...)) static constexpr bool contains(Index... index) noexcept {
+    requires(sizeof...(Index) == rank && (std::is_integral_v<Index> && ...))
+  static constexpr bool contains(Index... index) noexcept {
     std::size_t axis = 0;
     return ((static_cast<std::size_t>(index) < dims[axis++]) && ...);
   }
@@ -62,9 +61,8 @@ struct Shape {
   // Flat row-major offset:  offset(i0, ..., in) = sum_k ik * stride(k).
   // The number of indices must equal the rank (a compile error otherwise).
   template <class... Index>
-  requires(sizeof...(Index) == rank &&
-           (std::is_integral_v<Index> && ...)) static constexpr std::size_t
-      offset(Index... index) noexcept {
+    requires(sizeof...(Index) == rank && (std::is_integral_v<Index> && ...))
+  static constexpr std::size_t offset(Index... index) noexcept {
     MICROTL_ASSERT(contains(index...));
     std::size_t result = 0;
     std::size_t axis = 0;

@@ -16,21 +16,21 @@
 
 namespace microtl {
 
-enum class [[nodiscard]] Status : std::uint8_t{
-    ok = 0,
-    invalid_argument,    // an argument outside its documented range
-    size_mismatch,       // a runtime buffer or file whose size is not the expected one
-    label_out_of_range,  // a class label >= the number of classes
-    not_finite,          // NaN or infinity in an input or a target
-    bad_format,          // bytes that are not the expected format (magic, header fields)
-    truncated,           // data that ends before its header says it should
-    version_mismatch,    // a format version this build does not read
-    model_mismatch,      // a parameter blob saved by a different model type
-    checksum_mismatch,   // stored data whose checksum does not match: corrupted
-    io_error,            // the storage or file layer reported a failure
-    not_found,           // nothing valid stored yet
-    diverged,            // training produced non-finite values; parameters were rolled back
-    capacity_exceeded,   // a fixed-capacity container is full
+enum class [[nodiscard]] Status : std::uint8_t {
+  ok = 0,
+  invalid_argument,    // an argument outside its documented range
+  size_mismatch,       // a runtime buffer or file whose size is not the expected one
+  label_out_of_range,  // a class label >= the number of classes
+  not_finite,          // NaN or infinity in an input or a target
+  bad_format,          // bytes that are not the expected format (magic, header fields)
+  truncated,           // data that ends before its header says it should
+  version_mismatch,    // a format version this build does not read
+  model_mismatch,      // a parameter blob saved by a different model type
+  checksum_mismatch,   // stored data whose checksum does not match: corrupted
+  io_error,            // the storage or file layer reported a failure
+  not_found,           // nothing valid stored yet
+  diverged,            // training produced non-finite values; parameters were rolled back
+  capacity_exceeded,   // a fixed-capacity container is full
 };
 
 // A short, stable name for logs ("label_out_of_range").

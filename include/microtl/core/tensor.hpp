@@ -52,13 +52,13 @@ struct Tensor {
   }
 
   template <class... Index>
-  requires(sizeof...(Index) == S::rank && (std::is_integral_v<Index> && ...)) constexpr T&
-  operator()(Index... index) noexcept {
+    requires(sizeof...(Index) == S::rank && (std::is_integral_v<Index> && ...))
+  constexpr T& operator()(Index... index) noexcept {
     return elements[S::offset(index...)];
   }
   template <class... Index>
-  requires(sizeof...(Index) == S::rank && (std::is_integral_v<Index> && ...)) constexpr const T&
-  operator()(Index... index) const noexcept {
+    requires(sizeof...(Index) == S::rank && (std::is_integral_v<Index> && ...))
+  constexpr const T& operator()(Index... index) const noexcept {
     return elements[S::offset(index...)];
   }
 

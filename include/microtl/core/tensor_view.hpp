@@ -33,9 +33,8 @@ class TensorView {
 
   // A view of T converts to a view of const T.
   template <class U>
-  requires(std::is_const_v<T>&& std::same_as<U, value_type>) constexpr TensorView(
-      TensorView<U, S> other) noexcept
-      : data_(other.data()) {}  // NOLINT
+    requires(std::is_const_v<T> && std::same_as<U, value_type>)
+  constexpr TensorView(TensorView<U, S> other) noexcept : data_(other.data()) {}  // NOLINT
 
   constexpr T* data() const noexcept { return data_; }
   constexpr std::span<T, S::size> span() const noexcept {
@@ -52,8 +51,8 @@ class TensorView {
 
   // Multi-dimensional access; the number of indices must equal the rank.
   template <class... Index>
-  requires(sizeof...(Index) == S::rank && (std::is_integral_v<Index> && ...)) constexpr T&
-  operator()(Index... index) const noexcept {
+    requires(sizeof...(Index) == S::rank && (std::is_integral_v<Index> && ...))
+  constexpr T& operator()(Index... index) const noexcept {
     return data_[S::offset(index...)];
   }
 

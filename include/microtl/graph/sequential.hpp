@@ -64,9 +64,10 @@ struct BindChain<S, E, std::tuple<Done...>> {
 // A layer spec (not followed by an activation it can fuse).
 template <ShapeType S, ActivationElement E, class... Done, class Spec, class... Rest>
 struct BindChain<S, E, std::tuple<Done...>, Spec, Rest...> {
-  static_assert(LayerSpec<Spec, S, E>,
-                "microtl::Sequential: this type is not a layer spec (it has no "
-                "template <ShapeType, ActivationElement> using bind = ...; see layers/contract.hpp)");
+  static_assert(
+      LayerSpec<Spec, S, E>,
+      "microtl::Sequential: this type is not a layer spec (it has no "
+      "template <ShapeType, ActivationElement> using bind = ...; see layers/contract.hpp)");
   using bound = typename Spec::template bind<S, E>;
   static_assert(BoundLayer<bound>,
                 "microtl::Sequential: this layer's bind<> does not give a bound layer");
@@ -76,8 +77,8 @@ struct BindChain<S, E, std::tuple<Done...>, Spec, Rest...> {
 
 // A spec that fuses activations, followed by ReLU/ReLU6: bind them as one layer.
 template <ShapeType S, ActivationElement E, class... Done, class Spec, class Act, class... Rest>
-requires(fuses_activation_v<Spec>&&
-             ActivationSpec<Act>) struct BindChain<S, E, std::tuple<Done...>, Spec, Act, Rest...> {
+  requires(fuses_activation_v<Spec> && ActivationSpec<Act>)
+struct BindChain<S, E, std::tuple<Done...>, Spec, Act, Rest...> {
   using bound = typename Spec::template bind<S, E, Act::activation>;
   static_assert(BoundLayer<bound>,
                 "microtl::Sequential: this layer's bind<> does not give a bound layer");
@@ -117,13 +118,12 @@ struct LayerState {
   using type = StatelessState;
 };
 template <class L>
-requires(has_params_v<L> && !requires { typename L::State; }) struct LayerState<L> {
+  requires(has_params_v<L> && !requires { typename L::State; })
+struct LayerState<L> {
   using type = FrozenState<L>;
 };
 template <class L>
-requires requires {
-  typename L::State;
-}
+  requires requires { typename L::State; }
 struct LayerState<L> {
   using type = typename L::State;
 };
@@ -197,8 +197,7 @@ class Sequential<Input<InS, InE>, Layers...> {
                              sizeof(storage_t<typename layer<I>::output_element>),
                          layer<I>::scratch_bytes, layer<I>::placement}),
        ...);
-    }
-    (std::make_index_sequence<layer_count>{});
+    }(std::make_index_sequence<layer_count>{});
     return graph::plan_inference(footprints);
   }();
   static constexpr std::size_t inference_arena_bytes = plan.arena_bytes;
@@ -213,8 +212,7 @@ class Sequential<Input<InS, InE>, Layers...> {
     std::size_t slot = 0;
     [&]<std::size_t... J>(std::index_sequence<J...>) {
       ((slot += graph::takes_init_v<layer<J>> ? 1 : 0), ...);
-    }
-    (std::make_index_sequence<I>{});
+    }(std::make_index_sequence<I>{});
     return slot;
   }();
 
@@ -227,18 +225,15 @@ class Sequential<Input<InS, InE>, Layers...> {
   // (const data in flash). A trainable layer's are copied into the model (RAM): they are
   // its initial values.
   template <class... P>
-  requires(std::is_same_v<InE, float> &&
-           sizeof...(P) ==
-               parameter_count) explicit constexpr Sequential(const P&... params) noexcept {
+    requires(std::is_same_v<InE, float> && sizeof...(P) == parameter_count)
+  explicit constexpr Sequential(const P&... params) noexcept {
     init_states(std::forward_as_tuple(params...), std::make_index_sequence<layer_count>{});
   }
 
   // An int8-input model takes the input's quantization parameters first.
   template <class... P>
-  requires(std::is_same_v<InE, QInt8> &&
-           sizeof...(P) ==
-               parameter_count) explicit constexpr Sequential(quant::QuantParams input_quant,
-                                                              const P&... params) noexcept
+    requires(std::is_same_v<InE, QInt8> && sizeof...(P) == parameter_count)
+  explicit constexpr Sequential(quant::QuantParams input_quant, const P&... params) noexcept
       : input_quant_(input_quant) {
     init_states(std::forward_as_tuple(params...), std::make_index_sequence<layer_count>{});
   }

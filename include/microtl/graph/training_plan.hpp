@@ -46,10 +46,10 @@ namespace microtl::graph {
 
 // What the training planner needs to know about one layer.
 struct TrainingFootprint {
-  LayerFootprint forward;            // input, output, scratch bytes and placement
-  std::size_t trained_values = 0;    // 0: frozen
-  std::size_t saved_bytes = 0;       // what its backward keeps besides input and output
-  std::size_t input_grad_bytes = 0;  // dL/dx in float
+  LayerFootprint forward;             // input, output, scratch bytes and placement
+  std::size_t trained_values = 0;     // 0: frozen
+  std::size_t saved_bytes = 0;        // what its backward keeps besides input and output
+  std::size_t input_grad_bytes = 0;   // dL/dx in float
   std::size_t output_grad_bytes = 0;  // dL/dy in float
 };
 

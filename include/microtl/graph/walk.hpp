@@ -54,10 +54,10 @@ WalkEnd<walk_out_quant_t<Model, End - 1>> walk(
     out_quant = quant;  // a view keeps its input's element type and quantization
   } else {
     Out* out = policy.template output<I>();
-    out_quant = L::forward(model.template parameters<I>(),
-                           TensorView<const In, typename L::input_shape>(static_cast<const In*>(input)),
-                           quant, TensorView<Out, typename L::output_shape>(out),
-                           policy.template scratch<I>());
+    out_quant = L::forward(
+        model.template parameters<I>(),
+        TensorView<const In, typename L::input_shape>(static_cast<const In*>(input)), quant,
+        TensorView<Out, typename L::output_shape>(out), policy.template scratch<I>());
     output = out;
   }
   policy.template after<I>(input, quant, static_cast<const Out*>(output), out_quant);

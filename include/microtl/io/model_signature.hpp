@@ -28,9 +28,9 @@
 #include <utility>
 
 #include "microtl/core/shape.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"
-#include "microtl/layers/contract.hpp"
 
 namespace microtl::io {
 
@@ -125,8 +125,7 @@ constexpr std::uint32_t model_signature() noexcept {
   h.u32(Model::layer_count);
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (detail::hash_layer<typename Model::template layer<I>>(h), ...);
-  }
-  (std::make_index_sequence<Model::layer_count>{});
+  }(std::make_index_sequence<Model::layer_count>{});
   return h.value();
 }
 

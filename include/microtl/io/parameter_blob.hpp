@@ -102,8 +102,8 @@ constexpr bool is_newer(std::uint32_t a, std::uint32_t b) noexcept {
 // saved" last.
 constexpr int informativeness(Status status) noexcept {
   constexpr std::array<Status, 8> least_to_most = {
-      Status::not_found,         Status::bad_format,   Status::truncated,
-      Status::checksum_mismatch, Status::not_finite,   Status::size_mismatch,
+      Status::not_found,         Status::bad_format,    Status::truncated,
+      Status::checksum_mismatch, Status::not_finite,    Status::size_mismatch,
       Status::version_mismatch,  Status::model_mismatch};
   for (std::size_t i = 0; i < least_to_most.size(); ++i) {
     if (least_to_most[i] == status) {

@@ -32,8 +32,8 @@ struct ActivationLayer : LayerBase<S, E, E, OutputPlacement::in_place> {
   //         tensor's own parameters: [zero_point, 127] (ReLU6: up to quantize(6)).
   //         The parameters pass through unchanged, as TFLite requires for these ops.
   // `in` and `out` may be the same memory.
-  static quant_info_t<E> forward(const NoParams&, input_view_t<ActivationLayer> in, quant_info_t<E> q,
-                                 output_view_t<ActivationLayer> out,
+  static quant_info_t<E> forward(const NoParams&, input_view_t<ActivationLayer> in,
+                                 quant_info_t<E> q, output_view_t<ActivationLayer> out,
                                  std::span<std::byte>) noexcept {
     if constexpr (std::same_as<E, float>) {
       if constexpr (A == quant::Activation::relu) {

@@ -134,12 +134,12 @@ struct BatchNormLayer : LayerBase<S, float> {
         }
       }
       if constexpr (Sink::template wants<batch_norm_tensor::gamma>) {
-        sink.template put<batch_norm_tensor::gamma>(0, channels, [&](std::size_t c) {
-          return g[c] * ((x[c] - p.mean[c]) * r[c]);
-        });
+        sink.template put<batch_norm_tensor::gamma>(
+            0, channels, [&](std::size_t c) { return g[c] * ((x[c] - p.mean[c]) * r[c]); });
       }
       if constexpr (Sink::template wants<batch_norm_tensor::beta>) {
-        sink.template put<batch_norm_tensor::beta>(0, channels, [g](std::size_t c) { return g[c]; });
+        sink.template put<batch_norm_tensor::beta>(0, channels,
+                                                   [g](std::size_t c) { return g[c]; });
       }
     }
   }

@@ -34,9 +34,8 @@ namespace microtl {
 // Dense after an image: "put a Flatten before it"): that message is what the user sees.
 // ---------------------------------------------------------------------------------------
 template <class Spec, class S, class E>
-concept LayerSpec = ShapeType<S> && ActivationElement<E> && requires {
-  typename Spec::template bind<S, E>;
-};
+concept LayerSpec =
+    ShapeType<S> && ActivationElement<E> && requires { typename Spec::template bind<S, E>; };
 
 // Spec bound to S and E, with the fused activation A when the spec fuses activations (for
 // wrappers such as Trainable<Spec> that bind the spec they wrap).
@@ -52,8 +51,7 @@ struct PlainBind {
 }  // namespace contract_detail
 template <class Spec, class S, class E, quant::Activation A>
 using bind_spec_t =
-    typename std::conditional_t<fuses_activation_v<Spec>,
-                                contract_detail::FusedBind<Spec, S, E, A>,
+    typename std::conditional_t<fuses_activation_v<Spec>, contract_detail::FusedBind<Spec, S, E, A>,
                                 contract_detail::PlainBind<Spec, S, E>>::type;
 
 // ---------------------------------------------------------------------------------------
@@ -74,18 +72,18 @@ using bind_spec_t =
 // forward returns the output's quantization (int8) so that it flows with the data.
 // ---------------------------------------------------------------------------------------
 template <class L>
-concept BoundLayer = requires {
-  typename L::input_shape;
-  typename L::output_shape;
-  typename L::input_element;
-  typename L::output_element;
-  typename L::Params;
-  { L::name } -> std::convertible_to<const char*>;
-  { L::scratch_bytes } -> std::convertible_to<std::size_t>;
-  { L::placement } -> std::convertible_to<OutputPlacement>;
-} && ShapeType<typename L::input_shape> && ShapeType<typename L::output_shape> &&
-                     ActivationElement<typename L::input_element> &&
-                     ActivationElement<typename L::output_element>;
+concept BoundLayer =
+    requires {
+      typename L::input_shape;
+      typename L::output_shape;
+      typename L::input_element;
+      typename L::output_element;
+      typename L::Params;
+      { L::name } -> std::convertible_to<const char*>;
+      { L::scratch_bytes } -> std::convertible_to<std::size_t>;
+      { L::placement } -> std::convertible_to<OutputPlacement>;
+    } && ShapeType<typename L::input_shape> && ShapeType<typename L::output_shape> &&
+    ActivationElement<typename L::input_element> && ActivationElement<typename L::output_element>;
 
 // ---------------------------------------------------------------------------------------
 // GradientSink: where a backward pass puts the gradients of its parameter tensors. The
@@ -150,9 +148,7 @@ concept BackwardLayer = BoundLayer<L> && requires {
 };
 
 template <class L>
-concept SavesForBackward = BackwardLayer<L> && requires {
-  &L::save_for_backward;
-};
+concept SavesForBackward = BackwardLayer<L> && requires { &L::save_for_backward; };
 
 // ---------------------------------------------------------------------------------------
 // TrainableLayer: a bound layer whose parameters (or some of their tensors) train, made by
@@ -198,12 +194,12 @@ struct TrainedTensor {
 //     template <class F> void for_each(F&& f) const;           (std::span<const float, N>)
 // ---------------------------------------------------------------------------------------
 template <class P>
-concept TrainableParams = requires(typename P::Values& values, const typename P::Values& c,
-                                   const P& params) {
-  P::Values::tensors.size();
-  values.assign(params);
-  { c.view() } -> std::same_as<P>;
-};
+concept TrainableParams =
+    requires(typename P::Values& values, const typename P::Values& c, const P& params) {
+      P::Values::tensors.size();
+      values.assign(params);
+      { c.view() } -> std::same_as<P>;
+    };
 
 template <class L>
 concept TrainableLayer = BackwardLayer<L> && requires {
@@ -220,8 +216,6 @@ concept TrainableLayer = BackwardLayer<L> && requires {
 
 // True for bound layers whose parameters (or part of them) train.
 template <class L>
-inline constexpr bool is_trainable_v = requires {
-  requires L::trainable;
-};
+inline constexpr bool is_trainable_v = requires { requires L::trainable; };
 
 }  // namespace microtl

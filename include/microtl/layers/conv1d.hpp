@@ -17,8 +17,8 @@
 
 #include "microtl/core/shape.hpp"
 #include "microtl/kernels/convolve.hpp"
-#include "microtl/layers/conv2d.hpp"
 #include "microtl/layers/contract.hpp"
+#include "microtl/layers/conv2d.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"
 #include "microtl/layers/window.hpp"
@@ -58,7 +58,6 @@ struct Conv1DLayer : LinearLayerBase<Conv1DLayer<S, E, Filters, K, Pad, Stride, 
                                                                           params.bias, out, op);
   }
 
-
   // The backward pass of the equivalent one-row Conv2D (see conv2d.hpp for the math).
   static constexpr bool single_gradient_write = false;
   template <bool InputGrad, GradientSink Sink>
@@ -67,7 +66,6 @@ struct Conv1DLayer : LinearLayerBase<Conv1DLayer<S, E, Filters, K, Pad, Stride, 
     convolve_backward_f32<1, length, in_channels, Filters, 1, K, Stride, Pad, A, InputGrad>(
         x, y, dy, dx, params.weights.data(), sink);
   }
-
 };
 
 }  // namespace layers

@@ -125,7 +125,6 @@ struct Conv2DLayer : LinearLayerBase<Conv2DLayer<S, E, Filters, K, Pad, Stride, 
         in, params.weights, params.bias, out, op);
   }
 
-
   static constexpr bool single_gradient_write = false;
   template <bool InputGrad, GradientSink Sink>
   static void backward_f32(const Params& params, const float* x, const float* y, float* dy,
@@ -133,7 +132,6 @@ struct Conv2DLayer : LinearLayerBase<Conv2DLayer<S, E, Filters, K, Pad, Stride, 
     convolve_backward_f32<height, width, in_channels, Filters, K::height, K::width, Stride, Pad, A,
                           InputGrad>(x, y, dy, dx, params.weights.data(), sink);
   }
-
 };
 
 }  // namespace layers

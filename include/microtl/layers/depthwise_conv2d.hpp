@@ -29,7 +29,8 @@ namespace layers {
 
 template <ShapeType S, ActivationElement E, class K, Padding Pad, std::size_t Stride, std::size_t M,
           quant::Activation A>
-struct DepthwiseConv2DLayer : LinearLayerBase<DepthwiseConv2DLayer<S, E, K, Pad, Stride, M, A>, S, E, A> {
+struct DepthwiseConv2DLayer
+    : LinearLayerBase<DepthwiseConv2DLayer<S, E, K, Pad, Stride, M, A>, S, E, A> {
   static_assert(S::rank == 3,
                 "microtl::DepthwiseConv2D: the input must be height x width x channels (rank 3)");
   static_assert(M >= 1 && Stride >= 1,
@@ -59,7 +60,6 @@ struct DepthwiseConv2DLayer : LinearLayerBase<DepthwiseConv2DLayer<S, E, K, Pad,
     kernels::depthwise_conv_s8<height, width, in_channels, K::height, K::width, Stride, Pad, M>(
         in, params.weights, params.bias, out, op);
   }
-
 
   // g[oy][ox][k]        = dy[oy][ox][k] * activation'(y[oy][ox][k])       (k = c*M + m; in place)
   // db[k]              += sum_{oy, ox} g[oy][ox][k]

@@ -129,8 +129,6 @@ inline void apply_output_activation_grad(const ForwardRecord<L>& forward,
 // convolutions, pools) say so; the Sequential then binds them with that activation and drops
 // the separate activation layer, as TFLite's fused activations do.
 template <class Spec>
-inline constexpr bool fuses_activation_v = requires {
-  requires Spec::fuses_activation;
-};
+inline constexpr bool fuses_activation_v = requires { requires Spec::fuses_activation; };
 
 }  // namespace microtl

@@ -14,10 +14,10 @@
 #include <span>
 #include <type_traits>
 
-#include "microtl/kernels/params.hpp"
-#include "microtl/layers/contract.hpp"
 #include "microtl/core/shape.hpp"
 #include "microtl/core/tensor_view.hpp"
+#include "microtl/kernels/params.hpp"
+#include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/qparams.hpp"

@@ -63,8 +63,8 @@ constexpr std::int32_t tanh_q4_27(std::int32_t a) noexcept {
     return 0;
   }
   const std::int32_t negative_magnitude = a < 0 ? a : -a;
-  const std::int32_t positive =
-      quant::one_minus_x_over_one_plus_x_for_x_in_0_1(quant::exp_on_negative_values<5>(negative_magnitude));
+  const std::int32_t positive = quant::one_minus_x_over_one_plus_x_for_x_in_0_1(
+      quant::exp_on_negative_values<5>(negative_magnitude));
   return a > 0 ? positive : -positive;
 }
 

@@ -35,16 +35,16 @@ namespace microtl {
 //     without storing and returns whether every new value and state is finite (the
 //     divergence guard's check), Write = true stores
 template <class O>
-concept OptimizerRule = std::copyable<O> && requires(O& o, const O& c, std::span<float> p,
-                                                     std::span<const float> g) {
-  { O::state_per_parameter } -> std::convertible_to<std::size_t>;
-  { o.learning_rate } -> std::convertible_to<float>;
-  { o.weight_decay } -> std::convertible_to<float>;
-  typename O::StepContext;
-  { o.begin_step() } -> std::same_as<typename O::StepContext>;
-  { c.template step<false>(p, g, p, 1.0f, o.begin_step()) } -> std::same_as<bool>;
-  { c.template step<true>(p, g, p, 1.0f, o.begin_step()) } -> std::same_as<bool>;
-};
+concept OptimizerRule =
+    std::copyable<O> && requires(O& o, const O& c, std::span<float> p, std::span<const float> g) {
+      { O::state_per_parameter } -> std::convertible_to<std::size_t>;
+      { o.learning_rate } -> std::convertible_to<float>;
+      { o.weight_decay } -> std::convertible_to<float>;
+      typename O::StepContext;
+      { o.begin_step() } -> std::same_as<typename O::StepContext>;
+      { c.template step<false>(p, g, p, 1.0f, o.begin_step()) } -> std::same_as<bool>;
+      { c.template step<true>(p, g, p, 1.0f, o.begin_step()) } -> std::same_as<bool>;
+    };
 
 // Plain SGD:  g = grad * scale + wd * p;   p -= lr * g
 struct SGD {

@@ -24,10 +24,10 @@ inline constexpr std::size_t trained_values_of_v = [] {
 
 // Trained values of a whole model.
 template <class Model>
-inline constexpr std::size_t trained_value_count_v = []<std::size_t... I>(
-                                                         std::index_sequence<I...>) {
-  return (std::size_t{0} + ... + trained_values_of_v<typename Model::template layer<I>>);
-}(std::make_index_sequence<Model::layer_count>{});
+inline constexpr std::size_t trained_value_count_v =
+    []<std::size_t... I>(std::index_sequence<I...>) {
+      return (std::size_t{0} + ... + trained_values_of_v<typename Model::template layer<I>>);
+    }(std::make_index_sequence<Model::layer_count>{});
 
 // Trained values of trainable layer L that come before its parameter tensor `tensor` in its
 // trained_tensors order: where that tensor's gradients and optimizer state start in the

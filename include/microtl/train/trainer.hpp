@@ -123,7 +123,8 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   // The model's output for a cached activation (valid until the next call).
   TensorView<const float, output_shape> predict_cached(
       TensorView<const cache_element, cache_shape> cached) noexcept {
-    return TensorView<const float, output_shape>(pass_.forward_region(pass_.features_from_cache(cached)));
+    return TensorView<const float, output_shape>(
+        pass_.forward_region(pass_.features_from_cache(cached)));
   }
 
   // Forward through the trainable part only; returns the model's output (valid until the
@@ -141,8 +142,8 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
     if (accumulated_ == 0) {
       return Status::ok;
     }
-    const Status status = apply_update<Guard>(model_, optimizer_, pass_.arena(), plan, accumulated_,
-                                              max_grad_norm_);
+    const Status status =
+        apply_update<Guard>(model_, optimizer_, pass_.arena(), plan, accumulated_, max_grad_norm_);
     if (status == Status::diverged) {
       ++diverged_steps_;
     }

@@ -35,8 +35,8 @@ constexpr graph::TrainingFootprint footprint_of() noexcept {
     saved = L::backward_saved_bytes;
   }
   return {{L::input_shape::size * sizeof(storage_t<typename L::input_element>),
-           L::output_shape::size * sizeof(storage_t<typename L::output_element>),
-           L::scratch_bytes, L::placement},
+           L::output_shape::size * sizeof(storage_t<typename L::output_element>), L::scratch_bytes,
+           L::placement},
           trained_values_of_v<L>,
           saved,
           L::input_shape::size * sizeof(float),
@@ -71,10 +71,12 @@ constexpr bool check_backward_layer() {
 
 template <class Model, class Loss, class Optimizer, bool Guard>
 struct TrainingLayout {
-  static_assert(LossFunction<Loss>, "microtl::Trainer: Loss does not meet the Loss contract "
-                                    "(train/loss.hpp)");
-  static_assert(OptimizerRule<Optimizer>, "microtl::Trainer: Optimizer does not meet the "
-                                          "Optimizer contract (train/optimizer.hpp)");
+  static_assert(LossFunction<Loss>,
+                "microtl::Trainer: Loss does not meet the Loss contract "
+                "(train/loss.hpp)");
+  static_assert(OptimizerRule<Optimizer>,
+                "microtl::Trainer: Optimizer does not meet the "
+                "Optimizer contract (train/optimizer.hpp)");
 
   static constexpr std::size_t layer_count = Model::layer_count;
   template <std::size_t I>
@@ -83,12 +85,12 @@ struct TrainingLayout {
   // ---------------------------------------------------------------------------------------
   // The memory plan (graph/training_plan.hpp), and what it says runs where.
   // ---------------------------------------------------------------------------------------
-  static constexpr graph::TrainingPlan<layer_count> plan =
-      graph::plan_training([]<std::size_t... I>(std::index_sequence<I...>) {
+  static constexpr graph::TrainingPlan<layer_count> plan = graph::plan_training(
+      []<std::size_t... I>(std::index_sequence<I...>) {
         return std::array<graph::TrainingFootprint, layer_count>{
             train_detail::footprint_of<layer<I>>()...};
       }(std::make_index_sequence<layer_count>{}),
-                           Optimizer::state_per_parameter);
+      Optimizer::state_per_parameter);
 
   static constexpr std::size_t first_trainable = plan.first_trainable;
   static_assert(first_trainable < layer_count,
@@ -132,8 +134,7 @@ struct TrainingLayout {
   static_assert(std::is_same_v<typename Model::output_element, float>,
                 "microtl::Trainer: the model's output must be float");
   static_assert([]<std::size_t... I>(std::index_sequence<I...>) {
-    return (train_detail::check_backward_layer<first_trainable + I,
-                                               layer<first_trainable + I>>() &&
+    return (train_detail::check_backward_layer<first_trainable + I, layer<first_trainable + I>>() &&
             ...);
   }(std::make_index_sequence<layer_count - first_trainable>{}));
 
@@ -156,8 +157,7 @@ struct TrainingLayout {
   // (single_gradient_write); used at run time for batch 1 without weight decay or clipping.
   // Same arithmetic, no gradient buffer traffic.
   static constexpr bool fusable =
-      !Guard && std::is_same_v<Optimizer, SGD> &&
-      []<std::size_t... I>(std::index_sequence<I...>) {
+      !Guard && std::is_same_v<Optimizer, SGD> && []<std::size_t... I>(std::index_sequence<I...>) {
         return (single_write<I>() && ...);
       }(std::make_index_sequence<layer_count>{});
 

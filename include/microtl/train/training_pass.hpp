@@ -49,8 +49,8 @@ class TrainingPass {
       return input.data();
     } else {
       PrefixPolicy policy{*this};
-      const auto end = graph::walk<0, first_trainable>(model_, input.data(),
-                                                       model_.input_quant(), policy);
+      const auto end =
+          graph::walk<0, first_trainable>(model_, input.data(), model_.input_quant(), policy);
       features_quant_ = end.quant;
       return end.output;
     }
@@ -125,7 +125,6 @@ class TrainingPass {
   // The training arena.
   std::byte* arena() const noexcept { return base_; }
 
-
  private:
   // The frozen part: outputs in the prefix plan (in the shared region), except saved_from's,
   // which goes to its saved slot.
@@ -134,8 +133,9 @@ class TrainingPass {
     template <std::size_t I>
     auto* output() const noexcept {
       using Out = storage_t<typename layer<I>::output_element>;
-      return I == saved_from ? t.template at<Out>(plan.activation_offset[I])
-                             : t.template at<Out>(plan.shared_offset + plan.prefix.output_offset[I]);
+      return I == saved_from
+                 ? t.template at<Out>(plan.activation_offset[I])
+                 : t.template at<Out>(plan.shared_offset + plan.prefix.output_offset[I]);
     }
     template <std::size_t I>
     std::span<std::byte> scratch() const noexcept {
@@ -205,10 +205,11 @@ class TrainingPass {
     if constexpr (BackwardLayer<L>) {
       saved_bytes = L::backward_saved_bytes;
     }
-    return {TensorView<const In, typename L::input_shape>(static_cast<const In*>(saved_input<I>())),
-            saved_input_quant<I>(),
-            TensorView<const Out, typename L::output_shape>(at<const Out>(plan.activation_offset[I])),
-            y_quant, std::span<std::byte>(base_ + plan.saved_offset[I], saved_bytes)};
+    return {
+        TensorView<const In, typename L::input_shape>(static_cast<const In*>(saved_input<I>())),
+        saved_input_quant<I>(),
+        TensorView<const Out, typename L::output_shape>(at<const Out>(plan.activation_offset[I])),
+        y_quant, std::span<std::byte>(base_ + plan.saved_offset[I], saved_bytes)};
   }
 
   // The sink layer I's backward puts its parameter gradients into, for this sample's policy.
