@@ -125,8 +125,8 @@ class ParameterStore {
     const std::size_t target = keep == 0 ? 1 : 0;
     // Numbered right after the blob that stays, so that load() finds the new one newer than
     // it whatever the other slot held. (Numbering after the newest whole blob of any model
-    // went wrong when the two slots' numbers were 2^31 apart: found by fuzz_parameter_blob,
-    // tests/fuzz/regressions.)
+    // is not enough: when the two slots' numbers are 2^31 apart, serial-number order can put
+    // the new blob behind the one kept; tests/fuzz/regressions holds such a case.)
     const std::uint32_t sequence = keep < 2 ? slots[keep].sequence + 1U : 1U;
 
     MICROTL_TRY(storage.erase(slot_offset(target), slot_bytes));

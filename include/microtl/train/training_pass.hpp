@@ -57,7 +57,7 @@ class TrainingPass {
   }
 
   // Forward of layers 0 .. saved_from-1 (the Dequantize's input): the int8 activation a
-  // feature cache keeps. Its quantization is fixed by the model_, kept for the replay.
+  // feature cache keeps. Its quantization is fixed by the model, kept for the replay.
   const void* forward_to_cache(typename Model::input_view input) noexcept {
     if constexpr (saved_from == 0) {
       cache_quant_ = model_.input_quant();
