@@ -5,7 +5,9 @@
 //
 // (This file is longer than the house limit of 350 lines on purpose: the two paths below
 // share their set-up, border handling and requantization, and splitting them would put one
-// kernel's contract in two places.)
+// kernel's contract in two places. It keeps its own window arithmetic instead of
+// kernels::for_each_window: with the shared walk GCC 12 gave the demo's 7x7x16 convolution
+// about 3 more instructions per output, 2,666 per image.)
 //
 //   output[y][x][c] = requantize(bias[c] + sum over the taps inside the input and every input
 //                     channel i of weights[c][ky][kx][i] * (input[iy][ix][i] + input_offset))
@@ -30,8 +32,8 @@
 // STR. Where a word would reach outside the row (padding, or the last 1-3 columns) it is
 // assembled from the row's first/last word shifted, the missing bytes set to -input_offset
 // (the zero point), whose term (zero point + input_offset) * w is exactly 0, as a skipped
-// padded tap's is; this relies on input_offset being in [-127, 128], as kernels/params.hpp
-// requires. Kernel rows outside the input give zero pairs.
+// padded tap's is; this relies on input_offset being in [-127, 128], as params.hpp requires.
+// Kernel rows outside the input give zero pairs.
 //
 // Both paths requantize with arm/requantize.hpp's branch-free form (zero point folded in),
 // which covers multipliers in [2^-24, 2^-2); a channel outside that range (none in calibrated
@@ -173,8 +175,20 @@ void convolve_one_channel(const std::int8_t* input, const std::int8_t* weights,
   using Rows = WindowAxis<H, KH, Stride, Pad>;
   using Cols = WindowAxis<W, KW, Stride, Pad>;
   // Output columns whose words lie inside the input row: [kInsideBegin, kInsideEnd).
-  constexpr std::size_t kInsideBegin = Cols::inside_begin();
-  constexpr std::size_t kInsideEnd = Cols::inside_end(4);
+  constexpr std::size_t kInsideBegin = [] {
+    std::size_t x = 0;
+    while (x < Cols::output && Cols::origin(x) < 0) {
+      ++x;
+    }
+    return x;
+  }();
+  constexpr std::size_t kInsideEnd = [] {
+    std::size_t x = kInsideBegin;
+    while (x < Cols::output && Cols::origin(x) + 4 <= Cols::input) {
+      ++x;
+    }
+    return x;
+  }();
 
   // One group of four output channels: biases, filter rows as pairs, prepared multipliers.
   struct alignas(8) Group {
@@ -309,19 +323,22 @@ void convolve_general(const std::int8_t* input, const std::int8_t* weights,
   // w_first + r * KW * Cin.
   const auto for_each_pixel = [&](auto visit) {
     std::int8_t* out = output;
-    for_each_window<Rows, Cols>([&](const Window<Rows, Cols>& window) MICROTL_KERNEL_LAMBDA {
-      const WindowSpan rows = window.rows();
-      const WindowSpan cols = window.cols();
-      const auto ky_begin = static_cast<std::size_t>(rows.first);
-      const auto kx_begin = static_cast<std::size_t>(cols.first);
-      const std::int8_t* in_first =
-          input + (static_cast<std::size_t>(rows.origin + rows.first) * W +
-                   static_cast<std::size_t>(cols.origin + cols.first)) *
-                      Cin;
-      visit(out, in_first, (ky_begin * KW + kx_begin) * Cin,
-            static_cast<std::size_t>(cols.taps()) * Cin, static_cast<std::size_t>(rows.taps()));
-      out += Cout;
-    });
+    for (std::size_t y = 0; y < Rows::output; ++y) {
+      const int y_origin = Rows::origin(y);
+      const auto ky_begin = static_cast<std::size_t>(Rows::first_tap(y_origin));
+      const auto ky_end = static_cast<std::size_t>(Rows::end_tap(y_origin));
+      for (std::size_t x = 0; x < Cols::output; ++x, out += Cout) {
+        const int x_origin = Cols::origin(x);
+        const auto kx_begin = static_cast<std::size_t>(Cols::first_tap(x_origin));
+        const auto kx_end = static_cast<std::size_t>(Cols::end_tap(x_origin));
+        const std::int8_t* in_first =
+            input + (static_cast<std::size_t>(y_origin + static_cast<int>(ky_begin)) * W +
+                     static_cast<std::size_t>(x_origin + static_cast<int>(kx_begin))) *
+                        Cin;
+        visit(out, in_first, (ky_begin * KW + kx_begin) * Cin, (kx_end - kx_begin) * Cin,
+              ky_end - ky_begin);
+      }
+    }
   };
 
   if constexpr (kGrouped != 0) {
