@@ -38,7 +38,8 @@ TEST_CASE("status: every value has its own name") {
                         Status::io_error,
                         Status::not_found,
                         Status::diverged,
-                        Status::capacity_exceeded};
+                        Status::capacity_exceeded,
+                        Status::out_of_range};
   for (std::size_t i = 0; i < std::size(all); ++i) {
     CHECK(std::strcmp(microtl::to_string(all[i]), "unknown") != 0);
     for (std::size_t j = 0; j < i; ++j) {

@@ -31,6 +31,7 @@ enum class [[nodiscard]] Status : std::uint8_t {
   not_found,           // nothing valid stored yet
   diverged,            // training produced non-finite values; parameters were rolled back
   capacity_exceeded,   // a fixed-capacity container is full
+  out_of_range,        // a finite value beyond its documented bound (train/guard.hpp)
 };
 
 // A short, stable name for logs ("label_out_of_range").
@@ -64,6 +65,8 @@ constexpr const char* to_string(Status status) noexcept {
       return "diverged";
     case Status::capacity_exceeded:
       return "capacity_exceeded";
+    case Status::out_of_range:
+      return "out_of_range";
   }
   return "unknown";
 }

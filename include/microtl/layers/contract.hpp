@@ -173,6 +173,10 @@ concept SavesForBackward = BackwardLayer<L> && requires { &L::save_for_backward;
 //     void refresh();                              re-derive what is computed from the trained
 //                                                  values (an int8 layer's int32 bias) after
 //                                                  they changed (an update, a load)
+//     bool admits(std::size_t tensor, std::size_t i, float value) const;
+//                                                  whether `value` may become trained value i
+//                                                  of that tensor: the guard's invariant
+//                                                  (train/guard.hpp) for this layer
 //   };
 // The tensor index passed to f is a std::integral_constant<std::size_t, T>.
 // ---------------------------------------------------------------------------------------
@@ -212,6 +216,7 @@ concept TrainableLayer = BackwardLayer<L> && requires {
 } && requires(typename L::State& state, const typename L::State& const_state) {
   state.refresh();
   const_state.params();
+  { const_state.admits(std::size_t{0}, std::size_t{0}, 0.0f) } -> std::same_as<bool>;
 };
 
 // True for bound layers whose parameters (or part of them) train.

@@ -165,11 +165,14 @@ constexpr std::int8_t quantize_symmetric_weight(float weight, float scale) noexc
 //   q clamped to [-(2^31 - 1), 2^31 - 1]               symmetric range
 //
 // A zero scale gives 0, as in TFLite.
-constexpr std::int32_t quantize_bias(float bias, float input_scale, float weight_scale) noexcept {
+constexpr float bias_inverse_scale(float input_scale, float weight_scale) noexcept {
   const float scale = input_scale * weight_scale;
-  const float inverse_scale =
-      scale == 0.0f ? 0.0f : static_cast<float>(1.0 / static_cast<double>(scale));
-  const float steps = bias * inverse_scale;
+  return scale == 0.0f ? 0.0f : static_cast<float>(1.0 / static_cast<double>(scale));
+}
+
+// The second half of quantize_bias: q from steps = bias * bias_inverse_scale(...), rounded
+// and clamped (for code that keeps the inverse scale, as a trained int8 bias does).
+constexpr std::int32_t quantize_bias_steps(float steps) noexcept {
   // 2^31 is the first float above int32's range; every float below it converts exactly
   // (floats from 2^24 up are integers already), so only the ends need clamping.
   constexpr float kTwoPow31 = 2147483648.0f;
@@ -184,6 +187,10 @@ constexpr std::int32_t quantize_bias(float bias, float input_scale, float weight
     return -kLimit;
   }
   return detail::round_half_away_from_zero(steps);
+}
+
+constexpr std::int32_t quantize_bias(float bias, float input_scale, float weight_scale) noexcept {
+  return quantize_bias_steps(bias * bias_inverse_scale(input_scale, weight_scale));
 }
 
 }  // namespace microtl::quant

@@ -26,6 +26,7 @@
 #include "microtl/layers/linear_params.hpp"
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/qparams.hpp"
+#include "microtl/train/guard.hpp"
 
 namespace microtl {
 
@@ -96,6 +97,10 @@ struct TrainableLayer : B {
       this->for_each(f);
     }
     void refresh() noexcept {}  // nothing is derived from the trained values
+    // The guard's bound (P) (train/guard.hpp), the same for every value.
+    bool admits(std::size_t /*tensor*/, std::size_t /*i*/, float value) const noexcept {
+      return guard::parameter_ok(value);
+    }
   };
 };
 
@@ -133,6 +138,9 @@ struct BiasOnlyLayer : B, BiasOnlyTraits<B> {
       return {std::span<const float, weight_count>(weights, weight_count), this->bias};
     }
     void refresh() noexcept {}
+    bool admits(std::size_t /*tensor*/, std::size_t /*i*/, float value) const noexcept {
+      return guard::parameter_ok(value);
+    }
   };
 };
 
@@ -163,14 +171,34 @@ struct BiasOnlyQuantizedLayer : B, BiasOnlyTraits<B> {
   static constexpr bool single_gradient_write = false;
   static constexpr std::size_t backward_saved_bytes = 0;
 
+  // The accumulator bound (B) of train/guard.hpp for this layer's fan-in.
+  static constexpr std::size_t fan_in = weight_count / bias_count;
+  static_assert(guard::bias_limit(fan_in) > 0,
+                "microtl::BiasOnly: the fan-in is too large for an int32 accumulator to hold "
+                "every int8 product sum (train/guard.hpp, bound B)");
+  static constexpr std::int32_t bias_limit = guard::bias_limit(fan_in);
+  // The same bound on steps = bias * inverse scale, as a float: the largest float not above
+  // bias_limit (every float from 2^24 up is an integer, so rounding steps cannot pass it).
+  static constexpr float bias_steps_limit = [] {
+    std::int64_t limit = bias_limit;
+    while (static_cast<std::int64_t>(static_cast<float>(limit)) > bias_limit) {
+      --limit;  // at most one float spacing (128 below 2^31)
+    }
+    return static_cast<float>(limit);
+  }();
+
   struct State : TrainedBias<bias_count> {
     using InitParams = QuantizedBiasOnlyParams<weight_count, bias_count>;
     const InitParams* init_params = nullptr;  // referenced: flash
     std::array<std::int32_t, bias_count> bias_q{};
+    // 1 / (input_scale * weight_scales[c]) as quant::quantize_bias computes it: kept, so that
+    // neither refresh() nor the guard divide (a double division is a library call on an M4).
+    std::array<float, bias_count> inverse_scale{};
 
     void init(const InitParams& initial) noexcept {
       init_params = &initial;
       for (std::size_t c = 0; c < bias_count; ++c) {
+        inverse_scale[c] = quant::bias_inverse_scale(initial.input_scale, initial.weight_scales[c]);
         bias_q[c] = initial.frozen.bias[c];
         this->bias[c] =
             static_cast<float>(bias_q[c]) * (initial.input_scale * initial.weight_scales[c]);
@@ -184,9 +212,13 @@ struct BiasOnlyQuantizedLayer : B, BiasOnlyTraits<B> {
     float input_scale() const noexcept { return init_params->input_scale; }
     void refresh() noexcept {
       for (std::size_t c = 0; c < bias_count; ++c) {
-        bias_q[c] = quant::quantize_bias(this->bias[c], init_params->input_scale,
-                                         init_params->weight_scales[c]);
+        bias_q[c] = quant::quantize_bias_steps(this->bias[c] * inverse_scale[c]);
       }
+    }
+    // (P) on the real bias, and (B) on the int32 bias refresh() would make of it.
+    bool admits(std::size_t /*tensor*/, std::size_t c, float value) const noexcept {
+      const float steps = value * inverse_scale[c];
+      return guard::parameter_ok(value) && steps <= bias_steps_limit && steps >= -bias_steps_limit;
     }
   };
 
