@@ -97,10 +97,11 @@ bool same_bits(const Snapshot<Model>& a, const Snapshot<Model>& b) {
   return bit_identical(a, b);
 }
 
-// Gives every trained value a pseudo-random finite bit pattern (normal, subnormal, either
-// sign, any exponent but the all-ones one), so that two seeds give values that differ
-// everywhere and a byte-order or offset error cannot go unnoticed. The first values are
-// -0.0 and the smallest subnormal, which a careless conversion would lose.
+// Gives every trained value a pseudo-random bit pattern the guard admits (normal,
+// subnormal, either sign, any exponent up to 150: |v| < 2^24 = guard::parameter_limit), so
+// that two seeds give values that differ everywhere and a byte-order or offset error cannot
+// go unnoticed. The first values are -0.0 and a subnormal, which a careless conversion
+// would lose.
 template <class Model>
 void set_values(Model& model, std::uint32_t seed) {
   Xorshift32 rng(seed);
@@ -108,8 +109,9 @@ void set_values(Model& model, std::uint32_t seed) {
   for_each_trained(model, [&](auto tensor) {
     for (float& v : tensor) {
       std::uint32_t bits = rng.next();
-      if ((bits & 0x7F800000U) == 0x7F800000U) {
-        bits &= 0xBFFFFFFFU;  // clear the exponent's top bit: finite
+      const std::uint32_t exponent = (bits >> 23) & 0xFFU;
+      if (exponent > 150U) {
+        bits = (bits & 0x807FFFFFU) | ((exponent % 151U) << 23);
       }
       if (index == 0) {
         bits = 0x80000000U;  // -0.0 (the same for every seed)
@@ -120,6 +122,27 @@ void set_values(Model& model, std::uint32_t seed) {
       ++index;
     }
   });
+}
+
+// Sets the trained values from a snapshot (the inverse of snapshot()).
+template <class Model>
+void set_snapshot(Model& model, const Snapshot<Model>& values) {
+  std::size_t next = 0;
+  for_each_trained(model, [&](auto tensor) {
+    for (float& v : tensor) {
+      v = values[next++];
+    }
+  });
+}
+
+// Overwrites value `index` of the payload of the blob at `base` with `bits` and makes the
+// CRC match again, as a writer that saved that value would have: a whole blob.
+inline void set_stored_value(std::span<std::byte> raw, std::size_t base, std::size_t payload_bytes,
+                             std::size_t index, std::uint32_t bits) {
+  constexpr std::size_t header = io::blob_format::header_bytes;
+  io::detail::put_u32(raw.data() + base + header + 4 * index, bits);
+  io::detail::put_u32(raw.data() + base + header + payload_bytes,
+                      io::crc32(raw.subspan(base, header + payload_bytes)));
 }
 
 // The same model type with values set from `seed`.

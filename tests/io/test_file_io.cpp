@@ -21,6 +21,9 @@ using namespace microtl;
 using namespace microtl_test;
 
 static_assert(io::Storage<board::FileStorage>);
+static_assert(io::Storage<board::BasicFileStorage<4096, 8>>);
+static_assert(board::FileStorage::erase_bytes == 256 && board::FileStorage::write_bytes == 1);
+static_assert(!io::StaticallySized<board::FileStorage>);  // sized when opened
 static_assert(io::ByteSource<board::FileSource>);
 
 namespace {
@@ -68,6 +71,11 @@ TEST_CASE("file storage: a missing file is created erased; reads, writes and bou
   CHECK(flash.write(510, data) == Status::invalid_argument);
   CHECK(flash.read(511, back) == Status::invalid_argument);
   CHECK(flash.erase(500, 13) == Status::invalid_argument);
+  // Whole 256-byte sectors only, as the flash it stands for.
+  CHECK(flash.erase(0, 100) == Status::invalid_argument);
+  CHECK(flash.erase(128, 256) == Status::invalid_argument);
+  REQUIRE(flash.read(509, back) == Status::ok);
+  CHECK(back == data);  // the refused erases changed nothing
   REQUIRE(flash.erase(256, 256) == Status::ok);
   REQUIRE(flash.read(509, back) == Status::ok);
   CHECK(back[0] == std::byte{0xFF});
@@ -91,7 +99,7 @@ TEST_CASE("file storage: a missing file is created erased; reads, writes and bou
 
 TEST_CASE("file storage: parameters saved before a reboot load after it, bit for bit") {
   static constexpr const char* path = MICROTL_TEST_TMP_DIR "/test_file_io_params.bin";
-  constexpr std::size_t region = io::storage_bytes_needed<SmallModel>();
+  constexpr std::size_t region = io::storage_bytes_needed<SmallModel, board::FileStorage>();
   static SmallModel trained = model_with_values<SmallModel>(make_small, 77);
   {
     static board::FileStorage flash;
@@ -112,6 +120,44 @@ TEST_CASE("file storage: parameters saved before a reboot load after it, bit for
     CHECK(same_bits<SmallModel>(snapshot(trained), snapshot(restored)));
     REQUIRE(flash.close() == Status::ok);
   }
+  CHECK(board::semihosting::remove(path) == 0);
+}
+
+TEST_CASE("file storage: its geometry lays out the slots; too small a file is size_mismatch") {
+  // A file standing for a chip with 512-byte sectors and 8-byte program units.
+  using Chip = board::BasicFileStorage<512, 8>;
+  static constexpr const char* path = MICROTL_TEST_TMP_DIR "/test_file_io_chip.bin";
+  constexpr std::size_t region = io::storage_bytes_needed<SmallModel, Chip>();
+  static_assert(region == 1024);
+  static Chip flash;
+  static SmallModel trained = model_with_values<SmallModel>(make_small, 78);
+  static SmallModel restored = make_small();
+  (void)board::semihosting::remove(path);
+  REQUIRE(flash.open(path, region) == Status::ok);
+  const std::array<std::byte, 8> unit = {};
+  CHECK(flash.write(4, unit) == Status::invalid_argument);  // not on a program unit
+  CHECK(flash.write(8, std::span<const std::byte>(unit).first(4)) == Status::invalid_argument);
+  CHECK(flash.erase(0, 256) == Status::invalid_argument);  // half a sector
+  REQUIRE(io::save(make_small(), flash) == Status::ok);
+  REQUIRE(io::save(trained, flash) == Status::ok);  // slot 1, at byte 512
+  REQUIRE(io::load(restored, flash) == Status::ok);
+  CHECK(same_bits<SmallModel>(snapshot(trained), snapshot(restored)));
+  CHECK(io::ParameterStore<SmallModel, Chip>::newest(restored, flash).value().slot == 1);
+  REQUIRE(flash.close() == Status::ok);
+  CHECK(board::semihosting::remove(path) == 0);
+
+  // A file of one slot's size: refused at run time, nothing written.
+  REQUIRE(flash.open(path, 512) == Status::ok);
+  CHECK(io::save(trained, flash) == Status::size_mismatch);
+  CHECK(io::load(restored, flash) == Status::size_mismatch);
+  std::array<std::byte, 512> all{};
+  REQUIRE(flash.read(0, all) == Status::ok);
+  std::size_t not_erased = 0;
+  for (const std::byte b : all) {
+    not_erased += b == std::byte{0xFF} ? 0U : 1U;
+  }
+  CHECK(not_erased == 0);
+  REQUIRE(flash.close() == Status::ok);
   CHECK(board::semihosting::remove(path) == 0);
 }
 

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -56,9 +57,19 @@ struct StoredBlob {
 
 // What validation found in one slot.
 struct SlotCheck {
-  // ok: a blob this model can load. Otherwise why not: not_found (erased), bad_format,
-  // truncated, checksum_mismatch, version_mismatch, model_mismatch, size_mismatch,
-  // not_finite, io_error (the storage failed).
+  // ok: a blob this model can load. Otherwise why not:
+  //   not_found          the header is erased (0xFF): nothing was ever written there
+  //   bad_format         not a blob: wrong magic, or a header size the frame cannot have
+  //                      (below 12, or other than 20 in a whole version-1 blob)
+  //   truncated          the frame's length runs past the end of the storage
+  //   checksum_mismatch  the CRC does not match: damaged, or a write cut by a power loss
+  //   version_mismatch   a whole blob of another format version
+  //   model_mismatch     a whole blob of another model (signature)
+  //   size_mismatch      a whole blob of this model's signature with another payload length
+  //   not_finite         a whole blob of this model with a NaN or infinite value
+  //   out_of_range       a whole blob of this model with a finite value its layer does not
+  //                      admit (the guard's invariant, train/guard.hpp)
+  //   io_error           the storage failed while reading
   Status status = Status::not_found;
   // The blob is whole (version 1, CRC valid), whichever model wrote it: its sequence
   // number counts when save() numbers the next blob.
@@ -98,13 +109,13 @@ constexpr bool is_newer(std::uint32_t a, std::uint32_t b) noexcept {
 }
 
 // When no slot is loadable, the reason that tells the user the most: a whole blob of
-// another model or format first (they changed the firmware), then damaged data, and "never
-// saved" last.
+// another model or format first (they changed the firmware), then a whole blob of this
+// model with values it refuses, then damaged data, and "never saved" last.
 constexpr int informativeness(Status status) noexcept {
-  constexpr std::array<Status, 8> least_to_most = {
-      Status::not_found,         Status::bad_format,    Status::truncated,
-      Status::checksum_mismatch, Status::not_finite,    Status::size_mismatch,
-      Status::version_mismatch,  Status::model_mismatch};
+  constexpr std::array<Status, 9> least_to_most = {
+      Status::not_found,         Status::bad_format,       Status::truncated,
+      Status::checksum_mismatch, Status::not_finite,       Status::out_of_range,
+      Status::size_mismatch,     Status::version_mismatch, Status::model_mismatch};
   for (std::size_t i = 0; i < least_to_most.size(); ++i) {
     if (least_to_most[i] == status) {
       return static_cast<int>(i) + 1;
@@ -115,10 +126,19 @@ constexpr int informativeness(Status status) noexcept {
 
 inline constexpr std::size_t chunk_bytes = 64;  // stack buffer for streaming; a multiple of 4
 
+// The writer's chunk: at least chunk_bytes, and a whole number of program units, so that
+// every write but the last is whole units and the last is padded to one.
+constexpr std::size_t write_chunk_bytes(std::size_t write_bytes) noexcept {
+  return (chunk_bytes + write_bytes - 1) / write_bytes * write_bytes;
+}
+
 // Sends bytes to consecutive storage offsets through a chunk buffer, computing the CRC of
-// everything passed to put() on the way. After a failed write every later call is a no-op
-// and status() keeps the first failure.
-template <Storage S>
+// everything passed to put() on the way. Every write starts at a multiple of WriteBytes
+// from `offset` and is a whole number of WriteBytes: flush() pads the last chunk with 0xFF,
+// the erased value, which programs nothing (the padding lies after the blob, inside its
+// slot). After a failed write every later call is a no-op and status() keeps the first
+// failure.
+template <Storage S, std::size_t WriteBytes>
 class ChunkWriter {
  public:
   ChunkWriter(S& storage, std::size_t offset) noexcept : storage_(storage), offset_(offset) {}
@@ -139,9 +159,17 @@ class ChunkWriter {
       put_raw(static_cast<std::byte>((value >> (8 * i)) & 0xFFU));
     }
   }
+  // Writes what is buffered, padded to whole program units. Any status other than ok from
+  // the storage is io_error (save() documents no other storage failure).
   [[nodiscard]] Status flush() noexcept {
     if (status_ == Status::ok && used_ > 0) {
-      status_ = storage_.write(offset_, std::span<const std::byte>(buffer_.data(), used_));
+      while (used_ % WriteBytes != 0) {
+        buffer_[used_++] = std::byte{0xFF};
+      }
+      if (storage_.write(offset_, std::span<const std::byte>(buffer_.data(), used_)) !=
+          Status::ok) {
+        status_ = Status::io_error;
+      }
       offset_ += used_;
       used_ = 0;
     }
@@ -162,24 +190,31 @@ class ChunkWriter {
   S& storage_;
   std::size_t offset_;
   Crc32 crc_{};
-  std::array<std::byte, chunk_bytes> buffer_{};
+  std::array<std::byte, write_chunk_bytes(WriteBytes)> buffer_{};
   std::size_t used_ = 0;
   Status status_ = Status::ok;
 };
 
 }  // namespace detail
 
-// Validates the blob at `base` in `storage`, reading it in chunks: the header, then the CRC
-// over header and payload, then what makes it the expected model's (version, header size,
-// signature, payload length, finite values). The storage must extend at least to `base`.
-template <Storage S>
-[[nodiscard]] SlotCheck check_blob(S& storage, std::size_t base, std::uint32_t signature,
-                                   std::size_t payload_bytes) noexcept {
+// What check_blob asks of each value of the payload besides being finite: admit(index,
+// value), index counting values from 0 in payload order. This one asks nothing more.
+struct AdmitAnyFinite {
+  constexpr bool operator()(std::size_t, float) const noexcept { return true; }
+};
+
+// Validates the blob at `base` in `storage` whose first header_bytes were already read into
+// `header`, reading each further byte once: the CRC over header and payload, then what makes
+// it the expected model's (version, header size, signature, payload length), then its values
+// (finite, then admit). When `staging` is not empty (payload_bytes long) and the blob is laid
+// out as the expected model's, the payload is read into it: on ok, staging holds exactly the
+// bytes that were checked. The storage must extend at least to base + header_bytes.
+template <Storage S, class Admit>
+[[nodiscard]] SlotCheck check_blob_after_header(
+    S& storage, std::size_t base, const std::array<std::byte, blob_format::header_bytes>& header,
+    std::uint32_t signature, std::size_t payload_bytes, Admit&& admit,
+    std::span<std::byte> staging) noexcept {
   namespace f = blob_format;
-  std::array<std::byte, f::header_bytes> header{};
-  if (storage.read(base, header) != Status::ok) {
-    return {Status::io_error, false, 0};
-  }
   bool erased = true;
   for (const std::byte b : header) {
     erased = erased && b == std::byte{0xFF};
@@ -198,46 +233,77 @@ template <Storage S>
   if (header_size < f::frame_bytes) {
     return {Status::bad_format, false, 0};
   }
-  // Bytes the frame says it covers, checked in 64 bits (the fields could sum past 2^32).
+  // Bytes the frame says it covers, checked in 64 bits (the fields could sum past 2^32): the
+  // CRC's last byte must lie inside the storage.
+  //   header_size + length + crc_bytes <= storage.size() - base
   const std::uint64_t covered = std::uint64_t{header_size} + length;
   if (covered + f::crc_bytes > std::uint64_t{storage.size() - base}) {
     return {Status::truncated, false, 0};
   }
   // Whether the payload is laid out as this model's (decided before reading it, so that
-  // the finite check can run in the same pass as the CRC).
+  // the value checks run in the same pass as the CRC).
   const bool our_layout = version == f::version && header_size == f::header_bytes &&
                           length == payload_bytes &&
                           detail::get_u32(header.data() + f::signature_at) == signature;
 
+  // Bytes [0, covered) in the order they were written, each read once: those below
+  // header_bytes are the header already in memory, the rest come from the storage.
   Crc32 crc;
-  bool finite = true;
-  std::uint32_t value_bits = 0;
-  std::array<std::byte, detail::chunk_bytes> chunk{};
   const auto total = static_cast<std::size_t>(covered);
-  for (std::size_t done = 0; done < total;) {
-    const std::size_t n = total - done < chunk.size() ? total - done : chunk.size();
-    if (storage.read(base + done, std::span<std::byte>(chunk.data(), n)) != Status::ok) {
-      return {Status::io_error, false, 0};
-    }
-    crc.update(std::span<const std::byte>(chunk.data(), n));
-    if (our_layout) {
-      // Payload byte p (p = position - header) completes a value when p % 4 == 3.
-      for (std::size_t i = 0; i < n; ++i) {
-        const std::size_t position = done + i;
-        if (position >= f::header_bytes) {
-          const std::size_t p = position - f::header_bytes;
-          value_bits |= static_cast<std::uint32_t>(chunk[i]) << (8 * (p % 4));
-          if (p % 4 == 3) {
-            finite = finite && detail::is_finite_bits(value_bits);
-            value_bits = 0;
-          }
+  const std::size_t in_header = total < f::header_bytes ? total : f::header_bytes;
+  crc.update(std::span<const std::byte>(header.data(), in_header));
+
+  // Value checks over payload bytes as they stream by: payload byte p completes value p / 4
+  // when p % 4 == 3 (little-endian).
+  bool finite = true;
+  bool admitted = true;
+  std::uint32_t value_bits = 0;
+  const auto check_values = [&](std::span<const std::byte> bytes, std::size_t first) {
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      const std::size_t p = first + i;
+      value_bits |= static_cast<std::uint32_t>(bytes[i]) << (8 * (p % 4));
+      if (p % 4 == 3) {
+        if (detail::is_finite_bits(value_bits)) {
+          admitted = admitted && admit(p / 4, std::bit_cast<float>(value_bits));
+        } else {
+          finite = false;
         }
+        value_bits = 0;
       }
     }
-    done += n;
+  };
+  if (our_layout && staging.size() == payload_bytes) {
+    if (payload_bytes > 0 && storage.read(base + f::header_bytes, staging) != Status::ok) {
+      return {Status::io_error, false, 0};
+    }
+    crc.update(std::span<const std::byte>(staging));
+    check_values(staging, 0);
+  } else {
+    std::array<std::byte, detail::chunk_bytes> chunk{};
+    for (std::size_t done = in_header; done < total;) {
+      const std::size_t n = total - done < chunk.size() ? total - done : chunk.size();
+      const auto bytes = std::span<std::byte>(chunk.data(), n);
+      if (storage.read(base + done, bytes) != Status::ok) {
+        return {Status::io_error, false, 0};
+      }
+      crc.update(std::span<const std::byte>(bytes));
+      if (our_layout) {
+        check_values(bytes, done - f::header_bytes);
+      }
+      done += n;
+    }
   }
+  // The stored CRC: after the covered bytes (inside the header array when a foreign frame
+  // is shorter than this version's header).
   std::array<std::byte, f::crc_bytes> stored{};
-  if (storage.read(base + total, stored) != Status::ok) {
+  std::size_t from_header = 0;
+  for (; from_header < stored.size() && total + from_header < f::header_bytes; ++from_header) {
+    stored[from_header] = header[total + from_header];
+  }
+  if (from_header < stored.size() &&
+      storage.read(base + total + from_header, std::span<std::byte>(stored.data() + from_header,
+                                                                    stored.size() - from_header)) !=
+          Status::ok) {
     return {Status::io_error, false, 0};
   }
   if (detail::get_u32(stored.data()) != crc.value()) {
@@ -260,7 +326,24 @@ template <Storage S>
   if (!finite) {
     return {Status::not_finite, true, sequence};
   }
+  if (!admitted) {
+    return {Status::out_of_range, true, sequence};
+  }
   return {Status::ok, true, sequence};
+}
+
+// Validates the blob at `base` in `storage`, reading it once in small chunks (see
+// check_blob_after_header; values must be finite and pass `admit`). The storage must extend
+// at least to base + header_bytes.
+template <Storage S, class Admit = AdmitAnyFinite>
+[[nodiscard]] SlotCheck check_blob(S& storage, std::size_t base, std::uint32_t signature,
+                                   std::size_t payload_bytes, Admit&& admit = {}) noexcept {
+  std::array<std::byte, blob_format::header_bytes> header{};
+  if (storage.read(base, header) != Status::ok) {
+    return {Status::io_error, false, 0};
+  }
+  return check_blob_after_header(storage, base, header, signature, payload_bytes, admit,
+                                 std::span<std::byte>{});
 }
 
 }  // namespace microtl::io

@@ -1,11 +1,13 @@
-// RamStorage<Bytes, EraseUnit>: a Storage (io/storage.hpp) in a std::array that behaves like
-// NOR flash, for tests, for host tools, and for devices that keep parameters only until
-// reset (in a RAM section that survives a warm reboot).
+// RamStorage<Bytes, EraseBytes, WriteBytes>: a Storage (io/storage.hpp) in a std::array
+// that behaves like NOR flash, for tests, for host tools, and for devices that keep
+// parameters only until reset (in a RAM section that survives a warm reboot).
 //
 // Flash behaviour, emulated so that code that works here works on flash:
 //  - a fresh region is erased (every byte 0xFF);
-//  - erase sets whole erase units to 0xFF; the offset and length must be multiples of
-//    EraseUnit (Status::invalid_argument otherwise), as a flash controller requires;
+//  - erase sets whole sectors to 0xFF; the offset and length must be multiples of
+//    EraseBytes (Status::invalid_argument otherwise), as a flash controller requires;
+//  - write programs whole program units: offset and length multiples of WriteBytes
+//    (Status::invalid_argument otherwise, as on a flash that programs 8 bytes at a time);
 //  - write can only clear bits: stored = old AND new. Writing a byte that was not erased
 //    stores a mix of the two, exactly the corruption real flash would show;
 //  - every access is bounds-checked: a range outside the region is Status::invalid_argument
@@ -26,14 +28,20 @@
 
 namespace microtl::io {
 
-template <std::size_t Bytes, std::size_t EraseUnit = 256>
+template <std::size_t Bytes, std::size_t EraseBytes = 256, std::size_t WriteBytes = 1>
 class RamStorage {
-  static_assert(EraseUnit >= 1 && Bytes >= EraseUnit && Bytes % EraseUnit == 0,
+  static_assert(EraseBytes >= 1 && Bytes >= EraseBytes && Bytes % EraseBytes == 0,
                 "microtl::io::RamStorage: the size must be a whole number of erase units");
+  static_assert(WriteBytes >= 1 && EraseBytes % WriteBytes == 0,
+                "microtl::io::RamStorage: an erase unit must be a whole number of write units");
 
  public:
-  static constexpr std::size_t erase_unit = EraseUnit;
-  static constexpr std::size_t unit_count = Bytes / EraseUnit;
+  // The geometry (io/storage.hpp) and the size, known to the compiler.
+  static constexpr std::size_t erase_bytes = EraseBytes;
+  static constexpr std::size_t write_bytes = WriteBytes;
+  static constexpr std::size_t region_bytes = Bytes;
+  static constexpr std::size_t erase_unit = EraseBytes;  // the older name of erase_bytes
+  static constexpr std::size_t unit_count = Bytes / EraseBytes;
 
   constexpr RamStorage() noexcept { memory_.fill(erased); }
 
@@ -50,7 +58,8 @@ class RamStorage {
   // stored = stored AND bytes: programming can only turn ones into zeros.
   [[nodiscard]] constexpr Status write(std::size_t offset,
                                        std::span<const std::byte> bytes) noexcept {
-    if (!range_fits(offset, bytes.size(), Bytes)) {
+    if (!range_fits(offset, bytes.size(), Bytes) || offset % WriteBytes != 0 ||
+        bytes.size() % WriteBytes != 0) {
       return Status::invalid_argument;
     }
     for (std::size_t i = 0; i < bytes.size(); ++i) {
@@ -60,11 +69,12 @@ class RamStorage {
   }
 
   [[nodiscard]] constexpr Status erase(std::size_t offset, std::size_t length) noexcept {
-    if (!range_fits(offset, length, Bytes) || offset % EraseUnit != 0 || length % EraseUnit != 0) {
+    if (!range_fits(offset, length, Bytes) || offset % EraseBytes != 0 ||
+        length % EraseBytes != 0) {
       return Status::invalid_argument;
     }
     std::fill_n(memory_.begin() + static_cast<std::ptrdiff_t>(offset), length, erased);
-    for (std::size_t unit = offset / EraseUnit; unit < (offset + length) / EraseUnit; ++unit) {
+    for (std::size_t unit = offset / EraseBytes; unit < (offset + length) / EraseBytes; ++unit) {
       ++erase_counts_[unit];
     }
     return Status::ok;

@@ -4,12 +4,16 @@
 // (cmake/board/host/semihosting.cpp). Board support for tests and demos, not the library.
 //
 //   static board::FileStorage flash;
-//   MICROTL_TRY(flash.open("params.bin", io::storage_bytes_needed<Model>()));
+//   MICROTL_TRY(flash.open("params.bin", io::storage_bytes_needed<Model, board::FileStorage>()));
 //   MICROTL_TRY(io::save(model, flash));
 //
 // A missing file is created with every byte 0xFF (an erased region). A file is a file, not
 // flash: write() replaces bytes instead of clearing bits, which the Storage contract
-// allows (microtl erases before it writes), and erase() accepts any range.
+// allows (microtl erases before it writes). It stands for a flash of the geometry it
+// declares (BasicFileStorage<EraseBytes, WriteBytes>; FileStorage: 256-byte sectors, byte
+// writes) and refuses what that flash would refuse: an erase that is not whole sectors, a
+// write that is not whole program units (Status::invalid_argument). Its size is chosen at
+// run time (open), so a region too small for a store is answered by size_mismatch.
 #pragma once
 
 #include <array>
@@ -22,12 +26,19 @@
 
 namespace board {
 
-class FileStorage {
+template <std::size_t EraseBytes = 256, std::size_t WriteBytes = 1>
+class BasicFileStorage {
+  static_assert(EraseBytes >= 1 && WriteBytes >= 1 && EraseBytes % WriteBytes == 0,
+                "board::BasicFileStorage: a sector must be a whole number of program units");
+
  public:
-  FileStorage() = default;
-  FileStorage(const FileStorage&) = delete;
-  FileStorage& operator=(const FileStorage&) = delete;
-  ~FileStorage() { (void)close(); }
+  static constexpr std::size_t erase_bytes = EraseBytes;
+  static constexpr std::size_t write_bytes = WriteBytes;
+
+  BasicFileStorage() = default;
+  BasicFileStorage(const BasicFileStorage&) = delete;
+  BasicFileStorage& operator=(const BasicFileStorage&) = delete;
+  ~BasicFileStorage() { (void)close(); }
 
   // Opens `path` as a region of `size` bytes, creating it erased if it does not exist.
   //   size_mismatch   the file exists with another length (a region of another layout:
@@ -91,12 +102,18 @@ class FileStorage {
   [[nodiscard]] microtl::Status write(std::size_t offset,
                                       std::span<const std::byte> bytes) noexcept {
     MICROTL_TRY(check(offset, bytes.size()));
+    if (offset % WriteBytes != 0 || bytes.size() % WriteBytes != 0) {
+      return microtl::Status::invalid_argument;
+    }
     MICROTL_TRY(seek(offset));
     return write_all(bytes);
   }
 
   [[nodiscard]] microtl::Status erase(std::size_t offset, std::size_t length) noexcept {
     MICROTL_TRY(check(offset, length));
+    if (offset % EraseBytes != 0 || length % EraseBytes != 0) {
+      return microtl::Status::invalid_argument;
+    }
     return fill_erased(offset, length);
   }
 
@@ -141,5 +158,7 @@ class FileStorage {
   int handle_ = -1;
   std::size_t size_ = 0;
 };
+
+using FileStorage = BasicFileStorage<>;
 
 }  // namespace board
