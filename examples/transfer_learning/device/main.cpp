@@ -45,7 +45,8 @@ using namespace demo::deployed;
 DeviceModel model(kInputQuant, conv1, conv2, conv3, head1, head2);
 
 using Cache = mtl::FeatureCache<DeviceTrainer, kSamplesPerClass * kClasses>;
-using Store = mtl::io::ParameterStore<DeviceModel>;
+// The parameter store, laid out in the sectors of the storage that stands for the flash.
+using Store = mtl::io::ParameterStore<DeviceModel, board::FileStorage>;
 
 // Working memory: all of it static, all of it sized at compile time.
 DeviceTrainer::TrainingArena training_arena;
@@ -135,17 +136,22 @@ int run() {
       static_cast<unsigned>(Store::storage_bytes), static_cast<unsigned>(kLearningRam),
       static_cast<unsigned>(Cache::bytes_per_sample));
 
-  DeviceTrainer trainer(model, mtl::SGDMomentum{kLearningRate, kMomentum, kWeightDecay},
-                        training_arena, kBatch);
   static board::FileStorage flash;
   if (const mtl::Status s = flash.open(MICROTL_DEMO_STORAGE_FILE, Store::storage_bytes);
       s != mtl::Status::ok) {
     std::printf("DEMO error=storage status=%s\n", mtl::to_string(s));
     return 1;
   }
+  // load() checks the stored head in a staging area before it replaces the model's: here
+  // the training arena, unused until the trainer is constructed (which clears it), so the
+  // check costs no RAM of its own.
+  static_assert(DeviceTrainer::training_arena_bytes >= Store::payload_bytes);
+  const mtl::Status restored =
+      Store::load(model, flash, training_arena.bytes().first<Store::payload_bytes>());
 
+  DeviceTrainer trainer(model, mtl::SGDMomentum{kLearningRate, kMomentum, kWeightDecay},
+                        training_arena, kBatch);
   Accuracy accuracy;
-  const mtl::Status restored = Store::load(model, flash);
   if (restored == mtl::Status::ok) {
     std::printf("DEMO restored=ok (the learned head was loaded from flash: no learning)\n");
     return evaluate_and_print(trainer, "restored", accuracy) == mtl::Status::ok ? 0 : 1;
