@@ -164,10 +164,11 @@ struct AdmitParameterBound {
   }
 };
 
-// The staging area of io::load(model, storage): one per model type, in .bss.
+// The staging area of io::load(model, storage): one per model type, in .bss. constinit: a
+// constant initialization, so no guard variable and no __cxa_guard_* call in the firmware.
 template <class Model>
 ParameterStaging<Model>& default_staging() noexcept {
-  static ParameterStaging<Model> staging;
+  constinit static ParameterStaging<Model> staging;
   return staging;
 }
 
