@@ -197,11 +197,12 @@ int run() {
       largest = std::fabs(v) > largest ? std::fabs(v) : largest;
     }
   });
-  std::printf("DEMO guard largest_parameter=%.4f parameter_limit=%.0f diverged_steps=%u "
-              "refused_samples=%u\n",
-              static_cast<double>(largest), static_cast<double>(mtl::guard::parameter_limit),
-              static_cast<unsigned>(trainer.diverged_steps()),
-              static_cast<unsigned>(trainer.refused_samples()));
+  std::printf(
+      "DEMO guard largest_parameter=%.4f parameter_limit=%.0f diverged_steps=%u "
+      "refused_samples=%u\n",
+      static_cast<double>(largest), static_cast<double>(mtl::guard::parameter_limit),
+      static_cast<unsigned>(trainer.diverged_steps()),
+      static_cast<unsigned>(trainer.refused_samples()));
 
   Instructions save_counter;
   const mtl::Status saved = Store::save(model, flash);
