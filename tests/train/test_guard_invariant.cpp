@@ -28,8 +28,7 @@ namespace {
 // ---------------------------------------------------------------------------------------
 using Int8Net =
     Sequential<Input<Shape<4>, QInt8>, BiasOnly<Dense<3>>, Dequantize, Trainable<Dense<2>>>;
-constexpr std::size_t int8_fan_in = 4;
-// 2^31 - 1 - 2^15 * 4, worked out by hand (the bound B of train/guard.hpp).
+// 2^31 - 1 - 2^15 * 4 for the fan-in of 4, worked out by hand (the bound B of train/guard.hpp).
 constexpr std::int64_t int8_bias_limit = 2147483647 - 131072;
 
 struct Int8Parts {

@@ -13,8 +13,7 @@
 // (train/guard.hpp): check.parameter(i, p) for every new parameter, check.state(s) for every
 // new state value. The trainer's divergence guard runs that check first and only then the
 // update, so a step that would break the invariant changes nothing (no copy of the
-// parameters is needed). The checks are comparisons folded into one flag with `&`: no
-// branch in the loop.
+// parameters is needed). The checks are two comparisons per value.
 //
 // Hyper-parameters are validated by validate() (the trainer calls it before every sample
 // and update): a value outside its range is Status::invalid_argument, and nothing changes.
@@ -129,8 +128,8 @@ struct SGD {
           p[i + 2] = n2;
           p[i + 3] = n3;
         } else {
-          within = within & check.parameter(i, n0) & check.parameter(i + 1, n1) &
-                   check.parameter(i + 2, n2) & check.parameter(i + 3, n3);
+          within = check.parameter(i, n0) && check.parameter(i + 1, n1) &&
+                   check.parameter(i + 2, n2) && check.parameter(i + 3, n3) && within;
         }
       }
       for (std::size_t i = body; i < n; ++i) {
@@ -138,7 +137,7 @@ struct SGD {
         if constexpr (Write) {
           p[i] = next;
         } else {
-          within = within & check.parameter(i, next);
+          within = check.parameter(i, next) && within;
         }
       }
     } else {
@@ -147,7 +146,7 @@ struct SGD {
         if constexpr (Write) {
           p[i] = next;
         } else {
-          within = within & check.parameter(i, next);
+          within = check.parameter(i, next) && within;
         }
       }
     }
@@ -192,7 +191,7 @@ struct SGDMomentum {
         v[i] = next_v;
         p[i] = next_p;
       } else {
-        within = within & check.state(next_v) & check.parameter(i, next_p);
+        within = check.state(next_v) && check.parameter(i, next_p) && within;
       }
     }
     return within;
@@ -258,7 +257,7 @@ struct Adam {
         v[i] = next_v;
         p[i] = next_p;
       } else {
-        within = within & check.state(next_m) & check.state(next_v) & check.parameter(i, next_p);
+        within = check.state(next_m) && check.state(next_v) && check.parameter(i, next_p) && within;
       }
     }
     return within;
