@@ -29,10 +29,12 @@ static_assert(MICROTL_ALIGNMENT >= 4 && (MICROTL_ALIGNMENT & (MICROTL_ALIGNMENT 
 #endif
 
 // MICROTL_DIVERGENCE_GUARD: 1 makes every optimizer update check, before writing anything,
-// that all new parameters and optimizer state are finite; a step that would produce NaN or
-// infinity is refused (Status::diverged) and leaves parameters and optimizer state as they
-// were. 0 removes the check (one pass over the trainable values per update; its cost is in
-// bench/README.md). The default of Trainer's `Guard` template argument.
+// that all new parameters and optimizer state keep the guard's invariant (finite and within
+// the bounds of train/guard.hpp); a step that would break it is refused (Status::diverged)
+// and leaves parameters and optimizer state as they were. 0 removes the check (one pass over
+// the trainable values per update; its cost is in bench/README.md). The input checks
+// (features, hyper-parameters) stay either way. The default of Trainer's `Guard` template
+// argument.
 #ifndef MICROTL_DIVERGENCE_GUARD
 #define MICROTL_DIVERGENCE_GUARD 1
 #endif

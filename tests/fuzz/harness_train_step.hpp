@@ -136,10 +136,11 @@ struct Record {
   std::array<float, 4> input{};
 };
 
+// Within the guard's bound X (train/guard.hpp): finite, |x| <= 2^24.
 inline bool finite_input(const Record& r) {
   bool finite = true;
   for (const float v : r.input) {
-    finite = finite && std::isfinite(v);
+    finite = finite && std::isfinite(v) && std::fabs(v) <= guard::feature_limit;
   }
   return finite;
 }
@@ -147,15 +148,15 @@ inline bool finite_input(const Record& r) {
 // FeatureCache::add with any label: refused exactly when due, stores exactly when ok.
 template <class Cache, class TrainerT>
 Failure check_add(Cache& cache, TrainerT& trainer, typename TrainerT::model_input_view input,
-                  std::uint32_t label) {
+                  std::uint32_t label, Status input_status) {
   const std::size_t size_before = cache.size();
   const Status expected = label >= classes ? Status::label_out_of_range
                           : cache.full()   ? Status::capacity_exceeded
-                                           : Status::ok;
+                                           : input_status;
   const Status added = cache.add(trainer, input, label);
-  if (added != expected) {
-    return "FeatureCache::add answered other than label_out_of_range / capacity_exceeded / ok "
-           "as due";
+  if (added != expected && !(expected == Status::ok && added == Status::out_of_range)) {
+    return "FeatureCache::add answered other than label_out_of_range / capacity_exceeded / "
+           "not_finite / out_of_range / ok as due";
   }
   if (cache.size() != size_before + (added == Status::ok ? 1U : 0U)) {
     return "FeatureCache::add stored a sample it refused, or did not store one it accepted";
@@ -220,9 +221,9 @@ inline Failure run(std::span<const std::uint8_t> data) {
         return "a refused step changed the parameters";
       }
       if (status != Status::label_out_of_range && status != Status::not_finite &&
-          status != Status::diverged) {
+          status != Status::out_of_range && status != Status::diverged) {
         return "a step was refused with a status other than label_out_of_range, not_finite, "
-               "diverged";
+               "out_of_range, diverged";
       }
       twin_in_step = twin_in_step && (status != Status::diverged || batch == 1);
     } else {
@@ -241,14 +242,16 @@ inline Failure run(std::span<const std::uint8_t> data) {
     }
 
     // The feature caches.
-    if (const Failure f =
-            check_add(float_cache, float_trainer, FloatNet::input_view(r.input.data()), r.label)) {
+    // (A valid input can still make an out-of-range feature: the frozen Dense scales it.)
+    const Status input_status = guard::check_features(r.input);
+    if (const Failure f = check_add(float_cache, float_trainer,
+                                    FloatNet::input_view(r.input.data()), r.label, input_status)) {
       return f;
     }
     std::array<std::int8_t, 16> codes{};
     std::memcpy(codes.data(), r.input.data(), codes.size());
-    if (const Failure f =
-            check_add(int8_cache, int8_trainer, Int8Net::input_view(codes.data()), r.label)) {
+    if (const Failure f = check_add(int8_cache, int8_trainer, Int8Net::input_view(codes.data()),
+                                    r.label, Status::ok)) {
       return f;
     }
   }

@@ -14,6 +14,7 @@
 // Every figure is printed as a `DEMO key=value ...` line for the report (host/report.cpp).
 // Instructions are counted under QEMU -icount: instructions, not cycles.
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 
@@ -194,6 +195,20 @@ int run() {
       "session_instructions=%llu\n",
       static_cast<unsigned long long>(extraction), static_cast<unsigned long long>(training),
       static_cast<unsigned long long>(extraction + training));
+  // How far normal training stays from the guard's bounds (train/guard.hpp): the largest
+  // trained value against the parameter bound, and what the guard refused.
+  float largest = 0.0f;
+  mtl::for_each_trained_tensor(model, [&](auto, auto, auto values) {
+    for (const float v : values) {
+      largest = std::fabs(v) > largest ? std::fabs(v) : largest;
+    }
+  });
+  std::printf(
+      "DEMO guard largest_parameter=%.4f parameter_limit=%.0f diverged_steps=%u "
+      "refused_samples=%u\n",
+      static_cast<double>(largest), static_cast<double>(mtl::guard::parameter_limit),
+      static_cast<unsigned>(trainer.diverged_steps()),
+      static_cast<unsigned>(trainer.refused_samples()));
 
   Instructions save_counter;
   const mtl::Status saved = Store::save(model, flash);

@@ -13,11 +13,15 @@
 #pragma once
 
 #include <array>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <type_traits>
 
 #include "microtl/core/status.hpp"
 #include "microtl/core/tensor_view.hpp"
+#include "microtl/train/guard.hpp"
 
 namespace microtl {
 
@@ -31,17 +35,31 @@ class FeatureCache {
   static constexpr std::size_t bytes_per_sample = shape::size * sizeof(element);
   static_assert(Capacity >= 1, "microtl::FeatureCache: capacity of at least one sample");
 
-  // Runs the frozen layers on `input` and stores the result with its target. An invalid
-  // target (a label out of range) or a full cache is answered with a status, and nothing
-  // is stored.
+  // Runs the frozen layers on `input` and stores the result with its target. Refused with
+  // a status, nothing stored:
+  //   label_out_of_range  an invalid target (not_finite: a non-finite regression target)
+  //   capacity_exceeded   the cache is full
+  //   not_finite          a float input or cached feature is NaN or infinite
+  //   out_of_range        a float input or cached feature beyond guard::feature_limit
+  // so that every stored sample meets the guard's bound (X) (train/guard.hpp): one bad sample
+  // cannot stop every later epoch.
   Status add(TrainerT& trainer, typename TrainerT::model_input_view input,
              const Target& target) noexcept {
     MICROTL_TRY(TrainerT::validate(target));
     if (count_ == Capacity) {
       return Status::capacity_exceeded;
     }
-    trainer.extract_cached(input,
-                           TensorView<element, shape>(features_.data() + count_ * shape::size));
+    using input_value = std::remove_const_t<typename decltype(input)::element_type>;
+    if constexpr (std::same_as<input_value, float>) {
+      MICROTL_TRY(guard::check_features(
+          std::span<const float>(input.data(), decltype(input)::shape_type::size)));
+    }
+    element* slot = features_.data() + count_ * shape::size;
+    trainer.extract_cached(input, TensorView<element, shape>(slot));
+    if constexpr (std::same_as<element, float>) {
+      // A float extractor can still make a huge value of a valid input.
+      MICROTL_TRY(guard::check_features(std::span<const float>(slot, shape::size)));
+    }
     targets_[count_] = target;
     ++count_;
     return Status::ok;

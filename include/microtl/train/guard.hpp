@@ -55,8 +55,8 @@
 
 namespace microtl::guard {
 
-inline constexpr float parameter_limit = 16777216.0f;  // 2^24
-inline constexpr float feature_limit = 16777216.0f;    // 2^24
+inline constexpr float parameter_limit = 16777216.0f;          // 2^24
+inline constexpr float feature_limit = 16777216.0f;            // 2^24
 inline constexpr float state_limit = 18446744073709551616.0f;  // 2^64
 
 // The largest int32 bias magnitude an int8 linear layer of fan-in K may hold (B).

@@ -9,11 +9,21 @@
 // gradient, applied to every trainable tensor).
 //
 // Each update is written once, as `step<Write>`: with Write = false it computes every new
-// value without storing any and reports whether all of them are finite. The trainer's
-// divergence guard runs that check first and only then the update, so a step that would
-// produce NaN or infinity changes nothing (no copy of the parameters is needed). The check
-// accumulates `value * 0`, which stays 0 for finite values and becomes NaN as soon as one
-// is infinite or NaN: one multiply-add per value, no branch.
+// value without storing any and reports whether all of them meet the guard's invariant
+// (train/guard.hpp): check.parameter(i, p) for every new parameter, check.state(s) for every
+// new state value. The trainer's divergence guard runs that check first and only then the
+// update, so a step that would break the invariant changes nothing (no copy of the
+// parameters is needed). The checks are two comparisons per value.
+//
+// Hyper-parameters are validated by validate() (the trainer calls it before every sample
+// and update): a value outside its range is Status::invalid_argument, and nothing changes.
+//   learning_rate   finite, 0 <= lr <= max_learning_rate (2^24: one step of a unit gradient
+//                   would already cross the parameter bound)
+//   weight_decay    finite, >= 0, and lr * wd <= 1 (wd pulls p toward 0 by the factor
+//                   1 - lr * wd per step; above 1 it overshoots and, above 2, grows p)
+//   momentum        0 <= momentum < 1 (at 1 and above the velocity never decays)
+//   beta1, beta2    0 <= beta < 1 (PyTorch's range; at 1 the bias correction divides by 0)
+//   epsilon         finite, > 0 (0 makes an exactly-zero gradient 0 / 0)
 #pragma once
 
 #include <cmath>
@@ -21,30 +31,65 @@
 #include <cstddef>
 #include <span>
 
+#include "microtl/core/status.hpp"
+
 namespace microtl {
 
 // What the trainer needs of an optimizer (SGD, SGDMomentum, Adam below; a user's own rule
 // meets the same):
 //   static constexpr std::size_t state_per_parameter;   floats of state per trained value
 //   float learning_rate, weight_decay;
+//   Status validate() const;                         its hyper-parameters (above)
 //   struct StepContext;  StepContext begin_step();      once per update (Adam's b^t)
-//   template <bool Write> bool step(std::span<float> parameters,
+//   template <bool Write, class Check> bool step(std::span<float> parameters,
 //       std::span<const float> grads, std::span<float> state, float grad_scale,
-//       StepContext) const;
+//       StepContext, const Check& check) const;
 //     one tensor's update from its gradient sum times grad_scale; Write = false computes
-//     without storing and returns whether every new value and state is finite (the
-//     divergence guard's check), Write = true stores
+//     without storing and returns whether every new value and state passes `check` (the
+//     divergence guard), Write = true stores (and ignores `check`)
+struct NoUpdateCheck {
+  static constexpr bool parameter(std::size_t, float) noexcept { return true; }
+  static constexpr bool state(float) noexcept { return true; }
+};
+
 template <class O>
 concept OptimizerRule =
     std::copyable<O> && requires(O& o, const O& c, std::span<float> p, std::span<const float> g) {
       { O::state_per_parameter } -> std::convertible_to<std::size_t>;
       { o.learning_rate } -> std::convertible_to<float>;
       { o.weight_decay } -> std::convertible_to<float>;
+      { c.validate() } -> std::same_as<Status>;
       typename O::StepContext;
       { o.begin_step() } -> std::same_as<typename O::StepContext>;
-      { c.template step<false>(p, g, p, 1.0f, o.begin_step()) } -> std::same_as<bool>;
-      { c.template step<true>(p, g, p, 1.0f, o.begin_step()) } -> std::same_as<bool>;
+      {
+        c.template step<false>(p, g, p, 1.0f, o.begin_step(), NoUpdateCheck{})
+      } -> std::same_as<bool>;
+      {
+        c.template step<true>(p, g, p, 1.0f, o.begin_step(), NoUpdateCheck{})
+      } -> std::same_as<bool>;
     };
+
+// The ranges validate() enforces.
+inline constexpr float max_learning_rate = 16777216.0f;  // 2^24
+
+namespace optimizer_detail {
+// Finite and in [low, high]: NaN fails both comparisons, infinity the bound.
+constexpr bool in_range(float value, float low, float high) noexcept {
+  return value >= low && value <= high;
+}
+// finite, 0 <= lr <= max_learning_rate; finite wd >= 0 with lr * wd <= 1.
+constexpr Status validate_rate_and_decay(float learning_rate, float weight_decay) noexcept {
+  if (!in_range(learning_rate, 0.0f, max_learning_rate) ||
+      !in_range(weight_decay, 0.0f, max_learning_rate) || learning_rate * weight_decay > 1.0f) {
+    return Status::invalid_argument;
+  }
+  return Status::ok;
+}
+// 0 <= beta < 1
+constexpr bool valid_decay_factor(float beta) noexcept {
+  return beta >= 0.0f && beta < 1.0f;
+}
+}  // namespace optimizer_detail
 
 // Plain SGD:  g = grad * scale + wd * p;   p -= lr * g
 struct SGD {
@@ -52,18 +97,22 @@ struct SGD {
   float weight_decay = 0.0f;
   static constexpr std::size_t state_per_parameter = 0;
 
+  Status validate() const noexcept {
+    return optimizer_detail::validate_rate_and_decay(learning_rate, weight_decay);
+  }
+
   struct StepContext {};
   StepContext begin_step() noexcept { return {}; }
 
-  template <bool Write>
+  template <bool Write, class Check = NoUpdateCheck>
   bool step(std::span<float> parameters, std::span<const float> grads, std::span<float> /*state*/,
-            float grad_scale, StepContext) const noexcept {
+            float grad_scale, StepContext, const Check& check = {}) const noexcept {
     const float lr = learning_rate;
     const float wd = weight_decay;
     float* p = parameters.data();
     const float* g = grads.data();
     const std::size_t n = parameters.size();
-    float poison = 0.0f;  // 0, or NaN once a value is not finite
+    bool within = true;
     if (wd == 0.0f) {
       // p -= (lr * scale) g, four values per loop pass (the tensors are contiguous).
       const float step_size = lr * grad_scale;
@@ -79,8 +128,8 @@ struct SGD {
           p[i + 2] = n2;
           p[i + 3] = n3;
         } else {
-          poison += n0 * 0.0f + n1 * 0.0f + n2 * 0.0f +
-                    n3 * 0.0f;  // a sum could overflow: products cannot
+          within = check.parameter(i, n0) && check.parameter(i + 1, n1) &&
+                   check.parameter(i + 2, n2) && check.parameter(i + 3, n3) && within;
         }
       }
       for (std::size_t i = body; i < n; ++i) {
@@ -88,7 +137,7 @@ struct SGD {
         if constexpr (Write) {
           p[i] = next;
         } else {
-          poison += next * 0.0f;
+          within = check.parameter(i, next) && within;
         }
       }
     } else {
@@ -97,11 +146,11 @@ struct SGD {
         if constexpr (Write) {
           p[i] = next;
         } else {
-          poison += next * 0.0f;
+          within = check.parameter(i, next) && within;
         }
       }
     }
-    return poison == 0.0f;
+    return within;
   }
   void update(std::span<float> parameters, std::span<const float> grads, std::span<float> state,
               float grad_scale, StepContext context) const noexcept {
@@ -117,16 +166,23 @@ struct SGDMomentum {
   float weight_decay = 0.0f;
   static constexpr std::size_t state_per_parameter = 1;
 
+  Status validate() const noexcept {
+    if (!optimizer_detail::valid_decay_factor(momentum)) {
+      return Status::invalid_argument;
+    }
+    return optimizer_detail::validate_rate_and_decay(learning_rate, weight_decay);
+  }
+
   struct StepContext {};
   StepContext begin_step() noexcept { return {}; }
 
-  template <bool Write>
+  template <bool Write, class Check = NoUpdateCheck>
   bool step(std::span<float> parameters, std::span<const float> grads, std::span<float> velocity,
-            float grad_scale, StepContext) const noexcept {
+            float grad_scale, StepContext, const Check& check = {}) const noexcept {
     float* p = parameters.data();
     const float* g = grads.data();
     float* v = velocity.data();
-    float poison = 0.0f;  // 0, or NaN once a value is not finite
+    bool within = true;
     for (std::size_t i = 0; i < parameters.size(); ++i) {
       const float gi = g[i] * grad_scale + weight_decay * p[i];
       const float next_v = momentum * v[i] + gi;
@@ -135,10 +191,10 @@ struct SGDMomentum {
         v[i] = next_v;
         p[i] = next_p;
       } else {
-        poison += next_v * 0.0f + next_p * 0.0f;
+        within = check.state(next_v) && check.parameter(i, next_p) && within;
       }
     }
-    return poison == 0.0f;
+    return within;
   }
   void update(std::span<float> parameters, std::span<const float> grads, std::span<float> velocity,
               float grad_scale, StepContext context) const noexcept {
@@ -162,6 +218,15 @@ struct Adam {
   float beta1_power = 1.0f;  // b1^t after begin_step() of step t
   float beta2_power = 1.0f;
 
+  Status validate() const noexcept {
+    if (!optimizer_detail::valid_decay_factor(beta1) ||
+        !optimizer_detail::valid_decay_factor(beta2) ||
+        !optimizer_detail::in_range(epsilon, 0.0f, max_learning_rate) || !(epsilon > 0.0f)) {
+      return Status::invalid_argument;
+    }
+    return optimizer_detail::validate_rate_and_decay(learning_rate, weight_decay);
+  }
+
   struct StepContext {
     float step_size;            // lr / (1 - b1^t)
     float inverse_correction2;  // 1 / (1 - b2^t)
@@ -172,15 +237,15 @@ struct Adam {
     return {learning_rate / (1.0f - beta1_power), 1.0f / (1.0f - beta2_power)};
   }
 
-  template <bool Write>
+  template <bool Write, class Check = NoUpdateCheck>
   bool step(std::span<float> parameters, std::span<const float> grads, std::span<float> state,
-            float grad_scale, StepContext context) const noexcept {
+            float grad_scale, StepContext context, const Check& check = {}) const noexcept {
     const std::size_t n = parameters.size();
     float* p = parameters.data();
     const float* g = grads.data();
     float* m = state.data();
     float* v = state.data() + n;
-    float poison = 0.0f;  // 0, or NaN once a value is not finite
+    bool within = true;
     for (std::size_t i = 0; i < n; ++i) {
       const float gi = g[i] * grad_scale + weight_decay * p[i];
       const float next_m = beta1 * m[i] + (1.0f - beta1) * gi;
@@ -192,10 +257,10 @@ struct Adam {
         v[i] = next_v;
         p[i] = next_p;
       } else {
-        poison += next_m * 0.0f + next_v * 0.0f + next_p * 0.0f;
+        within = check.state(next_m) && check.state(next_v) && check.parameter(i, next_p) && within;
       }
     }
-    return poison == 0.0f;
+    return within;
   }
   void update(std::span<float> parameters, std::span<const float> grads, std::span<float> state,
               float grad_scale, StepContext context) const noexcept {

@@ -22,14 +22,28 @@
 // step_cached.
 //
 // Mini-batches by accumulation: `batch_size` steps add their gradients, then one update
-// with the average. Labels and targets are validated: a bad one returns a Status and
-// changes nothing.
+// with the average.
+//
+// What protects the model (the invariant and its bounds: train/guard.hpp). Every sample is
+// checked before anything is touched, and a refused one changes nothing:
+//   invalid_argument     a hyper-parameter out of its range (Optimizer::validate)
+//   label_out_of_range   a label beyond the classes (Loss::validate; not_finite for a
+//                        non-finite regression target)
+//   not_finite           a float feature reaching the trainable part is NaN or infinite, or
+//   out_of_range         beyond guard::feature_limit, or the sample's loss is not finite:
+//                        the input is the cause (counted in refused_samples())
+//   model_mismatch       an int8 bias-only layer's input scale differs from its parameters'
+// and, with Guard (the default), an update that would break the invariant is refused:
+//   diverged             the update is the cause; nothing changed; counted in
+//                        diverged_steps()
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <type_traits>
 
@@ -40,6 +54,7 @@
 #include "microtl/graph/sequential.hpp"
 #include "microtl/quant/qparams.hpp"
 #include "microtl/train/gradient_sink.hpp"
+#include "microtl/train/guard.hpp"
 #include "microtl/train/loss.hpp"
 #include "microtl/train/optimizer.hpp"
 #include "microtl/train/trainable.hpp"
@@ -84,9 +99,11 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
 
   // One training sample from the model's input: forward through the whole model, loss,
   // backward through the trainable part, gradients accumulated; after `batch_size` samples
-  // the optimizer updates the parameters. A bad target returns its Status before any
-  // gradient is touched.
+  // the optimizer updates the parameters. A bad target or input returns its Status before
+  // any gradient is touched (a float model input is held to the guard's bound X too: a
+  // Quantize layer would silently turn NaN into a valid code).
   Status step(model_input_view input, const Target& target) noexcept {
+    MICROTL_TRY(check_model_input(input));
     return train_on(pass_.forward_prefix(input), target);
   }
 
@@ -134,16 +151,21 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   }
 
   // Applies the gradients accumulated so far (also a last, partial batch; ok when none).
-  //   ok        the parameters moved
-  //   diverged  the update would have made a parameter or the optimizer state NaN or
-  //             infinite (or the clipped gradient norm is not finite): nothing was
-  //             changed, and the batch's gradients are dropped (divergence guard)
+  //   ok                the parameters moved
+  //   diverged          the update would have broken the guard's invariant (or a gradient
+  //                     is not finite): nothing was changed, and the batch's gradients are
+  //                     dropped (divergence guard)
+  //   invalid_argument  a hyper-parameter was set out of its range since the last sample:
+  //                     nothing was changed, and the gradients stay for the next apply()
   Status apply() noexcept {
     if (accumulated_ == 0) {
       return Status::ok;
     }
     const Status status =
         apply_update<Guard>(model_, optimizer_, pass_.arena(), plan, accumulated_, max_grad_norm_);
+    if (status == Status::invalid_argument) {
+      return status;
+    }
     if (status == Status::diverged) {
       ++diverged_steps_;
     }
@@ -152,12 +174,20 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   }
 
   // Clips the mean gradient of each update to this L2 norm (0: no clipping, the default).
-  void set_gradient_clipping(float max_norm) noexcept {
-    max_grad_norm_ = max_norm > 0.0f ? max_norm : 0.0f;
+  // invalid_argument (and no change) for a negative, NaN or infinite norm.
+  Status set_gradient_clipping(float max_norm) noexcept {
+    if (!(max_norm >= 0.0f && max_norm <= std::numeric_limits<float>::max())) {
+      return Status::invalid_argument;
+    }
+    max_grad_norm_ = max_norm;
+    return Status::ok;
   }
 
   // Updates refused by the divergence guard since the trainer was made.
   std::size_t diverged_steps() const noexcept { return diverged_steps_; }
+  // Samples refused for their input (not_finite or out_of_range features, a non-finite
+  // loss) since the trainer was made.
+  std::size_t refused_samples() const noexcept { return refused_samples_; }
 
   float last_loss() const noexcept { return last_loss_; }
   std::size_t batch_size() const noexcept { return batch_size_; }
@@ -165,15 +195,17 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
 
  private:
   Status train_on(const void* features, const Target& target) noexcept {
-    // A NaN or infinity reaching the trainable layers would spread into their gradients and
-    // parameters: refuse the sample instead. (In the frozen part a ReLU or a quantization
-    // may already have removed it; what matters is what reaches the trainable part.)
+    MICROTL_TRY(optimizer_.validate());
+    // A NaN, infinity or huge value reaching the trainable layers would spread into their
+    // gradients and parameters: refuse the sample instead (guard bound X). (In the frozen
+    // part a ReLU or a quantization may already have removed it; what matters is what
+    // reaches the trainable part. int8 codes are always in range.)
     if constexpr (!features_int8) {
-      const auto* f = static_cast<const float*>(features);
-      for (std::size_t i = 0; i < feature_shape::size; ++i) {
-        if (!std::isfinite(f[i])) {
-          return Status::not_finite;
-        }
+      const Status input = guard::check_features(
+          std::span<const float>(static_cast<const float*>(features), feature_shape::size));
+      if (input != Status::ok) {
+        ++refused_samples_;
+        return input;
       }
     }
     const float* output = pass_.forward_region(features);
@@ -185,6 +217,9 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
         std::span<const float, output_shape::size>(output, output_shape::size), target,
         std::span<float, output_shape::size>(grad, output_shape::size));
     if (!loss.ok()) {
+      if (loss.status() == Status::not_finite) {
+        ++refused_samples_;
+      }
       return loss.status();
     }
     last_loss_ = loss.value();
@@ -206,6 +241,23 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
     return Status::ok;
   }
 
+  // The guard's bound (X) on a float model input that the frozen part consumes (when the
+  // first layer trains, train_on checks the same values as features).
+  Status check_model_input(model_input_view input) noexcept {
+    using input_value = std::remove_const_t<typename model_input_view::element_type>;
+    if constexpr (std::same_as<input_value, float> && first_trainable > 0) {
+      const Status status = guard::check_features(
+          std::span<const float>(input.data(), model_input_view::shape_type::size));
+      if (status != Status::ok) {
+        ++refused_samples_;
+      }
+      return status;
+    } else {
+      (void)input;
+      return Status::ok;
+    }
+  }
+
   bool fused_active() const noexcept {
     if constexpr (fusable) {
       return batch_size_ == 1 && optimizer_.weight_decay == 0.0f && max_grad_norm_ == 0.0f;
@@ -222,6 +274,7 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   float last_loss_ = 0.0f;
   float max_grad_norm_ = 0.0f;
   std::size_t diverged_steps_ = 0;
+  std::size_t refused_samples_ = 0;
 };
 
 }  // namespace microtl
