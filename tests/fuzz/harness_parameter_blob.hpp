@@ -69,8 +69,9 @@ inline void set_values(Model& model, std::uint32_t seed) {
   for_each_trained_values(model, [&](auto tensor) {
     for (float& v : tensor) {
       const std::uint32_t bits = rng.next();
-      // Exponent in [64, 190]: magnitudes from about 1e-19 to 1e19, never Inf or NaN.
-      const std::uint32_t exponent = 64U + (bits >> 8) % 127U;
+      // Exponent in [64, 150]: magnitudes from about 1e-19 to below 2^24 (the guard's
+      // parameter bound, which save and load enforce), never Inf or NaN.
+      const std::uint32_t exponent = 64U + (bits >> 8) % 87U;
       v = std::bit_cast<float>((bits & 0x807FFFFFU) | (exponent << 23));
     }
   });
@@ -110,6 +111,7 @@ inline bool documented_load_failure(Status status) {
     case Status::version_mismatch:
     case Status::size_mismatch:
     case Status::not_finite:
+    case Status::out_of_range:
     case Status::checksum_mismatch:
     case Status::truncated:
     case Status::bad_format:
@@ -183,7 +185,10 @@ inline Failure run(std::span<const std::uint8_t> data) {
   // New values, different from every blob stored: the last bit of each one flipped.
   for_each_trained_values(model, [](auto tensor) {
     for (float& v : tensor) {
-      v = std::bit_cast<float>(std::bit_cast<std::uint32_t>(v) ^ 1U);
+      // (Toward zero when the flip would leave the bound: 2^24 itself.)
+      const std::uint32_t bits = std::bit_cast<std::uint32_t>(v);
+      const float flipped = std::bit_cast<float>(bits ^ 1U);
+      v = guard::parameter_ok(flipped) ? flipped : std::bit_cast<float>(bits - 1U);
     }
   });
   const Snapshot<Model> saved_values = snapshot(model);
