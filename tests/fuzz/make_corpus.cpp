@@ -50,7 +50,8 @@ namespace blob = microtl_fuzz::parameter_blob;
 using OtherModel = Sequential<Input<Shape<6>>, Trainable<Dense<4>>, ReLU, Trainable<Dense<3>>>;
 static_assert(io::ParameterStore<OtherModel>::storage_bytes == blob::Store::storage_bytes);
 
-Bytes blob_input(std::uint8_t flags, const blob::Region& region) {
+template <class Region>
+Bytes blob_input(std::uint8_t flags, const Region& region) {
   Bytes bytes{flags};
   std::size_t end = region.size();
   while (end > 0 && region.raw()[end - 1] == std::byte{0xFF}) {
@@ -107,6 +108,38 @@ bool blob_seeds(std::vector<Seed>& seeds) {
   const std::array<std::uint8_t, 4> inf_bits = {0x00, 0x00, 0x80, 0x7F};
   std::memcpy(infinite.data() + last, inf_bits.data(), inf_bits.size());
   expect("not_finite", infinite, Status::not_finite);
+
+  // A finite value beyond the guard's bound P (2^24): refused once load checks the invariant.
+  Bytes beyond = blob_input(0x01, one);
+  const std::array<std::uint8_t, 4> huge_bits = {0xF2, 0x60, 0x16, 0x72};  // 2.98e30
+  std::memcpy(beyond.data() + last, huge_bits.data(), huge_bits.size());
+  expect("beyond_parameter_bound", beyond,
+         blob::load_enforces_invariant ? Status::out_of_range : Status::ok);
+
+  // The int8 model (flag bit 2): a saved blob, and one whose int8 layer's bias (the first
+  // value of the payload) is 1e6: within P, but 1e6 / (input scale * weight scale) is beyond
+  // the accumulator bound B of the int32 bias.
+  const auto expect_int8 = [&](const char* name, const Bytes& input, Status status) {
+    auto region = blob::region_from<blob::Int8Store>(input);
+    blob::Int8Model m = blob::make_int8_model();
+    const Status loaded = blob::Int8Store::load(m, region);
+    if (loaded != status) {
+      std::fprintf(stderr, "seed %s: load answers %s, not %s\n", name, to_string(loaded),
+                   to_string(status));
+      ok = false;
+    }
+    seeds.push_back({"fuzz_parameter_blob", name, input});
+  };
+  blob::Int8Model int8 = blob::make_int8_model();
+  io::RamStorage<blob::Int8Store::storage_bytes, blob::Int8Store::erase_unit> int8_region;
+  ok = ok && blob::Int8Store::save(int8, int8_region) == Status::ok;
+  expect_int8("int8_one_save", blob_input(blob::int8_model_flag, int8_region), Status::ok);
+  Bytes int8_beyond = blob_input(blob::int8_model_flag | blob::fix_crc_slot0, int8_region);
+  const std::array<std::uint8_t, 4> million_bits = {0x00, 0x24, 0x74, 0x49};  // 1e6
+  std::memcpy(int8_beyond.data() + 1 + io::blob_format::header_bytes, million_bits.data(),
+              million_bits.size());
+  expect_int8("int8_bias_beyond_accumulator_bound", int8_beyond,
+              blob::load_enforces_invariant ? Status::out_of_range : Status::ok);
   return ok;
 }
 
