@@ -412,6 +412,9 @@ class LaneRun {
     assign(twin_.optimizer(), h);
     const Full<Model, T, Optimizer> before = full(model_, trainer_, arena_);
     const Status clipping = trainer_.set_gradient_clipping(h.clip);
+    if (clipping == Status::ok) {
+      clip_ = h.clip;
+    }
     if (clipping != (valid_clip(h.clip) ? Status::ok : Status::invalid_argument)) {
       return "set_gradient_clipping answered other than invalid_argument for a negative, NaN "
              "or infinite norm and ok otherwise";
@@ -464,8 +467,13 @@ class LaneRun {
     }
     if (status == Status::ok) {
       pending_ = pending_ + 1 == batch_ ? 0 : pending_ + 1;
+      pending_records_.resize(pending_);
+      if (pending_ > 0) {
+        pending_records_.back() = r;
+      }
     } else if (status == Status::diverged) {
       pending_ = 0;
+      pending_records_.clear();
     }
     if (!due && twin_.step(typename Model::input_view(x.data()), r.label) != status) {
       return "the twin trainer answered a step differently";
@@ -476,6 +484,19 @@ class LaneRun {
   Failure apply() {
     const Full<Model, T, Optimizer> before = full(model_, trainer_, arena_);
     const std::size_t diverged_before = trainer_.diverged_steps();
+    // A partial mini-batch of k samples applied by apply() is a whole mini-batch of k: a
+    // trainer with batch size k, from the same parameters, optimizer state and optimizer,
+    // fed the same k samples, ends bit-identical (its k-th step updates).
+    Model reference_model = model_;
+    T reference(reference_model, trainer_.optimizer(), reference_arena_,
+                pending_ > 0 ? pending_ : 1);
+    if constexpr (T::optimizer_state_bytes > 0) {
+      std::memcpy(reference_arena_.bytes().data() + T::parameter_grad_bytes,
+                  arena_.bytes().data() + T::parameter_grad_bytes, T::optimizer_state_bytes);
+    }
+    if (valid_clip(clip_) && reference.set_gradient_clipping(clip_) != Status::ok) {
+      return "set_gradient_clipping refused a valid norm";
+    }
     const Status status = trainer_.apply();
     MICROTL_FUZZ_LOG("%s apply: %s\n", Lane::name, to_string(status));
     if (pending_ == 0) {
@@ -495,8 +516,21 @@ class LaneRun {
     if (trainer_.diverged_steps() != diverged_before + (status == Status::diverged ? 1U : 0U)) {
       return "diverged_steps() did not count a diverged apply() exactly once";
     }
+    if (pending_ > 0 && status != Status::invalid_argument) {
+      Status last = Status::ok;
+      for (const Record& p : pending_records_) {
+        const typename Lane::Input x = Lane::input(p);
+        last = reference.step(typename Model::input_view(x.data()), p.label);
+      }
+      if (last != status ||
+          full(model_, trainer_, arena_) != full(reference_model, reference, reference_arena_)) {
+        return "apply() on a partial mini-batch of k samples differs from a whole mini-batch "
+               "of k (the update's average, or the accumulated gradients, are wrong)";
+      }
+    }
     if (status != Status::invalid_argument) {
       pending_ = 0;
+      pending_records_.clear();
     }
     if (twin_.apply() != status) {
       return "the twin trainer's apply() answered differently";
@@ -546,7 +580,10 @@ class LaneRun {
   T trainer_;
   T twin_;
   std::size_t batch_;
-  std::size_t pending_ = 0;  // samples whose gradients wait for an update
+  std::size_t pending_ = 0;              // samples whose gradients wait for an update
+  std::vector<Record> pending_records_;  // those samples
+  float clip_ = 0.0f;                    // the clipping norm in force
+  typename T::TrainingArena reference_arena_;
   HyperParameters hyper_;
 };
 

@@ -264,6 +264,16 @@ void train_seeds(std::vector<Seed>& seeds) {
   adam.record(1, {0.0f, 0.0f, 0.0f, 0.0f});
   seeds.push_back({"fuzz_train_step", "adam_batch3_invalid_epsilon", adam.bytes});
 
+  // Adam at learning rates 100 and 1 on extreme admissible inputs (+-2^24): the largest
+  // gradients, and second moments, an admissible sample makes.
+  SampleWriter adam_big(1, Opt::adam, 0, Set{lr(100.0f), 0, 0, 0, 0, 0},
+                        Set{lr(1.0f), 0, 0, 0, 0, 0});
+  adam_big.record(0, {big, big, big, big});
+  adam_big.record(1, {-big, big, -big, big});
+  adam_big.record(2, {big, -big, big, -big}, train::op_switch);
+  adam_big.record(0, {0.5f, 0.5f, 0.5f, 0.5f});
+  seeds.push_back({"fuzz_train_step", "adam_extreme_inputs", adam_big.bytes});
+
   // Adam with beta2 = 1 (invalid) against beta1 = 0 and a denormal epsilon (valid), batch 1.
   SampleWriter adam_edges(1, Opt::adam, 0, adam_beta2_one,
                           Set{lr(0.001f), 0, momentum(0.0f), 0, eps(1e-45f), 0});
