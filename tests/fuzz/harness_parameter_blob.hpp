@@ -319,6 +319,11 @@ inline Failure run_int8(std::span<const std::uint8_t> data) {
     if (!std::ranges::equal(std::span(stored).subspan(payload, values.size()), values)) {
       return "load returned ok with values other than the newest blob's payload (int8 model)";
     }
+    Int8Model refreshed = model;
+    refreshed.state<0>().refresh();
+    if (biases_q(refreshed) != biases_q(model)) {
+      return "load returned ok but the int32 bias is not the one the loaded real bias gives";
+    }
     if (const Failure f = check_loaded<train_step::Int8DenseLane>(model)) {
       return f;
     }
