@@ -24,6 +24,7 @@
 #include <utility>
 
 #include "microtl/io/parameter_store.hpp"
+#include "microtl/train/guard.hpp"
 #include "microtl/train/trainable.hpp"
 
 namespace microtl_fuzz {
@@ -89,6 +90,64 @@ bool all_finite(const Model& model) {
     }
   });
   return finite;
+}
+
+// The guard's invariant (train/guard.hpp) as an oracle, for a model a harness trained or
+// loaded: check_model_runs<Lane>(model), where Lane names the model (Lane::Model) and the
+// inputs to run it on (Lane::probes: a normal one and extreme admissible ones).
+template <class L>
+concept Int8BiasOnlyLayer = requires {
+  L::bias_limit;
+  L::bias_steps_limit;
+};
+
+// f(state, limit) for every int8 bias-only layer of the model.
+template <class Model, class F>
+void for_each_int8_bias(const Model& model, F&& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          using L = typename Model::template layer<I>;
+          if constexpr (Int8BiasOnlyLayer<L>) {
+            f(model.template state<I>(), L::bias_limit);
+          }
+        }(),
+        ...);
+  }(std::make_index_sequence<Model::layer_count>{});
+}
+
+// The forward pass on each probe input: finite outputs.
+template <class Lane>
+Failure check_forward(const typename Lane::Model& model) {
+  using Model = typename Lane::Model;
+  static typename Model::InferenceArena arena;
+  for (const auto& probe : Lane::probes) {
+    const auto out = model.forward(typename Model::input_view(probe.data()), arena);
+    for (const float v : out.values) {
+      if (!std::isfinite(v)) {
+        return "a forward pass on a normal or extreme admissible input gave a non-finite output";
+      }
+    }
+  }
+  return nullptr;
+}
+
+// The guard's invariant ((P), (B)) and what it protects: the model runs.
+template <class Lane>
+Failure check_model_runs(const typename Lane::Model& model) {
+  if (microtl::guard::check_model(model) != microtl::Status::ok) {
+    return "the model breaks the guard's invariant (guard::check_model is not ok)";
+  }
+  bool biases_within = true;
+  for_each_int8_bias(model, [&](const auto& state, std::int32_t limit) {
+    for (const std::int32_t b : state.bias_q) {
+      biases_within = biases_within && b <= limit && b >= -limit;
+    }
+  });
+  if (!biases_within) {
+    return "an int8 bias-only layer's int32 bias is beyond its accumulator bound bias_limit";
+  }
+  return check_forward<Lane>(model);
 }
 
 }  // namespace microtl_fuzz

@@ -11,9 +11,11 @@
 // format, the model signature or a harness's input format.
 #include <array>
 #include <bit>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -48,7 +50,8 @@ namespace blob = microtl_fuzz::parameter_blob;
 using OtherModel = Sequential<Input<Shape<6>>, Trainable<Dense<4>>, ReLU, Trainable<Dense<3>>>;
 static_assert(io::ParameterStore<OtherModel>::storage_bytes == blob::Store::storage_bytes);
 
-Bytes blob_input(std::uint8_t flags, const blob::Region& region) {
+template <class Region>
+Bytes blob_input(std::uint8_t flags, const Region& region) {
   Bytes bytes{flags};
   std::size_t end = region.size();
   while (end > 0 && region.raw()[end - 1] == std::byte{0xFF}) {
@@ -105,6 +108,36 @@ bool blob_seeds(std::vector<Seed>& seeds) {
   const std::array<std::uint8_t, 4> inf_bits = {0x00, 0x00, 0x80, 0x7F};
   std::memcpy(infinite.data() + last, inf_bits.data(), inf_bits.size());
   expect("not_finite", infinite, Status::not_finite);
+
+  // A finite value beyond the guard's bound P (2^24): refused once load checks the invariant.
+  Bytes beyond = blob_input(0x01, one);
+  const std::array<std::uint8_t, 4> huge_bits = {0xF2, 0x60, 0x16, 0x72};  // 2.98e30
+  std::memcpy(beyond.data() + last, huge_bits.data(), huge_bits.size());
+  expect("beyond_parameter_bound", beyond, Status::out_of_range);
+
+  // The int8 model (flag bit 2): a saved blob, and one whose int8 layer's bias (the first
+  // value of the payload) is 1e6: within P, but 1e6 / (input scale * weight scale) is beyond
+  // the accumulator bound B of the int32 bias.
+  const auto expect_int8 = [&](const char* name, const Bytes& input, Status status) {
+    auto region = blob::region_from<blob::Int8Store>(input);
+    blob::Int8Model m = blob::make_int8_model();
+    const Status loaded = blob::Int8Store::load(m, region);
+    if (loaded != status) {
+      std::fprintf(stderr, "seed %s: load answers %s, not %s\n", name, to_string(loaded),
+                   to_string(status));
+      ok = false;
+    }
+    seeds.push_back({"fuzz_parameter_blob", name, input});
+  };
+  blob::Int8Model int8 = blob::make_int8_model();
+  io::RamStorage<blob::Int8Store::storage_bytes, blob::Int8Store::erase_unit> int8_region;
+  ok = ok && blob::Int8Store::save(int8, int8_region) == Status::ok;
+  expect_int8("int8_one_save", blob_input(blob::int8_model_flag, int8_region), Status::ok);
+  Bytes int8_beyond = blob_input(blob::int8_model_flag | blob::fix_crc_slot0, int8_region);
+  const std::array<std::uint8_t, 4> million_bits = {0x00, 0x24, 0x74, 0x49};  // 1e6
+  std::memcpy(int8_beyond.data() + 1 + io::blob_format::header_bytes, million_bits.data(),
+              million_bits.size());
+  expect_int8("int8_bias_beyond_accumulator_bound", int8_beyond, Status::out_of_range);
   return ok;
 }
 
@@ -132,44 +165,124 @@ void idx_seeds(std::vector<Seed>& seeds) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Training samples: config byte, then records (label, 4 floats), little-endian.
+// Training samples: config byte, two hyper-parameter sets (3 bytes each: 4-bit table
+// indices), then records (op, label, 16 data bytes), little-endian.
 // ---------------------------------------------------------------------------------------
+namespace train = microtl_fuzz::train_step;
+
+// Indices into the harness's tables (harness_train_step.hpp); 0 is the usual value.
+struct Set {
+  std::uint8_t learning_rate = 0, weight_decay = 0, momentum = 0, beta2 = 0, epsilon = 0, clip = 0;
+};
+
+enum class Opt : std::uint8_t { sgd_momentum = 0, sgd = 1, adam = 2 };
+
 struct SampleWriter {
   Bytes bytes;
-  explicit SampleWriter(std::uint8_t config) : bytes{config} {}
+  SampleWriter(std::size_t batch, Opt optimizer, std::uint8_t epoch_seed, Set a, Set b) {
+    bytes.push_back(static_cast<std::uint8_t>((batch - 1) |
+                                              (static_cast<unsigned>(optimizer) << 2) |
+                                              (static_cast<unsigned>(epoch_seed) << 4)));
+    for (const Set& s : {a, b}) {
+      bytes.push_back(static_cast<std::uint8_t>(s.learning_rate | (s.weight_decay << 4)));
+      bytes.push_back(static_cast<std::uint8_t>(s.momentum | (s.beta2 << 4)));
+      bytes.push_back(static_cast<std::uint8_t>(s.epsilon | (s.clip << 4)));
+    }
+  }
   void u32(std::uint32_t v) {
     for (unsigned i = 0; i < 4; ++i) {
       bytes.push_back(static_cast<std::uint8_t>((v >> (8 * i)) & 0xFFU));
     }
   }
-  void record(std::uint32_t label, std::array<float, 4> input) {
+  void record(std::uint32_t label, std::array<float, 4> input, std::uint8_t op = 0) {
+    bytes.push_back(op);
     u32(label);
     for (const float v : input) {
       u32(std::bit_cast<std::uint32_t>(v));
     }
   }
+  void codes(std::uint32_t label, std::int8_t code, std::uint8_t op = 0) {
+    bytes.push_back(op);
+    u32(label);
+    for (int i = 0; i < 16; ++i) {
+      bytes.push_back(static_cast<std::uint8_t>(code));
+    }
+  }
 };
+
+// The index of `value` in `table` (bit for bit): the seeds name values, not indices.
+std::uint8_t index_of(const std::array<float, 16>& table, float value) {
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    if (std::bit_cast<std::uint32_t>(table[i]) == std::bit_cast<std::uint32_t>(value)) {
+      return static_cast<std::uint8_t>(i);
+    }
+  }
+  std::fprintf(stderr, "make_corpus: %g is in no hyper-parameter table\n", double{value});
+  std::exit(1);
+}
 
 void train_seeds(std::vector<Seed>& seeds) {
   const float inf = std::bit_cast<float>(0x7F800000U);
   const float nan = std::bit_cast<float>(0x7FC00000U);
   const float subnormal = std::bit_cast<float>(0x00000001U);
+  const float big = 16777216.0f;  // 2^24, the largest admissible input
+  const auto lr = [](float v) { return index_of(train::learning_rates, v); };
+  const auto wd = [](float v) { return index_of(train::weight_decays, v); };
+  const auto momentum = [](float v) { return index_of(train::momenta, v); };
+  const auto beta2 = [](float v) { return index_of(train::second_moments, v); };
+  const auto eps = [](float v) { return index_of(train::epsilons, v); };
+  const auto clip = [](float v) { return index_of(train::clip_norms, v); };
+  const Set normal{};
+  const Set adam_beta2_one{lr(0.001f), 0, momentum(0.0f), beta2(1.0f), eps(1e-45f), 0};
+  const Set demo{lr(0.01f), wd(2e-4f), momentum(0.9f), 0, 0, 0};
 
-  SampleWriter plain(0x00);  // batch 1, learning rate 0.01
+  SampleWriter plain(1, Opt::sgd_momentum, 0, demo, demo);
   plain.record(0, {0.5f, -0.25f, 1.0f, 0.0f});
   plain.record(1, {-1.0f, 0.75f, 0.125f, 2.0f});
   plain.record(2, {0.3f, 0.3f, -0.6f, 1.5f});
   plain.record(1, {0.0f, 0.0f, 0.0f, 0.0f});
   seeds.push_back({"fuzz_train_step", "valid_batch1", plain.bytes});
 
-  SampleWriter batched(0x1B);  // batch 4, learning rate 1, epoch seed 1
+  // SGD, learning rate 1, clipping at 1; an apply() mid-batch; epoch seed 1.
+  const Set sgd1{lr(1.0f), 0, 0, 0, 0, clip(1.0f)};
+  SampleWriter batched(4, Opt::sgd, 1, sgd1, sgd1);
   for (std::uint32_t n = 0; n < 6; ++n) {
     const float x = static_cast<float>(n) * 0.5f - 1.0f;
-    batched.record(n % 3, {x, -x, 2.0f * x, 1.0f});
+    batched.record(n % 3, {x, -x, 2.0f * x, 1.0f}, n == 2 ? train::op_apply : 0);
   }
   seeds.push_back({"fuzz_train_step", "valid_batch4_lr1", batched.bytes});
 
-  SampleWriter refused(0x01);  // batch 2
+  // Adam, batch 3, switching to epsilon 0 (invalid) and back; apply() under both.
+  SampleWriter adam(3, Opt::adam, 2, normal, Set{lr(0.01f), 0, 0, 0, eps(0.0f), 0});
+  adam.record(0, {0.5f, 0.0f, 1.0f, 0.75f});
+  adam.record(1, {0.25f, -0.5f, 0.0f, 1.0f}, train::op_switch);
+  adam.record(1, {0.25f, -0.5f, 0.0f, 1.0f}, train::op_apply);
+  adam.record(2, {1.0f, 1.0f, -1.0f, 0.5f}, train::op_switch | train::op_apply);
+  adam.record(0, {-0.5f, 0.5f, 0.5f, -0.5f});
+  adam.record(1, {0.0f, 0.0f, 0.0f, 0.0f});
+  seeds.push_back({"fuzz_train_step", "adam_batch3_invalid_epsilon", adam.bytes});
+
+  // Adam at learning rates 100 and 1 on extreme admissible inputs (+-2^24): the largest
+  // gradients, and second moments, an admissible sample makes.
+  SampleWriter adam_big(1, Opt::adam, 0, Set{lr(100.0f), 0, 0, 0, 0, 0},
+                        Set{lr(1.0f), 0, 0, 0, 0, 0});
+  adam_big.record(0, {big, big, big, big});
+  adam_big.record(1, {-big, big, -big, big});
+  adam_big.record(2, {big, -big, big, -big}, train::op_switch);
+  adam_big.record(0, {0.5f, 0.5f, 0.5f, 0.5f});
+  seeds.push_back({"fuzz_train_step", "adam_extreme_inputs", adam_big.bytes});
+
+  // Adam with beta2 = 1 (invalid) against beta1 = 0 and a denormal epsilon (valid), batch 1.
+  SampleWriter adam_edges(1, Opt::adam, 0, adam_beta2_one,
+                          Set{lr(0.001f), 0, momentum(0.0f), 0, eps(1e-45f), 0});
+  adam_edges.record(0, {0.5f, 0.0f, 1.0f, 0.75f});
+  adam_edges.record(1, {0.5f, 0.0f, 1.0f, 0.75f}, train::op_switch);
+  adam_edges.record(2, {0.0f, 0.0f, 0.0f, 0.0f});
+  adam_edges.codes(1, 127, train::op_switch);
+  adam_edges.codes(0, -128, train::op_switch);
+  seeds.push_back({"fuzz_train_step", "adam_beta2_one_tiny_epsilon", adam_edges.bytes});
+
+  SampleWriter refused(2, Opt::sgd_momentum, 0, normal, normal);
   refused.record(0, {1.0f, 2.0f, 3.0f, 4.0f});
   refused.record(3, {1.0f, 2.0f, 3.0f, 4.0f});
   refused.record(0xFFFFFFFFU, {1.0f, 2.0f, 3.0f, 4.0f});
@@ -178,13 +291,38 @@ void train_seeds(std::vector<Seed>& seeds) {
   refused.record(2, {0.0f, 0.0f, -inf, 0.0f});
   refused.record(1, {subnormal, -subnormal, -0.0f, 0.0f});
   refused.record(7, {nan, nan, nan, nan});
+  refused.record(0, {std::nextafter(big, 1e30f), 0.0f, 0.0f, 0.0f});
   seeds.push_back({"fuzz_train_step", "refused_steps", refused.bytes});
 
-  SampleWriter huge(0x00);
+  // Finite inputs beyond 2^24 (out_of_range) and exactly at it (admissible).
+  SampleWriter huge(1, Opt::sgd_momentum, 0, normal, normal);
   huge.record(0, {3e38f, -3e38f, 3e38f, 1.0f});
   huge.record(1, {1e30f, 1e30f, -1e30f, 1e30f});
+  huge.record(1, {big, -big, big, -big});
   huge.record(2, {0.5f, 0.5f, 0.5f, 0.5f});
   seeds.push_back({"fuzz_train_step", "huge_inputs", huge.bytes});
+
+  // Invalid hyper-parameters: a NaN learning rate, then momentum 1 with a negative weight
+  // decay; apply() under each; invalid and valid clipping norms.
+  SampleWriter invalid(2, Opt::sgd_momentum, 3, Set{lr(nan), 0, 0, 0, 0, clip(-1.0f)},
+                       Set{lr(0.1f), wd(-1e-4f), momentum(1.0f), 0, 0, clip(0.5f)});
+  invalid.record(0, {0.5f, -0.25f, 1.0f, 0.0f});
+  invalid.record(1, {0.5f, -0.25f, 1.0f, 0.0f}, train::op_switch | train::op_apply);
+  invalid.record(2, {0.5f, -0.25f, 1.0f, 0.0f}, train::op_switch);
+  seeds.push_back({"fuzz_train_step", "invalid_hyper_parameters", invalid.bytes});
+
+  // Learning rates up to max_learning_rate on extreme int8 codes: the int8 biases run into
+  // their accumulator bound (diverged); then 1e4 with weight decay, bias steps that drift.
+  SampleWriter int8(1, Opt::sgd, 0, Set{lr(max_learning_rate), 0, 0, 0, 0, 0},
+                    Set{lr(1e4f), wd(1e-4f), 0, 0, 0, 0});
+  int8.codes(1, 127);
+  int8.codes(0, -128);
+  int8.codes(1, 127, train::op_switch);
+  for (int n = 0; n < 8; ++n) {
+    int8.codes(static_cast<std::uint32_t>(n % 2),
+               n % 2 == 0 ? std::int8_t{-128} : std::int8_t{127});
+  }
+  seeds.push_back({"fuzz_train_step", "int8_bias_bound", int8.bytes});
 }
 
 Bytes read_file(const fs::path& path) {
