@@ -173,3 +173,37 @@ TEST_CASE("mini-batches: a partial last batch is the mean over its own samples")
   CHECK(trainer.apply() == Status::ok);  // nothing accumulated: nothing changes
   CHECK(model.state<0>().weights == std::array<float, 4>{0.5f, -0.5f, 0.0f, 0.0f});
 }
+
+TEST_CASE("mini-batches: gradient clipping limits the norm of the batch's mean gradient") {
+  // Dense<1> over 2 inputs, w = (0, 0), b = 0, MSE, SGD lr = 1, batch 2:
+  //   x1 = (1, 0), t1 = 1  ->  y = 0, dL/dy = -2, gradient (dw0, dw1, db) = (-2, 0, -2)
+  //   x2 = (0, 1), t2 = 1  ->  y = 0, dL/dy = -2, gradient (0, -2, -2)
+  // mean (-1, -1, -2), norm sqrt(6) = 2.449 (the sum's norm is twice that, 4.899).
+  //   limit 2: the mean is scaled by 2 / sqrt(6): w = (0.8165, 0.8165), b = 1.6330
+  //   limit 3: above the mean's norm, nothing is clipped: w = (1, 1), b = 2
+  using Model = Sequential<Input<Shape<2>>, Trainable<Dense<1>>>;
+  using T = Trainer<Model, MeanSquaredError, SGD>;
+  static const std::array<float, 2> zeros{};
+  static const std::array<float, 1> zero_bias{};
+  static const LinearParams<float, 2, 1> init{zeros, zero_bias};
+  static Model model(init);
+  static T::TrainingArena arena;
+  const std::array<float, 2> x1{1, 0};
+  const std::array<float, 2> x2{0, 1};
+  const std::array<float, 1> t{1};
+  const auto train_batch = [&](float limit) {
+    model.state<0>().init(init);
+    T trainer(model, SGD{1.0f, 0.0f}, arena, 2);
+    trainer.set_gradient_clipping(limit);
+    REQUIRE(trainer.step(Model::input_view(x1.data()), std::span<const float, 1>(t)) == Status::ok);
+    REQUIRE(trainer.step(Model::input_view(x2.data()), std::span<const float, 1>(t)) == Status::ok);
+  };
+  train_batch(2.0f);
+  const double clipped = 2.0 / 2.449489742783178;  // 2 / sqrt(6)
+  CHECK(static_cast<double>(model.state<0>().weights[0]) == doctest::Approx(clipped));
+  CHECK(static_cast<double>(model.state<0>().weights[1]) == doctest::Approx(clipped));
+  CHECK(static_cast<double>(model.state<0>().bias[0]) == doctest::Approx(2 * clipped));
+  train_batch(3.0f);
+  CHECK(model.state<0>().weights == std::array<float, 2>{1, 1});
+  CHECK(model.state<0>().bias[0] == 2.0f);
+}
