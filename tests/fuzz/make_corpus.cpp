@@ -217,7 +217,8 @@ std::uint8_t index_of(const std::array<float, 16>& table, float value) {
       return static_cast<std::uint8_t>(i);
     }
   }
-  std::fprintf(stderr, "make_corpus: %g is in no hyper-parameter table\n", double{value});
+  std::fprintf(stderr, "make_corpus: %g is in no hyper-parameter table\n",
+               static_cast<double>(value));
   std::exit(1);
 }
 

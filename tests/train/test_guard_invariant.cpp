@@ -372,3 +372,26 @@ TEST_CASE("gradient clipping: an invalid norm is refused and changes nothing") {
     squares += std::pow(double(model.state<1>().bias[i] - start.state<1>().bias[i]), 2);
   CHECK(std::sqrt(squares) <= 0.1 * 0.5 * 1.001);
 }
+
+TEST_CASE("a float model input is held to the bound even when a Quantize would hide it") {
+  // Quantize maps NaN to -128 and saturates 1e30 to 127: without the check on the model's
+  // input, both would train as ordinary codes.
+  using Net =
+      Sequential<Input<Shape<4>>, Quantize, BiasOnly<Dense<3>>, Dequantize, Trainable<Dense<2>>>;
+  static Int8Parts parts;
+  static Net model(parts.q_in, parts.bias_only, parts.head);
+  static Net before(parts.q_in, parts.bias_only, parts.head);
+  using T = Trainer<Net, SoftmaxCrossEntropy, SGD>;
+  static T::TrainingArena arena;
+  T trainer(model, SGD{0.1f, 0.0f}, arena);
+  const std::array<float, 4> nan{std::numeric_limits<float>::quiet_NaN(), 0.1f, 0.2f, 0.3f};
+  const std::array<float, 4> huge{0.1f, 1e30f, 0.2f, 0.3f};
+  CHECK(trainer.step(Net::input_view(nan.data()), 0) == Status::not_finite);
+  CHECK(trainer.step(Net::input_view(huge.data()), 1) == Status::out_of_range);
+  CHECK(trainer.refused_samples() == 2);
+  CHECK(model.state<1>().bias_q == before.state<1>().bias_q);
+  CHECK(model.state<3>().weights == before.state<3>().weights);
+  const std::array<float, 4> fine{0.5f, -0.5f, 0.25f, 1.0f};
+  CHECK(trainer.step(Net::input_view(fine.data()), 1) == Status::ok);
+  CHECK_FALSE(model.state<3>().weights == before.state<3>().weights);
+}
