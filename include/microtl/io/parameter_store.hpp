@@ -159,9 +159,7 @@ class ModelAdmission {
 
 // check_blob's `admit` when the model is not known: the bound every layer applies, (P).
 struct AdmitParameterBound {
-  constexpr bool operator()(std::size_t, float value) const noexcept {
-    return guard::parameter_ok(value);
-  }
+  bool operator()(std::size_t, float value) const noexcept { return guard::parameter_ok(value); }
 };
 
 // The staging area of io::load(model, storage): one per model type, in .bss. constinit: a

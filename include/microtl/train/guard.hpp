@@ -67,14 +67,29 @@ constexpr std::int32_t bias_limit(std::size_t fan_in) noexcept {
   return room > 0 ? static_cast<std::int32_t>(room) : 0;
 }
 
+// The guarded update tests every new value, so the test must be cheap: two multiplies and no
+// branch. With K = FLT_MAX / limit (an exact power-of-two scaling of FLT_MAX), v * K is
+// finite exactly when |v| <= limit: at |v| = limit it is FLT_MAX itself; at the next float
+// above, the exact product exceeds FLT_MAX by far more than half its spacing and rounds to
+// infinity. Infinity times 0 is NaN, a finite value times 0 is 0, and a NaN stays NaN:
+//   poison(v) = (v * K) * 0      is 0 when |v| <= limit, NaN otherwise (NaN and infinity too)
+// Summing poisons keeps 0 or NaN (a sum of zeros cannot overflow).
+inline constexpr float float_max = 3.40282346638528859812e+38f;
+inline float parameter_poison(float value) noexcept {
+  return (value * (float_max / parameter_limit)) * 0.0f;
+}
+inline float state_poison(float value) noexcept {
+  return (value * (float_max / state_limit)) * 0.0f;
+}
+
 // (P): finite and within the parameter bound.
-constexpr bool parameter_ok(float value) noexcept {
-  return value <= parameter_limit && value >= -parameter_limit;
+inline bool parameter_ok(float value) noexcept {
+  return parameter_poison(value) == 0.0f;
 }
 
 // (S)
-constexpr bool state_ok(float value) noexcept {
-  return value <= state_limit && value >= -state_limit;
+inline bool state_ok(float value) noexcept {
+  return state_poison(value) == 0.0f;
 }
 
 // (X) for one float value.
@@ -84,7 +99,7 @@ constexpr bool feature_ok(float value) noexcept {
 
 // (X) for the float values of a sample: ok, not_finite (a NaN or infinity) or out_of_range
 // (finite, beyond feature_limit).
-constexpr Status check_features(std::span<const float> values) noexcept {
+inline Status check_features(std::span<const float> values) noexcept {
   bool within = true;
   for (const float v : values) {
     within = within && feature_ok(v);
@@ -101,16 +116,26 @@ constexpr Status check_features(std::span<const float> values) noexcept {
 }
 
 // What an optimizer's guarded step (step<false>, train/optimizer.hpp) asks of every new
-// value it computes: `parameter(i, v)` for trained value i of the tensor, `state(v)` for
-// an optimizer state value.
-template <class Admit>
+// value it computes, as a poison (0 when admitted, NaN otherwise, see above): `parameter(i,
+// v)` for trained value i of the tensor, `state(v)` for an optimizer state value.
+// A layer whose State declares `uniform_parameter_bound` admits exactly (P) for every value
+// (the float layers): its check is the two multiplies; any other asks State::admits.
+template <class State, std::size_t Tensor>
 struct UpdateCheck {
-  Admit admit;  // admit(i, v): the layer's State::admits for this tensor
-  bool parameter(std::size_t i, float value) const noexcept { return admit(i, value); }
-  static constexpr bool state(float value) noexcept { return state_ok(value); }
+  const State& layer_state;
+  float parameter(std::size_t i, float value) const noexcept {
+    if constexpr (requires { requires State::uniform_parameter_bound; }) {
+      (void)i;
+      return parameter_poison(value);
+    } else {
+      return layer_state.admits(Tensor, i, value) ? 0.0f : not_admitted;
+    }
+  }
+  static float state(float value) noexcept { return state_poison(value); }
+
+ private:
+  static constexpr float not_admitted = __builtin_nanf("");
 };
-template <class Admit>
-UpdateCheck(Admit) -> UpdateCheck<Admit>;
 
 // Whether every trained value of `model` meets the invariant ((P), and (B) for int8 bias-only
 // layers): ok, or out_of_range naming the first value that does not (a model built from

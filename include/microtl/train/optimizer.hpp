@@ -11,9 +11,10 @@
 // Each update is written once, as `step<Write>`: with Write = false it computes every new
 // value without storing any and reports whether all of them meet the guard's invariant
 // (train/guard.hpp): check.parameter(i, p) for every new parameter, check.state(s) for every
-// new state value. The trainer's divergence guard runs that check first and only then the
+// new state value, each a poison (0 when admitted, NaN otherwise) that the step sums.
+// The trainer's divergence guard runs that check first and only then the
 // update, so a step that would break the invariant changes nothing (no copy of the
-// parameters is needed). The checks are two comparisons per value.
+// parameters is needed). For a float layer a check is two multiplies, no branch.
 //
 // Hyper-parameters are validated by validate() (the trainer calls it before every sample
 // and update): a value outside its range is Status::invalid_argument, and nothing changes.
@@ -48,8 +49,8 @@ namespace microtl {
 //     without storing and returns whether every new value and state passes `check` (the
 //     divergence guard), Write = true stores (and ignores `check`)
 struct NoUpdateCheck {
-  static constexpr bool parameter(std::size_t, float) noexcept { return true; }
-  static constexpr bool state(float) noexcept { return true; }
+  static constexpr float parameter(std::size_t, float) noexcept { return 0.0f; }
+  static constexpr float state(float) noexcept { return 0.0f; }
 };
 
 template <class O>
@@ -112,7 +113,7 @@ struct SGD {
     float* p = parameters.data();
     const float* g = grads.data();
     const std::size_t n = parameters.size();
-    bool within = true;
+    float poison = 0.0f;  // 0, or NaN once a new value is not admitted
     if (wd == 0.0f) {
       // p -= (lr * scale) g, four values per loop pass (the tensors are contiguous).
       const float step_size = lr * grad_scale;
@@ -128,8 +129,8 @@ struct SGD {
           p[i + 2] = n2;
           p[i + 3] = n3;
         } else {
-          within = check.parameter(i, n0) && check.parameter(i + 1, n1) &&
-                   check.parameter(i + 2, n2) && check.parameter(i + 3, n3) && within;
+          poison += check.parameter(i, n0) + check.parameter(i + 1, n1) +
+                    check.parameter(i + 2, n2) + check.parameter(i + 3, n3);
         }
       }
       for (std::size_t i = body; i < n; ++i) {
@@ -137,7 +138,7 @@ struct SGD {
         if constexpr (Write) {
           p[i] = next;
         } else {
-          within = check.parameter(i, next) && within;
+          poison += check.parameter(i, next);
         }
       }
     } else {
@@ -146,11 +147,11 @@ struct SGD {
         if constexpr (Write) {
           p[i] = next;
         } else {
-          within = check.parameter(i, next) && within;
+          poison += check.parameter(i, next);
         }
       }
     }
-    return within;
+    return poison == 0.0f;
   }
   void update(std::span<float> parameters, std::span<const float> grads, std::span<float> state,
               float grad_scale, StepContext context) const noexcept {
@@ -182,7 +183,7 @@ struct SGDMomentum {
     float* p = parameters.data();
     const float* g = grads.data();
     float* v = velocity.data();
-    bool within = true;
+    float poison = 0.0f;  // 0, or NaN once a new value is not admitted
     for (std::size_t i = 0; i < parameters.size(); ++i) {
       const float gi = g[i] * grad_scale + weight_decay * p[i];
       const float next_v = momentum * v[i] + gi;
@@ -191,10 +192,10 @@ struct SGDMomentum {
         v[i] = next_v;
         p[i] = next_p;
       } else {
-        within = check.state(next_v) && check.parameter(i, next_p) && within;
+        poison += check.state(next_v) + check.parameter(i, next_p);
       }
     }
-    return within;
+    return poison == 0.0f;
   }
   void update(std::span<float> parameters, std::span<const float> grads, std::span<float> velocity,
               float grad_scale, StepContext context) const noexcept {
@@ -245,7 +246,7 @@ struct Adam {
     const float* g = grads.data();
     float* m = state.data();
     float* v = state.data() + n;
-    bool within = true;
+    float poison = 0.0f;  // 0, or NaN once a new value is not admitted
     for (std::size_t i = 0; i < n; ++i) {
       const float gi = g[i] * grad_scale + weight_decay * p[i];
       const float next_m = beta1 * m[i] + (1.0f - beta1) * gi;
@@ -257,10 +258,10 @@ struct Adam {
         v[i] = next_v;
         p[i] = next_p;
       } else {
-        within = check.state(next_m) && check.state(next_v) && check.parameter(i, next_p) && within;
+        poison += check.state(next_m) + check.state(next_v) + check.parameter(i, next_p);
       }
     }
-    return within;
+    return poison == 0.0f;
   }
   void update(std::span<float> parameters, std::span<const float> grads, std::span<float> state,
               float grad_scale, StepContext context) const noexcept {

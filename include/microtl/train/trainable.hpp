@@ -98,6 +98,7 @@ struct TrainableLayer : B {
     }
     void refresh() noexcept {}  // nothing is derived from the trained values
     // The guard's bound (P) (train/guard.hpp), the same for every value.
+    static constexpr bool uniform_parameter_bound = true;
     bool admits(std::size_t /*tensor*/, std::size_t /*i*/, float value) const noexcept {
       return guard::parameter_ok(value);
     }
@@ -138,6 +139,7 @@ struct BiasOnlyLayer : B, BiasOnlyTraits<B> {
       return {std::span<const float, weight_count>(weights, weight_count), this->bias};
     }
     void refresh() noexcept {}
+    static constexpr bool uniform_parameter_bound = true;  // (P) only
     bool admits(std::size_t /*tensor*/, std::size_t /*i*/, float value) const noexcept {
       return guard::parameter_ok(value);
     }

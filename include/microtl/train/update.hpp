@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstddef>
 #include <span>
+#include <type_traits>
 
 #include "microtl/core/status.hpp"
 #include "microtl/train/guard.hpp"
@@ -46,10 +47,8 @@ void for_each_update_target(Model& model, std::byte* base, const Plan& plan, F&&
         static_cast<void*>(base + plan.grad_offset[I] + before * sizeof(float)));
     float* state = static_cast<float*>(
         static_cast<void*>(base + plan.state_offset[I] + spp * before * sizeof(float)));
-    const auto& layer_state = model.template state<I>();
-    const guard::UpdateCheck check{[&layer_state](std::size_t i, float v) noexcept {
-      return layer_state.admits(tensor_index, i, v);
-    }};
+    using State = std::remove_cvref_t<decltype(model.template state<I>())>;
+    const guard::UpdateCheck<State, tensor_index> check{model.template state<I>()};
     f(std::span<float>(values), std::span<const float>(grads, values.size()),
       std::span<float>(state, spp * values.size()), check);
   });
