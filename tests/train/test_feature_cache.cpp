@@ -329,3 +329,31 @@ TEST_CASE("feature cache: float features in mini-batches train bit-identically t
   CHECK(bit_identical(cached.model.state<3>().bias, direct.model.state<3>().bias));
   CHECK_FALSE(bit_identical(cached.model.state<3>().weights, parts.wd));  // it did train
 }
+
+TEST_CASE(
+    "feature cache: an int8 cache carries its quantization; another trainer replays it "
+    "exactly") {
+  // A device fills the cache, reboots into a fresh trainer (which has extracted nothing, so
+  // it knows no quantization), and trains from the cache: the result must be the one the
+  // trainer that filled it gets.
+  Xorshift32 rng(17);
+  static const Parts parts(rng, 1.0f);
+  static Rig<Net, SGDMomentum, 6> filler(parts.net(), SGDMomentum{0.05f, 0.9f, 0.0f});
+  static Trained<Net, SGDMomentum> fresh(parts.net(), SGDMomentum{0.05f, 0.9f, 0.0f});
+  const auto images = random_images<6>(rng);
+  for (std::size_t n = 0; n < images.size(); ++n) {
+    REQUIRE(filler.cache.add(filler.trainer, Net::input_view(images[n].data()), n % 3) ==
+            Status::ok);
+  }
+  // The extractor's output quantization, as the model defines it (the conv's output).
+  CHECK(filler.cache.quant().scale == 0.02f);
+  CHECK(filler.cache.quant().zero_point == -128);
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    REQUIRE(filler.cache.train_epoch(filler.trainer, 5) == Status::ok);
+    REQUIRE(filler.cache.train_epoch(fresh.trainer, 5) == Status::ok);
+  }
+  const auto& a = filler.model.state<Net::layer_count - 1>();
+  const auto& b = fresh.model.state<Net::layer_count - 1>();
+  CHECK(a.weights == b.weights);
+  CHECK(a.bias == b.bias);
+}

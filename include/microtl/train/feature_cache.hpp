@@ -21,6 +21,7 @@
 
 #include "microtl/core/status.hpp"
 #include "microtl/core/tensor_view.hpp"
+#include "microtl/quant/qparams.hpp"
 #include "microtl/train/guard.hpp"
 
 namespace microtl {
@@ -41,6 +42,7 @@ class FeatureCache {
   //   capacity_exceeded   the cache is full
   //   not_finite          a float input or cached feature is NaN or infinite
   //   out_of_range        a float input or cached feature beyond guard::feature_limit
+  //   model_mismatch      int8 codes of another quantization than the cached ones'
   // so that every stored sample meets the guard's bound (X) (train/guard.hpp): one bad sample
   // cannot stop every later epoch.
   Status add(TrainerT& trainer, typename TrainerT::model_input_view input,
@@ -59,6 +61,16 @@ class FeatureCache {
     if constexpr (std::same_as<element, float>) {
       // A float extractor can still make a huge value of a valid input.
       MICROTL_TRY(guard::check_features(std::span<const float>(slot, shape::size)));
+    } else {
+      // int8 codes: their quantization travels with the cache (the trainer that replays
+      // them need not be the one that extracted them). The model fixes it, so every sample
+      // shares it; a sample with another is not of this cache's model.
+      const quant::QuantParams& quant = trainer.cache_quant();
+      if (count_ == 0) {
+        quant_ = quant;
+      } else if (quant.scale != quant_.scale || quant.zero_point != quant_.zero_point) {
+        return Status::model_mismatch;
+      }
     }
     targets_[count_] = target;
     ++count_;
@@ -74,7 +86,7 @@ class FeatureCache {
     float loss_sum = 0.0f;
     for (std::size_t n = 0; n < count_; ++n) {
       const std::size_t i = order[n];
-      MICROTL_TRY(trainer.step_cached(sample(i), targets_[i]));
+      MICROTL_TRY(trainer.step_cached(sample(i), quant_, targets_[i]));
       loss_sum += trainer.last_loss();
     }
     MICROTL_TRY(trainer.apply());  // a last partial mini-batch
@@ -84,6 +96,10 @@ class FeatureCache {
 
   // The mean training loss of the last epoch (each sample's loss before its update).
   float last_epoch_loss() const noexcept { return last_epoch_loss_; }
+
+  // The quantization of the cached int8 codes (of the first sample added; for float caches
+  // unused).
+  const quant::QuantParams& quant() const noexcept { return quant_; }
 
   TensorView<const element, shape> sample(std::size_t i) const noexcept {
     MICROTL_ASSERT(i < count_);
@@ -123,6 +139,7 @@ class FeatureCache {
   std::array<element, Capacity * shape::size> features_{};
   std::array<Target, Capacity> targets_{};
   std::size_t count_ = 0;
+  quant::QuantParams quant_{1.0f, 0};
   float last_epoch_loss_ = 0.0f;
 };
 

@@ -131,17 +131,31 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
     }
   }
 
-  // One training sample from a cached activation (see extract_cached).
+  // The quantization of the codes the last extract_cached produced (int8 caches): a feature
+  // cache keeps it with its samples, so that any trainer of the model replays them right.
+  const quant::QuantParams& cache_quant() const noexcept { return pass_.cache_quant(); }
+
+  // One training sample from a cached activation (see extract_cached), with the
+  // quantization of its codes (int8 caches; ignored otherwise), or the last extraction's.
+  Status step_cached(TensorView<const cache_element, cache_shape> cached,
+                     const quant::QuantParams& quant, const Target& target) noexcept {
+    return train_on(pass_.features_from_cache(cached, quant), target);
+  }
   Status step_cached(TensorView<const cache_element, cache_shape> cached,
                      const Target& target) noexcept {
-    return train_on(pass_.features_from_cache(cached), target);
+    return step_cached(cached, pass_.cache_quant(), target);
   }
 
-  // The model's output for a cached activation (valid until the next call).
+  // The model's output for a cached activation (valid until the next call), likewise.
+  TensorView<const float, output_shape> predict_cached(
+      TensorView<const cache_element, cache_shape> cached,
+      const quant::QuantParams& quant) noexcept {
+    return TensorView<const float, output_shape>(
+        pass_.forward_region(pass_.features_from_cache(cached, quant)));
+  }
   TensorView<const float, output_shape> predict_cached(
       TensorView<const cache_element, cache_shape> cached) noexcept {
-    return TensorView<const float, output_shape>(
-        pass_.forward_region(pass_.features_from_cache(cached)));
+    return predict_cached(cached, pass_.cache_quant());
   }
 
   // Forward through the trainable part only; returns the model's output (valid until the

@@ -71,18 +71,27 @@ class TrainingPass {
     }
   }
 
-  const void* features_from_cache(TensorView<const cache_element, cache_shape> cached) noexcept {
+  // The features of a cached activation whose codes have quantization `quant` (what
+  // forward_to_cache saw when it was extracted: see cache_quant()).
+  const void* features_from_cache(TensorView<const cache_element, cache_shape> cached,
+                                  const quant::QuantParams& quant) noexcept {
     if constexpr (replays_dequantize) {
       // Re-run the Dequantize (and any views after it) into the saved features slot.
       float* replayed = at<float>(plan.activation_offset[saved_from]);
       quant::dequantize(
           std::span<const std::int8_t, cache_shape::size>(cached.data(), cache_shape::size),
-          std::span<float, cache_shape::size>(replayed, cache_shape::size), cache_quant_);
+          std::span<float, cache_shape::size>(replayed, cache_shape::size), quant);
       return replayed;
     } else {
+      (void)quant;
       return cached.data();
     }
   }
+  const void* features_from_cache(TensorView<const cache_element, cache_shape> cached) noexcept {
+    return features_from_cache(cached, cache_quant_);
+  }
+  // The quantization of the last activation forward_to_cache produced.
+  const quant::QuantParams& cache_quant() const noexcept { return cache_quant_; }
 
   // Forward of the trainable part from the features; every output goes to its saved slot.
   const float* forward_region(const void* features) noexcept {
