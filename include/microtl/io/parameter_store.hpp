@@ -415,20 +415,19 @@ class ParameterStore {
   template <Storage S>
   [[nodiscard]] static SlotCheck check_slot(const Model& model, S& storage,
                                             std::size_t slot) noexcept {
-    require_storage<S>();
-    if (slot > 1) {
-      return {Status::invalid_argument, false, 0};
-    }
-    if (storage.size() < storage_bytes) {
-      return {Status::size_mismatch, false, 0};
-    }
-    return check_blob(storage, slot_offset(slot), signature, payload_bytes,
-                      detail::ModelAdmission<Model>(model));
+    return check_slot_with(storage, slot, detail::ModelAdmission<Model>(model));
   }
 
   // The same without a model: values against (P) only (see newest(storage)).
   template <Storage S>
   [[nodiscard]] static SlotCheck check_slot(S& storage, std::size_t slot) noexcept {
+    return check_slot_with(storage, slot, detail::AdmitParameterBound{});
+  }
+
+ private:
+  template <Storage S, class Admit>
+  [[nodiscard]] static SlotCheck check_slot_with(S& storage, std::size_t slot,
+                                                 Admit&& admit) noexcept {
     require_storage<S>();
     if (slot > 1) {
       return {Status::invalid_argument, false, 0};
@@ -437,10 +436,9 @@ class ParameterStore {
       return {Status::size_mismatch, false, 0};
     }
     return check_blob(storage, slot_offset(slot), signature, payload_bytes,
-                      detail::AdmitParameterBound{});
+                      static_cast<Admit&&>(admit));
   }
 
- private:
   // What the compiler can refuse: a storage whose erase sectors or program units do not
   // divide this store's (an erase of one slot, rounded up to the storage's sector, would
   // wipe part of the other), or a region of constant size too small for two slots.
