@@ -15,6 +15,7 @@
 #include <limits>
 
 #include "../support/random.hpp"
+#include "guard_mlp.hpp"
 #include "microtl/layers/quantize_linear.hpp"
 #include "microtl/microtl.hpp"
 #include "microtl/train/feature_cache.hpp"
@@ -57,32 +58,10 @@ std::int64_t largest_bias_magnitude(const Int8Net& model) {
 // ---------------------------------------------------------------------------------------
 // B2: the MLP 4 -> 5 -> 3 of the report.
 // ---------------------------------------------------------------------------------------
-using Mlp = Sequential<Input<Shape<4>>, Trainable<Dense<5>>, ReLU, Trainable<Dense<3>>>;
-
-struct MlpParts {
-  std::array<float, 20> w1{};
-  std::array<float, 5> b1{};
-  std::array<float, 15> w2{};
-  std::array<float, 3> b2{};
-  LinearParams<float, 20, 5> p1{w1, b1};
-  LinearParams<float, 15, 3> p2{w2, b2};
-  explicit MlpParts(std::uint32_t seed) {
-    microtl_test::Xorshift32 rng(seed);
-    microtl_test::fill_floats(w1, rng, -1, 1);
-    microtl_test::fill_floats(b1, rng, 0.1f, 0.5f);
-    microtl_test::fill_floats(w2, rng, -1, 1);
-  }
-};
-
-template <class M>
-bool same_state(const M& a, const M& b) {
-  return std::memcmp(&a.template state<0>(), &b.template state<0>(),
-                     sizeof(a.template state<0>())) == 0 &&
-         std::memcmp(&a.template state<1>(), &b.template state<1>(),
-                     sizeof(a.template state<1>())) == 0;
-}
-
-const std::array<float, 4> normal_sample{0.5f, -0.25f, 1.0f, 0.75f};
+using microtl_test::guard_mlp::Mlp;
+using microtl_test::guard_mlp::normal_sample;
+using MlpParts = microtl_test::guard_mlp::Init;
+using microtl_test::guard_mlp::same_bits;
 
 // Trains `trainer` on normal samples; true when every one was accepted and the loss stayed
 // finite (the model can still run and learn).
@@ -186,11 +165,11 @@ TEST_CASE("B2: a huge finite sample is refused as input and the model keeps lear
   CHECK(trainer.step(Mlp::input_view(huge.data()), 0) == Status::out_of_range);
   CHECK(trainer.refused_samples() == 1);
   CHECK(trainer.diverged_steps() == 0);
-  CHECK(same_state(model, before));
+  CHECK(same_bits(model, before));
   const std::array<float, 4> nan{0.1f, std::numeric_limits<float>::quiet_NaN(), 0.2f, 0.3f};
   CHECK(trainer.step(Mlp::input_view(nan.data()), 0) == Status::not_finite);
   CHECK(trainer.refused_samples() == 2);
-  CHECK(same_state(model, before));
+  CHECK(same_bits(model, before));
   // On the code before the fix the huge sample was accepted, and from then on every normal
   // sample came back not_finite.
   CHECK(still_learns(trainer));
@@ -221,7 +200,7 @@ TEST_CASE("B2: absurd hyper-parameters are refused before they touch the model")
     CAPTURE(bad.weight_decay);
     trainer.optimizer() = bad;
     CHECK(trainer.step(Mlp::input_view(normal_sample.data()), 1) == Status::invalid_argument);
-    CHECK(same_state(model, before));
+    CHECK(same_bits(model, before));
   }
   trainer.optimizer() = good;
   CHECK(still_learns(trainer));
@@ -240,7 +219,7 @@ TEST_CASE("B2: an update that would move a weight past the parameter bound is re
   const std::array<float, 4> x{4.0f, -4.0f, 4.0f, 4.0f};
   CHECK(trainer.step(Mlp::input_view(x.data()), 2) == Status::diverged);
   CHECK(trainer.diverged_steps() == 1);
-  CHECK(same_state(model, before));
+  CHECK(same_bits(model, before));
   trainer.optimizer().learning_rate = 0.01f;
   CHECK(still_learns(trainer));
 }
@@ -316,7 +295,7 @@ TEST_CASE("Adam: hyper-parameters are validated; eps > 0 keeps an exactly-zero g
     trainer.optimizer().beta2 = c.beta2;
     trainer.optimizer().epsilon = c.epsilon;
     CHECK(trainer.step(Mlp::input_view(normal_sample.data()), 1) == Status::invalid_argument);
-    CHECK(same_state(model, before));
+    CHECK(same_bits(model, before));
   }
   trainer.optimizer() = good;
   // Input 1 is 0: the weights it feeds get an exactly-zero gradient, m = v = 0 and their
@@ -361,16 +340,7 @@ TEST_CASE("gradient clipping: an invalid norm is refused and changes nothing") {
   // Still clipping at 0.5: one step moves the parameters by at most lr * 0.5.
   static Mlp start(parts.p1, parts.p2);
   REQUIRE(trainer.step(Mlp::input_view(normal_sample.data()), 0) == Status::ok);
-  double squares = 0;
-  for (std::size_t i = 0; i < 20; ++i)
-    squares += std::pow(double(model.state<0>().weights[i] - start.state<0>().weights[i]), 2);
-  for (std::size_t i = 0; i < 5; ++i)
-    squares += std::pow(double(model.state<0>().bias[i] - start.state<0>().bias[i]), 2);
-  for (std::size_t i = 0; i < 15; ++i)
-    squares += std::pow(double(model.state<1>().weights[i] - start.state<1>().weights[i]), 2);
-  for (std::size_t i = 0; i < 3; ++i)
-    squares += std::pow(double(model.state<1>().bias[i] - start.state<1>().bias[i]), 2);
-  CHECK(std::sqrt(squares) <= 0.1 * 0.5 * 1.001);
+  CHECK(microtl_test::guard_mlp::distance(model, start) <= 0.1 * 0.5 * 1.001);
 }
 
 TEST_CASE("a float model input is held to the bound even when a Quantize would hide it") {
