@@ -139,7 +139,9 @@ class FeatureCache {
   std::array<element, Capacity * shape::size> features_{};
   std::array<Target, Capacity> targets_{};
   std::size_t count_ = 0;
-  quant::QuantParams quant_{1.0f, 0};
+  // Zero until the first sample sets it: an all-zero cache object stays in .bss (a nonzero
+  // initializer would put the whole cache in .data, its size again in flash).
+  quant::QuantParams quant_{0.0f, 0};
   float last_epoch_loss_ = 0.0f;
 };
 
