@@ -53,6 +53,7 @@
 #include "microtl/core/tensor_view.hpp"
 #include "microtl/graph/sequential.hpp"
 #include "microtl/quant/qparams.hpp"
+#include "microtl/train/fused_guard.hpp"
 #include "microtl/train/gradient_sink.hpp"
 #include "microtl/train/guard.hpp"
 #include "microtl/train/loss.hpp"
@@ -69,6 +70,7 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   using Layout = TrainingLayout<Model, Loss, Optimizer, Guard>;
 
  public:
+  using Layout::boundable;
   using Layout::features_int8;
   using Layout::first_trainable;
   using Layout::fusable;
@@ -197,6 +199,12 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
     return Status::ok;
   }
 
+  // How the guard checks a fused SGD step (batch 1, plain SGD): bounded (the default: a
+  // bound proves most steps safe in a few hundred instructions) or full (every new value
+  // computed twice). Both refuse exactly the same steps (train/fused_guard.hpp).
+  void set_guard_check(GuardCheck check) noexcept { guard_check_ = check; }
+  GuardCheck guard_check() const noexcept { return guard_check_; }
+
   // Updates refused by the divergence guard since the trainer was made.
   std::size_t diverged_steps() const noexcept { return diverged_steps_; }
   // Samples refused for their input (not_finite or out_of_range features, a non-finite
@@ -239,8 +247,7 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
     last_loss_ = loss.value();
     if constexpr (fusable) {
       if (fused_active()) {
-        pass_.template backward<GradientPolicy::sgd_in_place>(optimizer_.learning_rate);
-        return Status::ok;  // the backward pass has updated the parameters
+        return fused_step(grad);  // the backward pass updates the parameters
       }
     }
     if (accumulated_ == 0) {
@@ -252,6 +259,53 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
     if (accumulated_ >= batch_size_) {
       return apply();
     }
+    return Status::ok;
+  }
+
+  // Plain SGD inside the backward pass; with the guard, checked first (train/fused_guard.hpp:
+  // by the bound when it proves the step, else by computing every new value).
+  Status fused_step(float* loss_grad) noexcept {
+    const float lr = optimizer_.learning_rate;
+    std::array<float, layer_count> next_bound{};
+    bool proven = false;
+    if constexpr (Guard) {
+      if constexpr (boundable) {
+        if (guard_check_ == GuardCheck::bounded) {
+          const float g =
+              fused_guard::sum_of_magnitudes(loss_grad, output_shape::size) * fused_guard::slack;
+          proven = fused_guard::bound_step<layer_count - 1, first_trainable>(
+              model_, lr, g, [this]<std::size_t I>() { return pass_.template input_of<I>(); },
+              next_bound);
+        }
+      }
+      if (!proven) {
+        // The check runs the backward pass, which works on the loss gradient in place: the
+        // update's pass gets it back.
+        std::array<float, output_shape::size> kept{};
+        std::copy(loss_grad, loss_grad + output_shape::size, kept.begin());
+        const float poison = pass_.backward_check(lr);
+        std::copy(kept.begin(), kept.end(), loss_grad);
+        if (poison != 0.0f) {
+          ++diverged_steps_;
+          return Status::diverged;
+        }
+      }
+    }
+    pass_.template backward<GradientPolicy::sgd_in_place>(lr);
+    // The bounds of the values just written (or unknown: the next bounded step scans).
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            using L = typename Model::template layer<I>;
+            if constexpr (is_trainable_v<L> &&
+                          requires { model_.template state<I>().magnitude_bound; }) {
+              model_.template state<I>().magnitude_bound =
+                  proven ? next_bound[I] : guard::unknown_bound;
+            }
+          }(),
+          ...);
+    }(std::make_index_sequence<layer_count>{});
+    (void)loss_grad;
     return Status::ok;
   }
 
@@ -289,6 +343,7 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   float max_grad_norm_ = 0.0f;
   std::size_t diverged_steps_ = 0;
   std::size_t refused_samples_ = 0;
+  GuardCheck guard_check_ = GuardCheck::bounded;
 };
 
 }  // namespace microtl
