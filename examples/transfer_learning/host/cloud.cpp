@@ -70,8 +70,9 @@ int main(int argc, char** argv) {
   static DeviceModel model(kInputQuant, conv1, conv2, conv3, head1, head2);
   static DeviceTrainer::TrainingArena arena;
   static Cache cache;
-  DeviceTrainer trainer(model, mtl::SGDMomentum{kLearningRate, kMomentum, kWeightDecay}, arena,
-                        kBatch);
+  DeviceTrainer trainer(model, head_optimizer(), arena, kBatch);
+  if (configure(trainer) != mtl::Status::ok)
+    return 1;
 
   DatasetStream train_stream(train);
   DatasetStream test_stream(test);
@@ -88,10 +89,9 @@ int main(int argc, char** argv) {
       mtl::Status::ok)
     return 1;
   WallClock training;
-  for (int epoch = 1; epoch <= kEpochs; ++epoch) {
-    if (cache.train_epoch(trainer, static_cast<std::uint32_t>(epoch)) != mtl::Status::ok)
-      return 1;
-  }
+  std::uint32_t epochs = 0;
+  if (cache.train(trainer, kStopping, epochs, [](std::uint32_t) {}) != mtl::Status::ok)
+    return 1;
   const std::uint64_t training_ns = training.elapsed();
   const std::uint64_t session_ns = session.elapsed();
   std::printf(

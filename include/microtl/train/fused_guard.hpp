@@ -22,15 +22,17 @@
 // <= 1 + 2^-11). Sums of magnitudes bound the maxima: X = max(1, sum_i |x[i]|), and for the
 // last layer G = sum_o |dL/dy[o]| (a ReLU-family derivative is 0 or 1). One layer down,
 //   g_below[i] = act'(.) sum_o W[o][i] g[o],   so   G_below <= Units * P * G
-// with P and G of the layer above, before its update (the backward pass reads W first). A
-// ReLU or ReLU6 layer in between passes G on unchanged.
+// with P and G of the layer above, before its update (the backward pass reads W first);
+// more precisely |g_below[i]| <= P sum_o |g[o]| and sum_i |g_below[i]| <= In P sum_o |g[o]|.
+// A ReLU or ReLU6 layer in between passes G on unchanged.
 //
 // P is kept in each layer's State (magnitude_bound): after a step it is the bound of that
-// step, P + lr G X (the true magnitudes are usually far below it). When it is unknown
-// (after refresh(): a load, a non-fused update) or no longer proves the step, the layer's
-// values are scanned for their true maximum once and the bound is tried again. Any NaN or
-// infinity in g or x makes a sum non-finite, the test `bound <= limit` false, and the full
-// check decide.
+// step, P + lr G X (the true magnitudes are usually far below it, and the bounds of the
+// layers above grow the G below). When a P is unknown (after refresh(): a load, a non-fused
+// update) or the bounds no longer prove the step, every trained layer's values are scanned
+// for their true maximum and the bound is tried again: a scan every few hundred steps in
+// normal training. Any NaN or infinity in g or x makes a sum non-finite, the test
+// `bound <= limit` false, and the full check decide.
 #pragma once
 
 #include <cmath>
@@ -38,6 +40,7 @@
 #include <cstdint>
 #include <span>
 #include <type_traits>
+#include <utility>
 
 #include "microtl/layers/contract.hpp"
 #include "microtl/train/guard.hpp"
@@ -87,38 +90,52 @@ constexpr bool boundable() {
   }
 }
 
-// The bound walk over layers I = Last .. First (see above). `input_of<I>()` is the saved
-// input of layer I; `states` the model; g the bound G at the output of layer I. On success
-// every trained layer's new bound is written to `next[I]` (the caller commits them after
-// the update).
+// The bound walk over layers I = Last .. First (see above), from G at the output of layer
+// I: g_max >= every |g[o]|, g_sum >= sum_o |g[o]|. `input_of<I>()` is the saved input of
+// layer I. On success every trained layer's new bound is in next[I] (the caller commits
+// them after the update); false when a bound exceeds the limit (or is NaN, or a layer's P
+// is unknown).
 template <std::size_t I, std::size_t First, class Model, class InputOf, class Next>
-bool bound_step(Model& model, float lr, float g, InputOf&& input_of, Next& next) noexcept {
+bool bound_step(const Model& model, float lr, float g_max, float g_sum, InputOf&& input_of,
+                Next& next) noexcept {
   using L = typename Model::template layer<I>;
-  float g_below = g;
+  float max_below = g_max;
+  float sum_below = g_sum;
   if constexpr (is_trainable_v<L>) {
-    auto& state = model.template state<I>();
+    const float p = model.template state<I>().magnitude_bound;
     const float x = std::fmax(
         1.0f, sum_of_magnitudes(input_of.template operator()<I>(), L::in_features) * slack);
-    const auto bound_with = [&](float p) { return (p + lr * g * x) * slack; };
-    float p = state.magnitude_bound;
-    float bound = bound_with(p);
+    const float bound = (p + lr * g_max * x) * slack;
     if (!(bound <= guard::parameter_limit)) {
-      p = scan_magnitude(state);  // the true maximum, once
-      state.magnitude_bound = p;
-      bound = bound_with(p);
-      if (!(bound <= guard::parameter_limit)) {
-        return false;
-      }
+      return false;
     }
     next[I] = bound;
-    g_below = static_cast<float>(L::out_features) * p * g * slack;
+    // dx[i] = sum_o W[o][i] g[o]:  |dx[i]| <= P sum_o |g[o]|,  sum_i |dx[i]| <= In P sum_o |g[o]|
+    max_below = p * g_sum * slack;
+    sum_below = static_cast<float>(L::in_features) * max_below;
   }
   if constexpr (I > First) {
-    return bound_step<I - 1, First>(model, lr, g_below, input_of, next);
+    return bound_step<I - 1, First>(model, lr, max_below, sum_below, input_of, next);
   } else {
-    (void)g_below;
+    (void)max_below;
+    (void)sum_below;
     return true;
   }
+}
+
+// Every trained layer's P from a scan of its values (their true maximum).
+template <std::size_t First, class Model>
+void rescan(Model& model) noexcept {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          if constexpr (is_trainable_v<typename Model::template layer<First + I>>) {
+            auto& state = model.template state<First + I>();
+            state.magnitude_bound = scan_magnitude(state);
+          }
+        }(),
+        ...);
+  }(std::make_index_sequence<Model::layer_count - First>{});
 }
 
 }  // namespace fused_guard

@@ -46,6 +46,7 @@
 #include <limits>
 #include <span>
 #include <type_traits>
+#include <utility>
 
 #include "microtl/config.hpp"
 #include "microtl/core/arena.hpp"
@@ -199,6 +200,22 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
     return Status::ok;
   }
 
+  // Skips the backward pass and the update of a sample whose loss is below `loss` (the head
+  // already gets it right with a margin): such a step costs a forward pass only. 0 (the
+  // default) skips none. invalid_argument (and no change) for a negative, NaN or infinite
+  // value. With a feature cache, EarlyStopping (train/feature_cache.hpp) ends the epochs
+  // once few samples still need a step.
+  Status set_skip_below_loss(float loss) noexcept {
+    if (!(loss >= 0.0f && loss <= std::numeric_limits<float>::max())) {
+      return Status::invalid_argument;
+    }
+    skip_below_loss_ = loss;
+    return Status::ok;
+  }
+  // Whether the last sample was skipped so; how many were since the trainer was made.
+  bool last_sample_skipped() const noexcept { return last_skipped_; }
+  std::size_t skipped_samples() const noexcept { return skipped_samples_; }
+
   // How the guard checks a fused SGD step (batch 1, plain SGD): bounded (the default: a
   // bound proves most steps safe in a few hundred instructions) or full (every new value
   // computed twice). Both refuse exactly the same steps (train/fused_guard.hpp).
@@ -217,6 +234,7 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
 
  private:
   Status train_on(const void* features, const Target& target) noexcept {
+    last_skipped_ = false;
     MICROTL_TRY(optimizer_.validate());
     // A NaN, infinity or huge value reaching the trainable layers would spread into their
     // gradients and parameters: refuse the sample instead (guard bound X). (In the frozen
@@ -245,6 +263,11 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
       return loss.status();
     }
     last_loss_ = loss.value();
+    last_skipped_ = last_loss_ < skip_below_loss_;
+    if (last_skipped_) {
+      ++skipped_samples_;
+      return Status::ok;  // learned well enough: no backward pass, no update
+    }
     if constexpr (fusable) {
       if (fused_active()) {
         return fused_step(grad);  // the backward pass updates the parameters
@@ -273,9 +296,16 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
         if (guard_check_ == GuardCheck::bounded) {
           const float g =
               fused_guard::sum_of_magnitudes(loss_grad, output_shape::size) * fused_guard::slack;
-          proven = fused_guard::bound_step<layer_count - 1, first_trainable>(
-              model_, lr, g, [this]<std::size_t I>() { return pass_.template input_of<I>(); },
-              next_bound);
+          const auto input_of = [this]<std::size_t I>() { return pass_.template input_of<I>(); };
+          const auto bound = [&] {
+            return fused_guard::bound_step<layer_count - 1, first_trainable>(
+                std::as_const(model_), lr, g, g, input_of, next_bound);
+          };
+          proven = bound();
+          if (!proven) {
+            fused_guard::rescan<first_trainable>(model_);
+            proven = bound();
+          }
         }
       }
       if (!proven) {
@@ -344,6 +374,9 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   std::size_t diverged_steps_ = 0;
   std::size_t refused_samples_ = 0;
   GuardCheck guard_check_ = GuardCheck::bounded;
+  float skip_below_loss_ = 0.0f;
+  bool last_skipped_ = false;
+  std::size_t skipped_samples_ = 0;
 };
 
 }  // namespace microtl
