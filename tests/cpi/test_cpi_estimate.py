@@ -106,7 +106,7 @@ class Classes(unittest.TestCase):
             ("vmov r2, s13", "fp_core_move", 2),  # One float to a core register: 2
             ("vmrs apsr_nzcv, fpscr", "fp_core_move", 1),  # Status to core: 1
             ("bne.w #0x1000", "branch_taken", 1),  # 1 (+ P when taken)
-            ("tbh [pc, r3, lsl #1]", "branch_taken", 2),  # Table branch: 2 + P
+            ("tbh [pc, r3, lsl #1]", "branch_taken", 3),  # Table branch: 2 load + 1 add (+ P)
             ("pld [r1, #0x40]", "other", 1),
         ]
         for text, cls, cycles in cases:
@@ -206,7 +206,7 @@ class Sequences(unittest.TestCase):
             ("bx lr", 0x2010, 3),  # P = 2: target from a register
             ("pop {r4, r5, pc}", 0x2010, 7),  # 1 + N + P, N = 3, P = 3: loaded PC
             ("pop {r4, r5, pc}", 0x2002, 7),  # P at most 3
-            ("tbh [pc, r3, lsl #1]", 0x2010, 5),  # 2 + P, P = 3
+            ("tbh [pc, r3, lsl #1]", 0x2010, 6),  # 3 + P, P = 3: "at least six cycles"
             ("cbz r0, #0x2010", 0x1002, 1),  # not taken: falls through to 0x1002
             ("bne #0x2010", 0x1002, 1),
         ]
