@@ -117,8 +117,9 @@ IT_MNEMONIC = re.compile(r"^it[te]{0,3}$")
 
 # The classes of the breakdown, in the order it prints them.
 CLASSES = ["alu", "mul", "dsp", "div", "ldr", "ldr_pipelined", "str", "ldrd_strd", "ldm_stm",
-           "ldm_pop_pc", "vldr_vstr", "vldr_pipelined", "vldm_vstm", "fp_arith", "fp_mac", "fp_divsqrt",
-           "fp_core_move", "branch_taken", "branch_not_taken", "it", "other", "address_stall"]
+           "ldm_pop_pc", "vldr_vstr", "vldr_pipelined", "vldm_vstm", "fp_arith", "fp_mac",
+           "fp_divsqrt", "fp_core_move", "branch_taken", "branch_not_taken", "it", "other",
+           "unknown", "address_stall"]
 
 
 def split_mnemonic(raw):
@@ -170,7 +171,12 @@ class Insn:
         self.addr = addr
         self.size = size
         self.text = f"{mnemonic} {ops}".strip()
-        self.base, self.conditional = split_mnemonic(mnemonic)
+        try:
+            self.base, self.conditional = split_mnemonic(mnemonic)
+        except ValueError:
+            # Not in the tables: counted as 1 cycle in a class of its own, which the report
+            # shows (and which a region should not have).
+            self.base, self.conditional = mnemonic.lower(), False
         self.branch = None  # None, or where a taken branch's target comes from
         self.always_taken = False
         self.load_single = False  # LDR/LDRB/LDRH/...: the loads that pipeline
@@ -188,7 +194,7 @@ class Insn:
 
     def _classify(self, ops):
         base = self.base
-        first, _, rest = ops.partition(",")
+        first = ops.partition(",")[0]
         if "[" in ops:
             before, inside = ops.split("[", 1)
             inside, _, after = inside.partition("]")
@@ -206,7 +212,7 @@ class Insn:
             else:
                 self.cls, self.cycles = "alu", 1
             if base not in COMPARES:
-                written = [m for m in CORE_REGISTER.findall(ops)][:2 if base in LONG_RESULT else 1]
+                written = CORE_REGISTER.findall(ops)[:2 if base in LONG_RESULT else 1]
                 self.dests = frozenset(REGISTER_NUMBERS[m] for m in written)
                 self.producer = True
             if 15 in self.dests:  # MOV PC / ADD PC: a branch to a register value
@@ -228,9 +234,10 @@ class Insn:
             words = register_list_size(ops)
             self.cls, self.cycles = "ldm_stm", 1 + words
             if "{" in ops:
-                self.addr_regs = frozenset(core_registers(ops[:ops.index("{")])) or {13}
-            if base in ("pop", "ldm", "ldmia", "ldmfd", "ldmdb", "ldmea") and \
-                    15 in core_registers(ops[ops.index("{"):]):
+                base_register = core_registers(ops[:ops.index("{")]) or {13}  # PUSH/POP: SP
+                self.addr_regs = frozenset(base_register)
+            loads_pc = 15 in core_registers(ops[ops.index("{"):])
+            if loads_pc and base in ("pop", "ldm", "ldmia", "ldmfd", "ldmdb", "ldmea"):
                 self.cls, self.branch = "ldm_pop_pc", "loaded"
         elif base in FP_LOAD_STORE:
             double = first.strip().startswith("d")
@@ -268,8 +275,11 @@ class Insn:
             self.addr_regs = frozenset()
         elif base == "it":
             self.cls, self.cycles = "it", None  # Timing.it_cycles
-        else:
+        elif base in OTHER:
             self.cls, self.cycles = "other", 1
+            self.addr_regs = frozenset()
+        else:
+            self.cls, self.cycles = "unknown", 1
             self.addr_regs = frozenset()
 
     @property

@@ -69,6 +69,9 @@ class Mnemonics(unittest.TestCase):
     def test_an_unknown_mnemonic_is_an_error(self):
         with self.assertRaises(ValueError):
             cpi.split_mnemonic("vrintz.f32")
+        # ... which an instruction turns into a class of its own, shown in the report.
+        self.assertEqual((insn("vrintz.f32 s0, s1").cls, insn("vrintz.f32 s0, s1").cycles),
+                         ("unknown", 1))
 
 
 class Classes(unittest.TestCase):
