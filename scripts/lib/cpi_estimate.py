@@ -582,6 +582,10 @@ def region_names(output):
 def report(reader, estimator, named, timing, check, top=0):
     """Prints the report (with the `top` costliest instructions of each region); returns
     False when --check-icount fails."""
+    if not named:
+        print("cpi_estimate: the firmware printed no `CPI region=NAME instructions=N` line",
+              file=sys.stderr)
+        return False
     if len(named) != len(reader.regions):
         print(f"cpi_estimate: the firmware printed {len(named)} region lines, the log shows "
               f"{len(reader.regions)} regions", file=sys.stderr)
