@@ -42,7 +42,7 @@
   MICROTL_F8(OP, R0, R1, R2, R3, R4, R5, R6, R7, S, S, S, S, S, S, S, S, 8, 9, 10, 11, 12, 13, 14, \
              15)
 // out (s8..s15) += row (sW..sW+7) * sG.
-#define MICROTL_AXPY8(W0, W1, W2, W3, W4, W5, W6, W7, G)                                           \
+#define MICROTL_AXPY8(G, W0, W1, W2, W3, W4, W5, W6, W7)                                           \
   MICROTL_F8("vfma.f32", 8, 9, 10, 11, 12, 13, 14, 15, W0, W1, W2, W3, W4, W5, W6, W7, G, G, G, G, \
              G, G, G, G)
 #define MICROTL_FLOAT_CLOBBERS                                                                   \
@@ -52,52 +52,45 @@
 
 namespace microtl::kernels::arm {
 
+// The loop of both kernels below: per pass, the eight column values (s8..s15) and four rows
+// of eight, each row through OP8(row index, its registers).
+#define MICROTL_FOUR_ROWS(OP8) \
+  "vldmia %[r0]!, {s16-s23}\n\t" OP8(0, 16, 17, 18, 19, 20, 21, 22, 23)                \
+      "vldmia %[r1]!, {s24-s31}\n\t" OP8(1, 24, 25, 26, 27, 28, 29, 30, 31)            \
+          "vldmia %[r2]!, {s16-s23}\n\t" OP8(2, 16, 17, 18, 19, 20, 21, 22, 23)        \
+              "vldmia %[r3]!, {s24-s31}\n\t" OP8(3, 24, 25, 26, 27, 28, 29, 30, 31)
+#define MICROTL_FOUR_ROWS_OPERANDS                                                       \
+  : [col] "+r"(col), [r0] "+r"(row0), [r1] "+r"(row1), [r2] "+r"(row2), [r3] "+r"(row3), \
+    [n] "+r"(chunks)                                                                        \
+  : [base] "r"(base)                                                                        \
+  : MICROTL_FLOAT_CLOBBERS
+
 // acc[r] = fma chain of acc[r] + row_r[i] * x[i] over i < 8 * chunks, for the four rows.
 inline void dot4_f32(float* acc, const float* x, const float* row0, const float* row1,
                      const float* row2, const float* row3, std::size_t chunks) noexcept {
+  float* base = acc;
+  const float* col = x;
   asm volatile(
-      "vldmia %[acc], {s0-s3}\n\t"
+      "vldmia %[base], {s0-s3}\n\t"
       "1:\n\t"
-      "vldmia %[x]!, {s8-s15}\n\t"
-      "vldmia %[r0]!, {s16-s23}\n\t"                   //
-      MICROTL_DOT8(0, 16, 17, 18, 19, 20, 21, 22, 23)  //
-      "vldmia %[r1]!, {s24-s31}\n\t"                   //
-      MICROTL_DOT8(1, 24, 25, 26, 27, 28, 29, 30, 31)  //
-      "vldmia %[r2]!, {s16-s23}\n\t"                   //
-      MICROTL_DOT8(2, 16, 17, 18, 19, 20, 21, 22, 23)  //
-      "vldmia %[r3]!, {s24-s31}\n\t"                   //
-      MICROTL_DOT8(3, 24, 25, 26, 27, 28, 29, 30, 31)  //
+      "vldmia %[col]!, {s8-s15}\n\t" MICROTL_FOUR_ROWS(MICROTL_DOT8)  //
       "subs %[n], %[n], #1\n\t"
       "bne 1b\n\t"
-      "vstmia %[acc], {s0-s3}\n\t"
-      : [x] "+r"(x), [r0] "+r"(row0), [r1] "+r"(row1), [r2] "+r"(row2), [r3] "+r"(row3),
-        [n] "+r"(chunks)
-      : [acc] "r"(acc)
-      : MICROTL_FLOAT_CLOBBERS);
+      "vstmia %[base], {s0-s3}\n\t" MICROTL_FOUR_ROWS_OPERANDS);
 }
 
 // out[i] = fma chain of out[i] + row_r[i] * g[r] over r = 0..3 (in that order), i < 8 * chunks.
 inline void axpy4_f32(float* out, const float* g, const float* row0, const float* row1,
                       const float* row2, const float* row3, std::size_t chunks) noexcept {
+  const float* base = g;
+  float* col = out;
   asm volatile(
-      "vldmia %[g], {s0-s3}\n\t"
+      "vldmia %[base], {s0-s3}\n\t"
       "1:\n\t"
-      "vldmia %[out], {s8-s15}\n\t"
-      "vldmia %[r0]!, {s16-s23}\n\t"                    //
-      MICROTL_AXPY8(16, 17, 18, 19, 20, 21, 22, 23, 0)  //
-      "vldmia %[r1]!, {s24-s31}\n\t"                    //
-      MICROTL_AXPY8(24, 25, 26, 27, 28, 29, 30, 31, 1)  //
-      "vldmia %[r2]!, {s16-s23}\n\t"                    //
-      MICROTL_AXPY8(16, 17, 18, 19, 20, 21, 22, 23, 2)  //
-      "vldmia %[r3]!, {s24-s31}\n\t"                    //
-      MICROTL_AXPY8(24, 25, 26, 27, 28, 29, 30, 31, 3)  //
-      "vstmia %[out]!, {s8-s15}\n\t"
+      "vldmia %[col], {s8-s15}\n\t" MICROTL_FOUR_ROWS(MICROTL_AXPY8)  //
+      "vstmia %[col]!, {s8-s15}\n\t"
       "subs %[n], %[n], #1\n\t"
-      "bne 1b\n\t"
-      : [out] "+r"(out), [r0] "+r"(row0), [r1] "+r"(row1), [r2] "+r"(row2), [r3] "+r"(row3),
-        [n] "+r"(chunks)
-      : [g] "r"(g)
-      : MICROTL_FLOAT_CLOBBERS);
+      "bne 1b\n\t" MICROTL_FOUR_ROWS_OPERANDS);
 }
 
 // What update4_f32 does to each row value v with its row's step s and the column's x:
