@@ -93,6 +93,7 @@ struct BleLink {
   double t_ifs_us;          // 150
   double rampup_us;         // radio ramp-up before each TX and each RX
   double conn_interval_ms;  // connection interval
+  double event_listen_us;   // mean listening at each event's start, before the first packet
   double cpu_event_us;      // stack CPU time per connection event (prepare, start, post)
   double cpu_packet_us;     // stack CPU time per data packet and its empty acknowledgement
   double throughput_kbps;   // application throughput of the link, for the time
@@ -101,7 +102,8 @@ struct BleLink {
 // One-way transfer: every data packet is answered by the peer's empty PDU (T_IFS after
 // it). `device_sends`: the device transmits the data packets and receives the empty PDUs;
 // otherwise the other way round. Time is bytes / application throughput; the connection
-// events are that time over the connection interval.
+// events are that time over the connection interval, and each costs the device its
+// receive window's listening and the stack's CPU time.
 inline RadioUse ble_transfer(double bytes, const BleLink& l, bool device_sends) {
   RadioUse u;
   if (bytes <= 0)
@@ -117,6 +119,7 @@ inline RadioUse ble_transfer(double bytes, const BleLink& l, bool device_sends) 
   u.rx_s = device_sends ? empty_s : data_s;
   u.time_s = bytes * 8 / (l.throughput_kbps * 1e3);
   const double events = std::ceil(u.time_s / (l.conn_interval_ms * 1e-3));
+  u.rx_s += events * l.event_listen_us * 1e-6;
   u.cpu_s = (events * l.cpu_event_us + s.packets * l.cpu_packet_us) * 1e-6;
   u.frames = s.packets;
   return u;
