@@ -243,15 +243,6 @@ std::string fmt(double v, int decimals = 2) {
   return out;
 }
 
-// Three significant digits, at most `max_decimals` decimals.
-std::string sig3(double v, int max_decimals = 3) {
-  if (std::isnan(v))
-    return "n/a";
-  const double a = std::fabs(v);
-  const int decimals = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : max_decimals;
-  return fmt(v, std::min(decimals, max_decimals));
-}
-
 std::string thousands(double v) {
   if (std::isnan(v))
     return "n/a";
@@ -263,6 +254,17 @@ std::string thousands(double v) {
     out += digits[i];
   }
   return out;
+}
+
+// Three significant digits, at most `max_decimals` decimals.
+std::string sig3(double v, int max_decimals = 3) {
+  if (std::isnan(v))
+    return "n/a";
+  const double a = std::fabs(v);
+  if (a >= 1000)
+    return thousands(v);
+  const int decimals = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : max_decimals;
+  return fmt(v, std::min(decimals, max_decimals));
 }
 
 std::string energy_text(double joules) {
@@ -770,7 +772,7 @@ int main(int argc, char** argv) {
   std::string per_byte;
   for (const auto& s : scenarios) {
     per_byte += (per_byte.empty() ? "" : "; ") + s.label + " " +
-                sig3(s.joules(s.up) / up_bytes * 1e6) + " uJ";
+                sig3(s.joules(s.up) / up_bytes * 1e6) + " µJ";
   }
   const double ble_up_j = ble1m.joules(ble1m.up);
   const auto full_frame_s = [](int sf, double payload) {
