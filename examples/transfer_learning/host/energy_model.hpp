@@ -99,11 +99,25 @@ struct BleLink {
   double throughput_kbps;   // application throughput of the link, for the time
 };
 
+// The link's own ceiling: bytes over (data packet + T_IFS + empty PDU + T_IFS) per packet,
+// with no gaps between connection events.
+inline double ble_max_throughput_kbps(const BleLink& l) {
+  const double value = l.att_mtu - 3;
+  const BleSegments s = ble_segments(value, l.att_mtu, l.ll_payload);
+  const double cycle_us =
+      (s.payload_bytes + s.packets * (ble_on_air_bytes(l.phy, 0, 0) + l.mic_bytes)) * 8 /
+          l.phy.mbps +
+      s.packets * (2 * l.t_ifs_us + ble_packet_us(l.phy, 0, l.mic_bytes));
+  return value * 8 / cycle_us * 1e3;
+}
+
 // One-way transfer: every data packet is answered by the peer's empty PDU (T_IFS after
 // it). `device_sends`: the device transmits the data packets and receives the empty PDUs;
-// otherwise the other way round. Time is bytes / application throughput; the connection
-// events are that time over the connection interval, and each costs the device its
-// receive window's listening and the stack's CPU time.
+// otherwise the other way round. The radio is on for the packets and a ramp-up before each;
+// for the rest of each T_IFS it is off (fast ramp-up: T_IFS is kept by software). Time is
+// bytes / application throughput, at most the link's ceiling (below); the connection events
+// are that time over the connection interval, and each costs the device its receive
+// window's listening and the stack's CPU time.
 inline RadioUse ble_transfer(double bytes, const BleLink& l, bool device_sends) {
   RadioUse u;
   if (bytes <= 0)
@@ -117,24 +131,12 @@ inline RadioUse ble_transfer(double bytes, const BleLink& l, bool device_sends) 
   const double empty_s = s.packets * (ble_packet_us(l.phy, 0, l.mic_bytes) + l.rampup_us) * 1e-6;
   u.tx_s = device_sends ? data_s : empty_s;
   u.rx_s = device_sends ? empty_s : data_s;
-  u.time_s = bytes * 8 / (l.throughput_kbps * 1e3);
+  u.time_s = bytes * 8 / (std::min(l.throughput_kbps, ble_max_throughput_kbps(l)) * 1e3);
   const double events = std::ceil(u.time_s / (l.conn_interval_ms * 1e-3));
   u.rx_s += events * l.event_listen_us * 1e-6;
   u.cpu_s = (events * l.cpu_event_us + s.packets * l.cpu_packet_us) * 1e-6;
   u.frames = s.packets;
   return u;
-}
-
-// The link's own ceiling: bytes over (data packet + T_IFS + empty PDU + T_IFS) per packet,
-// with no gaps between connection events.
-inline double ble_max_throughput_kbps(const BleLink& l) {
-  const double value = l.att_mtu - 3;
-  const BleSegments s = ble_segments(value, l.att_mtu, l.ll_payload);
-  const double cycle_us =
-      (s.payload_bytes + s.packets * (ble_on_air_bytes(l.phy, 0, 0) + l.mic_bytes)) * 8 /
-          l.phy.mbps +
-      s.packets * (2 * l.t_ifs_us + ble_packet_us(l.phy, 0, l.mic_bytes));
-  return value * 8 / cycle_us * 1e3;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -102,6 +102,10 @@ TEST_CASE("BLE: the link's ceiling matches the known maxima") {
   // No DLE, unencrypted: 20 bytes per 296 + 300 + 80 = 676 us: 236.7 kbit/s, the "about 236
   // kbit/s without DLE" often quoted.
   CHECK(ble_max_throughput_kbps(ble_link(kLe1M, 27, 23, 0)) == Approx(236.6864));
+  // A throughput above the ceiling is held to it: 157,000 x 8 bits at 780.8 kbit/s = 1.608607 s.
+  BleLink fast = ble_link(kLe1M, 251, 247, 4);
+  fast.throughput_kbps = 2000;
+  CHECK(ble_transfer(157000, fast, true).time_s == Approx(1.6086066));
 }
 
 TEST_CASE("802.15.4: frames, CSMA-CA and acknowledgements") {
