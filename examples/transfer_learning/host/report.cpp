@@ -441,7 +441,7 @@ struct Cpi {
 
 Cpi region_cpi(const std::vector<Fields>& cpi_log, std::initializer_list<const char*> regions) {
   for (const char* region : regions) {
-    const Fields* f = find(cpi_log, {{"cpi", ""}, {"region", region}});
+    const Fields* f = find(cpi_log, {{"cpi", ""}, {"region", region}, {"estimated_cycles", ""}});
     const double insn = number(f, "instructions");
     const double cycles = number(f, "estimated_cycles");
     if (f != nullptr && insn > 0 && cycles > 0)
