@@ -9,10 +9,16 @@
 #define MICROTL_DEMO_SAMPLES_PER_CLASS 20  // learning samples per class (all 10 classes)
 #endif
 #ifndef MICROTL_DEMO_EPOCHS
-#define MICROTL_DEMO_EPOCHS 20  // head epochs over the feature cache
+#define MICROTL_DEMO_EPOCHS 20  // at most this many head epochs over the feature cache
 #endif
 #ifndef MICROTL_DEMO_BATCH
-#define MICROTL_DEMO_BATCH 4  // mini-batch, by gradient accumulation
+#define MICROTL_DEMO_BATCH 1  // mini-batch, by gradient accumulation (1: fused SGD)
+#endif
+#ifndef MICROTL_DEMO_SKIP_BELOW_LOSS
+#define MICROTL_DEMO_SKIP_BELOW_LOSS 0.05f  // no backward pass for a sample below this loss
+#endif
+#ifndef MICROTL_DEMO_SETTLED_FRACTION
+#define MICROTL_DEMO_SETTLED_FRACTION 0.3f  // stop once at most this share needed a step
 #endif
 #ifndef MICROTL_DEMO_LEARNING_RATE
 #define MICROTL_DEMO_LEARNING_RATE 0.01f
@@ -28,8 +34,9 @@ inline constexpr int kEpochs = MICROTL_DEMO_EPOCHS;
 inline constexpr std::size_t kBatch = MICROTL_DEMO_BATCH;
 inline constexpr float kLearningRate = MICROTL_DEMO_LEARNING_RATE;
 inline constexpr std::size_t kTestPerClass = MICROTL_DEMO_TEST_PER_CLASS;
-// MicroTL's head recipe.
-inline constexpr float kMomentum = 0.9f;
-inline constexpr float kWeightDecay = 2e-4f;
+inline constexpr float kSkipBelowLoss = MICROTL_DEMO_SKIP_BELOW_LOSS;
+// Early stopping: after the first epoch in which at most this share of the cached samples
+// still had a loss above kSkipBelowLoss (or after kEpochs).
+inline constexpr float kSettledFraction = MICROTL_DEMO_SETTLED_FRACTION;
 
 }  // namespace demo

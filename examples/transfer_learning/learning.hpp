@@ -11,9 +11,20 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "config.hpp"
 #include "model.hpp"
 
 namespace demo {
+
+// The head's recipe (config.hpp), the same on the device and in the cloud baseline.
+inline mtl::SGD head_optimizer() {
+  return mtl::SGD{kLearningRate, 0.0f};
+}
+inline constexpr mtl::EarlyStopping kStopping{static_cast<std::uint32_t>(kEpochs),
+                                              kSettledFraction};
+inline mtl::Status configure(DeviceTrainer& trainer) {
+  return trainer.set_skip_below_loss(kSkipBelowLoss);
+}
 
 struct Accuracy {
   std::array<std::uint32_t, kClasses> correct{};

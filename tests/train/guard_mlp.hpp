@@ -37,8 +37,13 @@ inline const std::array<float, 4> normal_sample{0.5f, -0.25f, 1.0f, 0.75f};
 
 // Both layers' trained values bit for bit.
 inline bool same_bits(const Mlp& a, const Mlp& b) {
-  return std::memcmp(&a.state<0>(), &b.state<0>(), sizeof(a.state<0>())) == 0 &&
-         std::memcmp(&a.state<1>(), &b.state<1>(), sizeof(a.state<1>())) == 0;
+  const auto same = [](const auto& x, const auto& y) {
+    return std::memcmp(x.data(), y.data(), sizeof(x)) == 0;
+  };
+  return same(a.state<0>().weights, b.state<0>().weights) &&
+         same(a.state<0>().bias, b.state<0>().bias) &&
+         same(a.state<1>().weights, b.state<1>().weights) &&
+         same(a.state<1>().bias, b.state<1>().bias);
 }
 
 // The L2 distance between the trained values of two models, in double.

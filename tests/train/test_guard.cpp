@@ -17,6 +17,7 @@ using namespace microtl;
 
 namespace {
 
+using microtl_test::guard_mlp::distance;
 using microtl_test::guard_mlp::Init;
 using microtl_test::guard_mlp::Mlp;
 using microtl_test::guard_mlp::same_bits;
@@ -146,25 +147,27 @@ TEST_CASE("a frozen layer's parameters are bit-identical after any number of ste
   CHECK_FALSE(model.state<1>().weights == init.w2);  // while the trainable layer did learn
 }
 
-TEST_CASE("fused SGD (batch 1, no guard) gives the same parameters as the two-pass update") {
+TEST_CASE("fused SGD (batch 1, no guard) gives the parameters of the two-pass update") {
   // Without the guard, plain SGD at batch 1 updates the weights inside the backward pass
-  // instead of storing gradients; the arithmetic (p - lr * (g x)) is the same.
+  // instead of storing gradients: p - (lr g) x there, p - lr (g x) in the two-pass update,
+  // the same up to the rounding of one product per value.
   static Init init(36);
   static Mlp fused_model(init.p1, init.p2);
   static Mlp stored_model(init.p1, init.p2);
   using Fused = Trainer<Mlp, SoftmaxCrossEntropy, SGD, false>;
   using Stored = Trainer<Mlp, SoftmaxCrossEntropy, SGD, true>;
-  static_assert(Fused::fusable && !Stored::fusable);
+  static_assert(Fused::fusable);
   static Fused::TrainingArena fa;
   static Stored::TrainingArena sa;
   Fused fused(fused_model, SGD{0.05f, 0.0f}, fa);
   Stored stored(stored_model, SGD{0.05f, 0.0f}, sa);
+  REQUIRE(stored.set_gradient_clipping(1e30f) == Status::ok);  // never clips; not fused
   microtl_test::Xorshift32 rng(10);
   for (int i = 0; i < 30; ++i) {
     const auto x = microtl_test::random_floats<4>(rng, -1, 1);
     REQUIRE(fused.step(Mlp::input_view(x.data()), static_cast<std::size_t>(i % 3)) == Status::ok);
     REQUIRE(stored.step(Mlp::input_view(x.data()), static_cast<std::size_t>(i % 3)) == Status::ok);
   }
-  CHECK(same_bits(fused_model, stored_model));
-  CHECK_FALSE(fused_model.state<1>().weights == init.w2);  // and it did train
+  CHECK(distance(fused_model, stored_model) < 1e-5);
+  CHECK(distance(fused_model, Mlp(init.p1, init.p2)) > 0.1);  // and it did train
 }

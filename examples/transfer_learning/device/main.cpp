@@ -6,8 +6,9 @@
 // here a host file reached through semihosting). Then:
 //  - nothing stored: it evaluates the factory head on the test set; streams training samples
 //    one at a time (as from a sensor) through the frozen int8 extractor into a feature cache;
-//    trains the float head for several epochs over the cache (MicroTL's recipe: SGD with
-//    momentum 0.9 and weight decay 2e-4, mini-batches by accumulation); saves the head; and
+//    trains the float head over the cache (plain SGD fused into the backward pass; samples
+//    the head already gets right with a margin skip their backward pass; the epochs stop
+//    once few samples still need one); saves the head; and
 //    evaluates again;
 //  - a head stored: it loads it and evaluates, without learning ("after a reboot").
 //
@@ -150,8 +151,10 @@ int run() {
   const mtl::Status restored =
       Store::load(model, flash, training_arena.bytes().first<Store::payload_bytes>());
 
-  DeviceTrainer trainer(model, mtl::SGDMomentum{kLearningRate, kMomentum, kWeightDecay},
-                        training_arena, kBatch);
+  DeviceTrainer trainer(model, head_optimizer(), training_arena, kBatch);
+  if (configure(trainer) != mtl::Status::ok) {
+    return 1;
+  }
   Accuracy accuracy;
   if (restored == mtl::Status::ok) {
     std::printf("DEMO restored=ok (the learned head was loaded from flash: no learning)\n");
@@ -174,25 +177,29 @@ int run() {
   std::printf("DEMO extraction samples=%u instructions=%llu per_sample=%llu\n",
               static_cast<unsigned>(cache.size()), static_cast<unsigned long long>(extraction),
               static_cast<unsigned long long>(extraction / cache.size()));
+  // The epochs, until early stopping (config.hpp); each epoch's count leaves out its print.
   std::uint64_t training = 0;
-  for (int epoch = 1; epoch <= kEpochs; ++epoch) {
-    Instructions counter;
-    if (const mtl::Status s = cache.train_epoch(trainer, static_cast<std::uint32_t>(epoch));
-        s != mtl::Status::ok) {
-      std::printf("DEMO error=train status=%s\n", mtl::to_string(s));
-      return 1;
-    }
+  std::uint32_t epochs = 0;
+  Instructions counter;
+  const mtl::Status learned = cache.train(trainer, kStopping, epochs, [&](std::uint32_t epoch) {
     const std::uint64_t instructions = counter.elapsed();
     training += instructions;
-    std::printf("DEMO epoch=%d loss=%.4f instructions=%llu\n", epoch,
-                static_cast<double>(cache.last_epoch_loss()),
+    std::printf("DEMO epoch=%u loss=%.4f stepped=%u instructions=%llu\n",
+                static_cast<unsigned>(epoch), static_cast<double>(cache.last_epoch_loss()),
+                static_cast<unsigned>(cache.last_epoch_stepped()),
                 static_cast<unsigned long long>(instructions));
+    counter.restart();
+  });
+  if (learned != mtl::Status::ok) {
+    std::printf("DEMO error=train status=%s\n", mtl::to_string(learned));
+    return 1;
   }
   // The session: the extractor on each cached sample plus the epochs (reading the data
   // from the host and printing are left out).
   std::printf(
-      "DEMO learning extraction_instructions=%llu training_instructions=%llu "
-      "session_instructions=%llu\n",
+      "DEMO learning epochs=%u skipped_samples=%u extraction_instructions=%llu "
+      "training_instructions=%llu session_instructions=%llu\n",
+      static_cast<unsigned>(epochs), static_cast<unsigned>(trainer.skipped_samples()),
       static_cast<unsigned long long>(extraction), static_cast<unsigned long long>(training),
       static_cast<unsigned long long>(extraction + training));
   // How far normal training stays from the guard's bounds (train/guard.hpp): the largest

@@ -89,8 +89,9 @@ int main(int argc, char** argv) {
   static DeviceModel model(kInputQuant, conv1, conv2, conv3, head1, head2);
   static DeviceTrainer::TrainingArena arena;
   static Cache cache;
-  DeviceTrainer trainer(model, mtl::SGDMomentum{kLearningRate, kMomentum, kWeightDecay}, arena,
-                        kBatch);
+  DeviceTrainer trainer(model, head_optimizer(), arena, kBatch);
+  if (configure(trainer) != mtl::Status::ok)
+    return 1;
 
   DatasetStream train_stream(train);
   DatasetStream test_stream(test);
@@ -107,11 +108,11 @@ int main(int argc, char** argv) {
       mtl::Status::ok)
     return 1;
   WallClock training;
-  for (int epoch = 1; epoch <= kEpochs; ++epoch) {
-    if (cache.train_epoch(trainer, static_cast<std::uint32_t>(epoch)) != mtl::Status::ok)
-      return 1;
-    print_epoch(trainer, test_stream, cache, epoch, {&session, &training});
-  }
+  std::uint32_t epochs = 0;
+  if (cache.train(trainer, kStopping, epochs, [&](std::uint32_t epoch) {
+        print_epoch(trainer, test_stream, cache, static_cast<int>(epoch), {&session, &training});
+      }) != mtl::Status::ok)
+    return 1;
   const std::uint64_t training_ns = training.elapsed();
   const std::uint64_t session_ns = session.elapsed();
   std::printf(

@@ -2,10 +2,11 @@
 // compile time by MICROTL_USE_DSP_KERNELS (config.hpp): kernels::arm::fully_connected_s8 on
 // cores with the DSP extension, kernels::portable::fully_connected_s8 elsewhere. Both have
 // the contract written in kernels/portable/fully_connected.hpp and give the same output
-// codes. Also brings kernels::fully_connected_f32.
+// codes. Also brings the float kernels of kernels/float_linear.hpp (fully_connected_f32).
 #pragma once
 
 #include "microtl/config.hpp"
+#include "microtl/kernels/float_linear.hpp"
 #include "microtl/kernels/portable/fully_connected.hpp"
 #if MICROTL_USE_DSP_KERNELS
 #include "microtl/kernels/arm/fully_connected.hpp"

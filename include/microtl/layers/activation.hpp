@@ -24,6 +24,8 @@ struct ActivationLayer : LayerBase<S, E, E, OutputPlacement::in_place> {
   static_assert(A != quant::Activation::none, "ActivationLayer needs ReLU or ReLU6");
 
   using output_shape = S;
+  // |dx| <= |dy| value by value (the derivative is 0 or 1): train/fused_guard.hpp.
+  static constexpr bool nonexpanding_gradient = true;
   static constexpr const char* name = A == quant::Activation::relu ? "ReLU" : "ReLU6";
 
   // The kernels of kernels/portable/activations.hpp:

@@ -97,6 +97,9 @@ concept BoundLayer =
 //                                        trains; when false, skip computing its gradient
 //   sink.put<T>(offset, count, value)    contributes value(i) to the gradient of elements
 //                                        offset + i of tensor T, for i < count
+//   sink.put_outer<T, Cols, Rows>(g, x)  contributes g[o] * x[i] to element o * Cols + i of
+//                                        tensor T (a dense layer's weights: one fast kernel,
+//                                        kernels/float_linear.hpp)
 // ---------------------------------------------------------------------------------------
 struct NoGradients {
   template <std::size_t T>

@@ -53,31 +53,20 @@ struct DenseLayer : LinearLayerBase<DenseLayer<S, E, Units, A>, S, E, A> {
   // Each parameter's gradient is put once, after dx has read the weights: a sink may update
   // the parameters in place (single_gradient_write).
   static constexpr bool single_gradient_write = true;
+  // dW = g x^T, db = g (train/fused_guard.hpp bounds the fused SGD step from g and x).
+  static constexpr bool outer_product_gradient = true;
   template <bool InputGrad, GradientSink Sink>
   static void backward_f32(const Params& params, const float* x, const float* y, float* dy,
                            float* dx, const Sink& sink) noexcept {
     apply_activation_grad<A, Units>(y, dy);
     const float* g = dy;
     if constexpr (InputGrad) {
-      // Row by row: contiguous reads of W.
-      float* out = dx;
-      for (std::size_t i = 0; i < in_features; ++i) {
-        out[i] = 0.0f;
-      }
-      for (std::size_t o = 0; o < Units; ++o) {
-        const float* row = params.weights.data() + o * in_features;
-        const float go = g[o];
-        for (std::size_t i = 0; i < in_features; ++i) {
-          out[i] += row[i] * go;
-        }
-      }
+      kernels::dense_input_grad_f32<in_features, Units>(
+          params.weights, std::span<const float, Units>(g, Units),
+          std::span<float, in_features>(dx, in_features));
     }
     if constexpr (Sink::template wants<linear_tensor::weights>) {
-      for (std::size_t o = 0; o < Units; ++o) {
-        const float go = g[o];
-        sink.template put<linear_tensor::weights>(o * in_features, in_features,
-                                                  [go, x](std::size_t i) { return go * x[i]; });
-      }
+      sink.template put_outer<linear_tensor::weights, in_features, Units>(g, x);
     }
     if constexpr (Sink::template wants<linear_tensor::bias>) {
       sink.template put<linear_tensor::bias>(0, Units, [g](std::size_t o) { return g[o]; });

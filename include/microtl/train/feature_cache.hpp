@@ -26,6 +26,16 @@
 
 namespace microtl {
 
+// When FeatureCache::train stops: after max_epochs, or after the first epoch in which at
+// most settled_fraction of the samples still needed a step (the trainer skipped the others:
+// their loss was already below its set_skip_below_loss threshold, so the head gets them
+// right with a margin). With the trainer's threshold at 0 no sample is skipped, and all
+// max_epochs epochs run.
+struct EarlyStopping {
+  std::uint32_t max_epochs = 20;
+  float settled_fraction = 0.0f;
+};
+
 template <class TrainerT, std::size_t Capacity>
 class FeatureCache {
  public:
@@ -84,15 +94,40 @@ class FeatureCache {
     std::array<std::uint16_t, Capacity> order{};
     shuffled_order(order, seed);
     float loss_sum = 0.0f;
+    std::size_t stepped = 0;
     for (std::size_t n = 0; n < count_; ++n) {
       const std::size_t i = order[n];
       MICROTL_TRY(trainer.step_cached(sample(i), quant_, targets_[i]));
       loss_sum += trainer.last_loss();
+      stepped += trainer.last_sample_skipped() ? 0U : 1U;
     }
     MICROTL_TRY(trainer.apply());  // a last partial mini-batch
     last_epoch_loss_ = count_ > 0 ? loss_sum / static_cast<float>(count_) : 0.0f;
+    last_epoch_stepped_ = stepped;
     return Status::ok;
   }
+
+  // Epochs 1, 2, ... (epoch e shuffled with seed e) until `stopping` says so; after each,
+  // on_epoch(epoch) (e.g. to print last_epoch_loss() and last_epoch_stepped()). `epochs`
+  // receives the number run. Stops early, with its status, at the first epoch that fails.
+  template <class OnEpoch>
+  Status train(TrainerT& trainer, const EarlyStopping& stopping, std::uint32_t& epochs,
+               OnEpoch&& on_epoch) noexcept {
+    epochs = 0;
+    while (epochs < stopping.max_epochs) {
+      ++epochs;
+      MICROTL_TRY(train_epoch(trainer, epochs));
+      on_epoch(epochs);
+      if (static_cast<float>(last_epoch_stepped_) <=
+          stopping.settled_fraction * static_cast<float>(count_)) {
+        break;
+      }
+    }
+    return Status::ok;
+  }
+
+  // The samples of the last epoch that needed a step (were not skipped by the trainer).
+  std::size_t last_epoch_stepped() const noexcept { return last_epoch_stepped_; }
 
   // The mean training loss of the last epoch (each sample's loss before its update).
   float last_epoch_loss() const noexcept { return last_epoch_loss_; }
@@ -143,6 +178,7 @@ class FeatureCache {
   // initializer would put the whole cache in .data, its size again in flash).
   quant::QuantParams quant_{0.0f, 0};
   float last_epoch_loss_ = 0.0f;
+  std::size_t last_epoch_stepped_ = 0;
 };
 
 }  // namespace microtl

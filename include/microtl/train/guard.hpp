@@ -58,6 +58,8 @@ namespace microtl::guard {
 inline constexpr float parameter_limit = 16777216.0f;          // 2^24
 inline constexpr float feature_limit = 16777216.0f;            // 2^24
 inline constexpr float state_limit = 18446744073709551616.0f;  // 2^64
+// A magnitude bound not known (yet): fails every `bound <= limit` test.
+inline constexpr float unknown_bound = __builtin_inff();
 
 // The largest int32 bias magnitude an int8 linear layer of fan-in K may hold (B).
 constexpr std::int32_t bias_limit(std::size_t fan_in) noexcept {

@@ -96,7 +96,11 @@ struct TrainableLayer : B {
     void for_each_trained(F&& f) const noexcept {
       this->for_each(f);
     }
-    void refresh() noexcept {}  // nothing is derived from the trained values
+    // A bound on the magnitude of every trained value, kept by the fused guard
+    // (train/fused_guard.hpp) from one step to the next; infinity when unknown. Whoever
+    // writes trained values other than through a trainer calls refresh() (io::load does).
+    float magnitude_bound = guard::unknown_bound;
+    void refresh() noexcept { magnitude_bound = guard::unknown_bound; }
     // The guard's bound (P) (train/guard.hpp), the same for every value.
     static constexpr bool uniform_parameter_bound = true;
     bool admits(std::size_t /*tensor*/, std::size_t /*i*/, float value) const noexcept {

@@ -46,6 +46,7 @@
 #include <limits>
 #include <span>
 #include <type_traits>
+#include <utility>
 
 #include "microtl/config.hpp"
 #include "microtl/core/arena.hpp"
@@ -53,6 +54,7 @@
 #include "microtl/core/tensor_view.hpp"
 #include "microtl/graph/sequential.hpp"
 #include "microtl/quant/qparams.hpp"
+#include "microtl/train/fused_guard.hpp"
 #include "microtl/train/gradient_sink.hpp"
 #include "microtl/train/guard.hpp"
 #include "microtl/train/loss.hpp"
@@ -69,6 +71,7 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   using Layout = TrainingLayout<Model, Loss, Optimizer, Guard>;
 
  public:
+  using Layout::boundable;
   using Layout::features_int8;
   using Layout::first_trainable;
   using Layout::fusable;
@@ -197,6 +200,28 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
     return Status::ok;
   }
 
+  // Skips the backward pass and the update of a sample whose loss is below `loss` (the head
+  // already gets it right with a margin): such a step costs a forward pass only. 0 (the
+  // default) skips none. invalid_argument (and no change) for a negative, NaN or infinite
+  // value. With a feature cache, EarlyStopping (train/feature_cache.hpp) ends the epochs
+  // once few samples still need a step.
+  Status set_skip_below_loss(float loss) noexcept {
+    if (!(loss >= 0.0f && loss <= std::numeric_limits<float>::max())) {
+      return Status::invalid_argument;
+    }
+    skip_below_loss_ = loss;
+    return Status::ok;
+  }
+  // Whether the last sample was skipped so; how many were since the trainer was made.
+  bool last_sample_skipped() const noexcept { return last_skipped_; }
+  std::size_t skipped_samples() const noexcept { return skipped_samples_; }
+
+  // How the guard checks a fused SGD step (batch 1, plain SGD): bounded (the default: a
+  // bound proves most steps safe in a few hundred instructions) or full (every new value
+  // computed twice). Both refuse exactly the same steps (train/fused_guard.hpp).
+  void set_guard_check(GuardCheck check) noexcept { guard_check_ = check; }
+  GuardCheck guard_check() const noexcept { return guard_check_; }
+
   // Updates refused by the divergence guard since the trainer was made.
   std::size_t diverged_steps() const noexcept { return diverged_steps_; }
   // Samples refused for their input (not_finite or out_of_range features, a non-finite
@@ -209,6 +234,7 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
 
  private:
   Status train_on(const void* features, const Target& target) noexcept {
+    last_skipped_ = false;
     MICROTL_TRY(optimizer_.validate());
     // A NaN, infinity or huge value reaching the trainable layers would spread into their
     // gradients and parameters: refuse the sample instead (guard bound X). (In the frozen
@@ -237,10 +263,14 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
       return loss.status();
     }
     last_loss_ = loss.value();
+    last_skipped_ = last_loss_ < skip_below_loss_;
+    if (last_skipped_) {
+      ++skipped_samples_;
+      return Status::ok;  // learned well enough: no backward pass, no update
+    }
     if constexpr (fusable) {
       if (fused_active()) {
-        pass_.template backward<GradientPolicy::sgd_in_place>(optimizer_.learning_rate);
-        return Status::ok;  // the backward pass has updated the parameters
+        return fused_step(grad);  // the backward pass updates the parameters
       }
     }
     if (accumulated_ == 0) {
@@ -252,6 +282,60 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
     if (accumulated_ >= batch_size_) {
       return apply();
     }
+    return Status::ok;
+  }
+
+  // Plain SGD inside the backward pass; with the guard, checked first (train/fused_guard.hpp:
+  // by the bound when it proves the step, else by computing every new value).
+  Status fused_step(float* loss_grad) noexcept {
+    const float lr = optimizer_.learning_rate;
+    std::array<float, layer_count> next_bound{};
+    bool proven = false;
+    if constexpr (Guard) {
+      if constexpr (boundable) {
+        if (guard_check_ == GuardCheck::bounded) {
+          const float g =
+              fused_guard::sum_of_magnitudes(loss_grad, output_shape::size) * fused_guard::slack;
+          const auto input_of = [this]<std::size_t I>() { return pass_.template input_of<I>(); };
+          const auto bound = [&] {
+            return fused_guard::bound_step<layer_count - 1, first_trainable>(
+                std::as_const(model_), lr, g, g, input_of, next_bound);
+          };
+          proven = bound();
+          if (!proven) {
+            fused_guard::rescan<first_trainable>(model_);
+            proven = bound();
+          }
+        }
+      }
+      if (!proven) {
+        // The check runs the backward pass, which works on the loss gradient in place: the
+        // update's pass gets it back.
+        std::array<float, output_shape::size> kept{};
+        std::copy(loss_grad, loss_grad + output_shape::size, kept.begin());
+        const float poison = pass_.backward_check(lr);
+        std::copy(kept.begin(), kept.end(), loss_grad);
+        if (poison != 0.0f) {
+          ++diverged_steps_;
+          return Status::diverged;
+        }
+      }
+    }
+    pass_.template backward<GradientPolicy::sgd_in_place>(lr);
+    // The bounds of the values just written (or unknown: the next bounded step scans).
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            using L = typename Model::template layer<I>;
+            if constexpr (is_trainable_v<L> &&
+                          requires { model_.template state<I>().magnitude_bound; }) {
+              model_.template state<I>().magnitude_bound =
+                  proven ? next_bound[I] : guard::unknown_bound;
+            }
+          }(),
+          ...);
+    }(std::make_index_sequence<layer_count>{});
+    (void)loss_grad;
     return Status::ok;
   }
 
@@ -289,6 +373,10 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   float max_grad_norm_ = 0.0f;
   std::size_t diverged_steps_ = 0;
   std::size_t refused_samples_ = 0;
+  GuardCheck guard_check_ = GuardCheck::bounded;
+  float skip_below_loss_ = 0.0f;
+  bool last_skipped_ = false;
+  std::size_t skipped_samples_ = 0;
 };
 
 }  // namespace microtl

@@ -20,6 +20,7 @@
 #include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/quantize.hpp"
+#include "microtl/train/fused_guard.hpp"
 #include "microtl/train/loss.hpp"
 #include "microtl/train/optimizer.hpp"
 #include "microtl/train/trained_tensors.hpp"
@@ -152,14 +153,20 @@ struct TrainingLayout {
     }
   }
 
-  // Plain SGD fused into the backward pass: possible when there is no divergence guard (it
-  // must check before writing) and every trainable layer writes each gradient once
-  // (single_gradient_write); used at run time for batch 1 without weight decay or clipping.
-  // Same arithmetic, no gradient buffer traffic.
-  static constexpr bool fusable =
-      !Guard && std::is_same_v<Optimizer, SGD> && []<std::size_t... I>(std::index_sequence<I...>) {
-        return (single_write<I>() && ...);
-      }(std::make_index_sequence<layer_count>{});
+  // The fused guard's bound applies (train/fused_guard.hpp): the trainable part is a chain of
+  // dense layers, ReLUs and views.
+  static constexpr bool boundable = []<std::size_t... I>(std::index_sequence<I...>) {
+    return (fused_guard::boundable<layer<first_trainable + I>>() && ...);
+  }(std::make_index_sequence<layer_count - first_trainable>{});
+
+  // Plain SGD fused into the backward pass: possible when every trainable layer writes each
+  // gradient once (single_gradient_write) and, with the guard, the trainable part is
+  // boundable (then train/fused_guard.hpp checks each step before it writes); used at run
+  // time for batch 1 without weight decay or clipping. No gradient buffer traffic.
+  static constexpr bool fusable = std::is_same_v<Optimizer, SGD> && (!Guard || boundable) &&
+                                  []<std::size_t... I>(std::index_sequence<I...>) {
+                                    return (single_write<I>() && ...);
+                                  }(std::make_index_sequence<layer_count>{});
 
   static constexpr std::size_t training_arena_bytes = plan.bytes;
   static constexpr std::size_t parameter_grad_bytes = plan.parameter_grad_bytes;

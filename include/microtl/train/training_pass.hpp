@@ -123,7 +123,24 @@ class TrainingPass {
   // sgd_in_place).
   template <GradientPolicy Policy>
   void backward(float learning_rate) noexcept {
+    static_assert(Policy != GradientPolicy::sgd_check, "microtl: use backward_check");
     backward_layer<layer_count - 1, Policy>(0, learning_rate);
+  }
+
+  // The fused SGD step (sgd_in_place) computed without writing: 0 when every new value
+  // would meet the guard's invariant, NaN otherwise (the sum of their poisons).
+  float backward_check(float learning_rate) noexcept {
+    float poison = 0.0f;
+    check_poison_ = &poison;
+    backward_layer<layer_count - 1, GradientPolicy::sgd_check>(0, learning_rate);
+    check_poison_ = nullptr;
+    return poison;
+  }
+
+  // What layer I of the trainable part read in the last forward pass (float layers).
+  template <std::size_t I>
+  const float* input_of() const noexcept {
+    return static_cast<const float*>(saved_input<I>());
   }
 
   template <class T>
@@ -245,11 +262,20 @@ class TrainingPass {
         (Policy == GradientPolicy::overwrite && !L::single_gradient_write)
             ? GradientPolicy::accumulate
             : Policy;
-    GradientSinkFor<policy, tensor_count, mask> sink{};
-    if constexpr (Policy == GradientPolicy::sgd_in_place) {
+    constexpr bool in_place =
+        Policy == GradientPolicy::sgd_in_place || Policy == GradientPolicy::sgd_check;
+    using State = std::remove_cvref_t<decltype(model_.template state<I>())>;
+    GradientSinkFor<policy, tensor_count, mask,
+                    std::conditional_t<Policy == GradientPolicy::sgd_check, State, void>>
+        sink{};
+    if constexpr (in_place) {
       sink.step = learning_rate;
       model_.template state<I>().for_each_trained(
           [&](auto tensor, auto values) { sink.target[decltype(tensor)::value] = values.data(); });
+      if constexpr (Policy == GradientPolicy::sgd_check) {
+        sink.state = &model_.template state<I>();
+        sink.poison = check_poison_;
+      }
     } else {
       for (const TrainedTensor& t : L::trained_tensors) {
         sink.target[t.index] = at<float>(plan.grad_offset[I]) + trained_values_before<L>(t.index);
@@ -290,6 +316,7 @@ class TrainingPass {
   Model& model_;
   std::byte* base_;
   const void* features_ = nullptr;
+  float* check_poison_ = nullptr;            // during backward_check
   quant::QuantParams cache_quant_{1.0f, 0};  // of the cached int8 activations (fixed by the model)
   quant_info_t<feature_element> features_quant_{};  // of int8 features (fixed by the model)
   std::array<quant::QuantParams, layer_count> region_quant_{};  // int8 outputs, trainable part

@@ -1,5 +1,5 @@
-// Fully connected (dense) layer, int8 (TFLite FULLY_CONNECTED, int8 reference kernel) and
-// float32.
+// Fully connected (dense) layer, int8 (TFLite FULLY_CONNECTED, int8 reference kernel); the
+// float32 one is in kernels/float_linear.hpp.
 //
 // Arguments of portable::fully_connected_s8<In, Out> (and of the dispatching
 // kernels::fully_connected_s8 in kernels/fully_connected.hpp):
@@ -11,9 +11,6 @@
 //   params   offsets, activation range and the per-tensor or per-channel multipliers
 //            (input_scale * weight_scale / output_scale, see kernels/params.hpp)
 // In * 255 * 127 must fit in int32 (In below 66,000): the accumulator does not saturate.
-//
-// Arguments of fully_connected_f32<In, Out>: the same layouts in float, and the fused
-// activation (none, relu, relu6) applied to each output.
 #pragma once
 
 #include <cstddef>
@@ -49,40 +46,5 @@ void fully_connected_s8(std::span<const std::int8_t, In> input,
 }
 
 }  // namespace portable
-
-// The dot product of two float rows, the sum split over four accumulators:
-//   sum_i a[i] b[i] = (sum over i = 0 mod 4) + (i = 1 mod 4) + (i = 2 mod 4) + (i = 3 mod 4)
-// Four independent multiply-accumulate chains, unrolled on the compile-time length, cost
-// about half the loop overhead per element of a single chain; the grouping is fixed, so
-// the result is the same on every target.
-template <std::size_t N>
-inline float dot_f32(const float* a, const float* b) noexcept {
-  constexpr std::size_t body = N - N % 4;
-  float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-  for (std::size_t i = 0; i < body; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
-  }
-  if constexpr (N % 4 != 0) {
-    for (std::size_t i = body; i < N; ++i) {
-      s0 += a[i] * b[i];
-    }
-  }
-  return (s0 + s1) + (s2 + s3);
-}
-
-template <std::size_t In, std::size_t Out>
-void fully_connected_f32(std::span<const float, In> input, std::span<const float, In * Out> weights,
-                         std::span<const float, Out> bias, std::span<float, Out> output,
-                         quant::Activation activation) noexcept {
-  static_assert(In >= 1 && Out >= 1, "extents must be at least 1");
-  // output[o] = activation(bias[o] + sum_i weights[o][i] * input[i])
-  for (std::size_t o = 0; o < Out; ++o) {
-    const float acc = dot_f32<In>(weights.data() + o * In, input.data());
-    output[o] = quant::apply_activation(acc + bias[o], activation);
-  }
-}
 
 }  // namespace microtl::kernels

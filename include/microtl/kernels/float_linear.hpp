@@ -1,0 +1,203 @@
+// The float loops of a dense layer (Dense's forward, its input gradient, and the outer
+// product that makes, accumulates or applies its weight gradient):
+//
+//   fully_connected_f32     y[o]  = act(b[o] + sum_i W[o][i] x[i])
+//   dense_input_grad_f32  dx[i] = sum_o W[o][i] g[o]
+//   dense_outer_f32       T[o][i]  =  s[o] x[i]     (set)
+//                         T[o][i] +=  s[o] x[i]     (add)
+//                         T[o][i] -=  s[o] x[i]     (subtract)
+//
+// The arithmetic, the same on every target: each output is one multiply-add chain in a
+// fixed order (forward: from b[o] over i ascending; input gradient: over o ascending), and
+// each T[o][i] one multiply-add. On cores with a single-precision FPU every multiply-add is
+// fused (rounded once: VFMA / VFMS, kernels/arm/float_linear.hpp, eight columns of four
+// rows per pass); elsewhere it is a multiply and an add (no FMA unit: a fused one would be a
+// slow library call).
+//
+// A row whose g[o] (or s[o]) is zero adds nothing: the input gradient and the add / subtract
+// updates skip it (after a ReLU, about half the rows of a hidden layer). Skipping is exact
+// for finite x (v + 0 * x = v, but for the sign of a zero v).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <span>
+
+#include "microtl/kernels/arm/float_linear.hpp"
+#include "microtl/quant/activation.hpp"
+
+namespace microtl::kernels {
+
+// acc + a * b: fused where the FPU fuses it in one instruction (as the Arm kernels do).
+[[gnu::always_inline]] inline float fused_mac(float acc, float a, float b) noexcept {
+#if MICROTL_ARM_FLOAT_KERNELS
+  return __builtin_fmaf(a, b, acc);
+#else
+  return acc + a * b;
+#endif
+}
+
+enum class OuterOp { set, add, subtract };
+
+namespace float_linear_detail {
+
+// One row of dense_outer_f32, columns [from, n).
+template <OuterOp Op>
+inline void outer_row(float* row, float s, const float* x, std::size_t from,
+                      std::size_t n) noexcept {
+  for (std::size_t i = from; i < n; ++i) {
+    if constexpr (Op == OuterOp::set) {
+      row[i] = s * x[i];
+    } else if constexpr (Op == OuterOp::add) {
+      row[i] = fused_mac(row[i], s, x[i]);
+    } else {
+      row[i] = fused_mac(row[i], -s, x[i]);
+    }
+  }
+}
+
+// Rows gathered four at a time (those that are not skipped), then handed to the kernel.
+template <OuterOp Op, std::size_t In>
+struct OuterBatch {
+  std::array<float*, 4> rows{};
+  std::array<float, 4> steps{};
+  std::size_t count = 0;
+
+  void add(float* row, float s, const float* x) noexcept {
+    rows[count] = row;
+    steps[count] = s;
+    if (++count == 4) {
+      flush4(x);
+    }
+  }
+  void flush4(const float* x) noexcept {
+    std::size_t from = 0;
+#if MICROTL_ARM_FLOAT_KERNELS
+    constexpr std::size_t chunks = In / 8;
+    if constexpr (chunks > 0) {
+      constexpr auto op = Op == OuterOp::set   ? arm::RowUpdate::set
+                          : Op == OuterOp::add ? arm::RowUpdate::add
+                                               : arm::RowUpdate::subtract;
+      arm::update4_f32<op>(rows[0], rows[1], rows[2], rows[3], steps.data(), x, chunks);
+      from = 8 * chunks;
+    }
+#endif
+    for (std::size_t r = 0; r < 4; ++r) {
+      outer_row<Op>(rows[r], steps[r], x, from, In);
+    }
+    count = 0;
+  }
+  void finish(const float* x) noexcept {
+    for (std::size_t r = 0; r < count; ++r) {
+      outer_row<Op>(rows[r], steps[r], x, 0, In);
+    }
+    count = 0;
+  }
+};
+
+}  // namespace float_linear_detail
+
+// y[o] = act(b[o] + sum_i W[o][i] x[i]); W row-major [Out][In].
+template <std::size_t In, std::size_t Out>
+void fully_connected_f32(std::span<const float, In> input, std::span<const float, In * Out> weights,
+                         std::span<const float, Out> bias, std::span<float, Out> output,
+                         quant::Activation activation) noexcept {
+  static_assert(In >= 1 && Out >= 1, "extents must be at least 1");
+  const float* x = input.data();
+  const float* w = weights.data();
+  constexpr std::size_t blocks = Out / 4;
+  for (std::size_t block = 0; block < blocks; ++block) {
+    const std::size_t o = 4 * block;
+    std::array<float, 4> acc = {bias[o], bias[o + 1], bias[o + 2], bias[o + 3]};
+    const float* row = w + o * In;
+    std::size_t from = 0;
+#if MICROTL_ARM_FLOAT_KERNELS
+    constexpr std::size_t chunks = In / 8;
+    if constexpr (chunks > 0) {
+      arm::dot4_f32(acc.data(), x, row, row + In, row + 2 * In, row + 3 * In, chunks);
+      from = 8 * chunks;
+    }
+#endif
+    // Four chains side by side: each x[i] is read once for the four rows.
+    for (std::size_t i = from; i < In; ++i) {
+      const float xi = x[i];
+      acc[0] = fused_mac(acc[0], row[i], xi);
+      acc[1] = fused_mac(acc[1], row[In + i], xi);
+      acc[2] = fused_mac(acc[2], row[2 * In + i], xi);
+      acc[3] = fused_mac(acc[3], row[3 * In + i], xi);
+    }
+    for (std::size_t r = 0; r < 4; ++r) {
+      output[o + r] = quant::apply_activation(acc[r], activation);
+    }
+  }
+  for (std::size_t o = 4 * blocks; o < Out; ++o) {
+    const float* row = w + o * In;
+    float acc = bias[o];
+    for (std::size_t i = 0; i < In; ++i) {
+      acc = fused_mac(acc, row[i], x[i]);
+    }
+    output[o] = quant::apply_activation(acc, activation);
+  }
+}
+
+// dx[i] = sum_o W[o][i] g[o], over the rows with g[o] != 0, o ascending.
+template <std::size_t In, std::size_t Out>
+void dense_input_grad_f32(std::span<const float, In * Out> weights, std::span<const float, Out> g,
+                          std::span<float, In> dx) noexcept {
+  for (float& v : dx) {
+    v = 0.0f;
+  }
+  std::array<const float*, 4> rows{};
+  std::array<float, 4> gains{};
+  std::size_t count = 0;
+  const auto rows_into_dx = [&](std::size_t from, std::size_t n) {
+    for (std::size_t r = 0; r < n; ++r) {
+      for (std::size_t i = from; i < In; ++i) {
+        dx[i] = fused_mac(dx[i], rows[r][i], gains[r]);
+      }
+    }
+  };
+  for (std::size_t o = 0; o < Out; ++o) {
+    if (g[o] == 0.0f) {
+      continue;
+    }
+    rows[count] = weights.data() + o * In;
+    gains[count] = g[o];
+    if (++count < 4) {
+      continue;
+    }
+    std::size_t from = 0;
+#if MICROTL_ARM_FLOAT_KERNELS
+    if constexpr (In / 8 > 0) {
+      arm::axpy4_f32(dx.data(), gains.data(), rows[0], rows[1], rows[2], rows[3], In / 8);
+      from = 8 * (In / 8);
+    }
+#endif
+    // Row by row over the columns the kernel left: the same order per dx[i].
+    for (std::size_t i = from; i < In; ++i) {
+      dx[i] = fused_mac(
+          fused_mac(fused_mac(fused_mac(dx[i], rows[0][i], gains[0]), rows[1][i], gains[1]),
+                    rows[2][i], gains[2]),
+          rows[3][i], gains[3]);
+    }
+    count = 0;
+  }
+  rows_into_dx(0, count);
+}
+
+// T[o][...] (op)= s[o] x[...] for o < Out, with s[o] = step_of(o); add and subtract skip the
+// rows whose s[o] is zero.
+template <OuterOp Op, std::size_t In, std::size_t Out, class StepOf>
+void dense_outer_f32(float* target, const float* x, StepOf&& step_of) noexcept {
+  float_linear_detail::OuterBatch<Op, In> batch;
+  for (std::size_t o = 0; o < Out; ++o) {
+    const float s = step_of(o);
+    if (Op != OuterOp::set && s == 0.0f) {
+      continue;
+    }
+    batch.add(target + o * In, s, x);
+  }
+  batch.finish(x);
+}
+
+}  // namespace microtl::kernels
