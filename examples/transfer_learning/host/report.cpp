@@ -506,6 +506,9 @@ int main(int argc, char** argv) {
   const Fields* cloud_before = find(cloud, {{"phase", "before"}, {"old_classes", ""}});
   const Fields* cloud_after = find(cloud, {{"phase", "after"}, {"old_classes", ""}});
   const Fields* factory = find(pretrain, {{"float_accuracy", ""}});
+  // The epochs run (early stopping may end before the configured number).
+  const double epochs_run = !std::isnan(number(learning, "epochs")) ? number(learning, "epochs")
+                                                                    : number(config, "epochs");
   if (config == nullptr || after == nullptr || learning == nullptr || cloud_learning == nullptr) {
     std::fprintf(
         stderr,
@@ -526,7 +529,7 @@ int main(int argc, char** argv) {
     << fmt(number(factory, "int8_accuracy") - number(factory, "float_accuracy")) << " points).\n\n";
   r << "Device, " << fmt(number(config, "test_per_class"), 0) << " test images per class, "
     << fmt(number(config, "samples_per_class"), 0) << " learning samples per class, "
-    << fmt(number(config, "epochs"), 0) << " epochs:\n\n";
+    << fmt(epochs_run, 0) << " epochs (of at most " << fmt(number(config, "epochs"), 0) << "):\n\n";
   r << "| class | | before learning (factory head) | after learning | after a reboot (restored) "
        "|\n|---|---|---:|---:|---:|\n";
   for (int c = 0; c < 10; ++c) {
@@ -601,8 +604,10 @@ int main(int argc, char** argv) {
     << thousands(number(extraction, "per_sample")) << " |\n";
   r << "| feature extraction, " << fmt(samples, 0) << " samples | " << thousands(extraction_insn)
     << " |\n";
-  r << "| one head epoch (" << fmt(samples, 0) << " samples, forward + backward + SGD) | "
-    << thousands(training_insn / number(config, "epochs")) << " |\n";
+  r << "| a head epoch (" << fmt(samples, 0) << " samples, forward + backward + SGD; mean of "
+    << fmt(epochs_run, 0) << ") | " << thousands(training_insn / epochs_run) << " |\n";
+  r << "| the head's learning, " << fmt(epochs_run, 0) << " epochs | " << thousands(training_insn)
+    << " |\n";
   r << "| the whole learning session | " << thousands(session_insn) << " |\n";
   r << "| saving the head (" << fmt(number(saved, "blob_bytes"), 0) << "-byte blob) | "
     << thousands(number(saved, "instructions")) << " |\n\n";
@@ -690,7 +695,7 @@ int main(int argc, char** argv) {
     << fmt(mhz, 0)
     << " MHz, at the CPU's active current. Two accountings: **learning only** "
        "(the head's "
-    << fmt(number(config, "epochs"), 0)
+    << fmt(epochs_run, 0)
     << " epochs: a device that classifies what it senses runs the extractor on those samples "
        "anyway) and **everything** (the extraction of the "
     << fmt(samples, 0) << " samples as well).\n\n";
