@@ -18,7 +18,7 @@
 #define MICROTL_DEMO_SKIP_BELOW_LOSS 0.05f  // no backward pass for a sample below this loss
 #endif
 #ifndef MICROTL_DEMO_SETTLED_FRACTION
-#define MICROTL_DEMO_SETTLED_FRACTION 0.3f  // stop once at most this share needed a step
+#define MICROTL_DEMO_SETTLED_FRACTION 0.35f  // stop once at most this share needed a step
 #endif
 #ifndef MICROTL_DEMO_LEARNING_RATE
 #define MICROTL_DEMO_LEARNING_RATE 0.01f

@@ -102,8 +102,10 @@ int run() {
       static_cast<unsigned>(kExtractionRuns), static_cast<unsigned>(kHeadEpochRuns),
       static_cast<unsigned>(kBatch), static_cast<double>(kLearningRate),
       static_cast<unsigned>(kHidden));
-  DeviceTrainer trainer(model, mtl::SGDMomentum{kLearningRate, kMomentum, kWeightDecay},
-                        training_arena, kBatch);
+  DeviceTrainer trainer(model, head_optimizer(), training_arena, kBatch);
+  if (configure(trainer) != mtl::Status::ok) {
+    return 1;
+  }
   job.trainer = &trainer;
 
   for (int i = 0; i < kEmptyRuns; ++i) {

@@ -92,19 +92,23 @@ constexpr bool boundable() {
 
 // The bound walk over layers I = Last .. First (see above), from G at the output of layer
 // I: g_max >= every |g[o]|, g_sum >= sum_o |g[o]|. `input_of<I>()` is the saved input of
-// layer I. On success every trained layer's new bound is in next[I] (the caller commits
+// layer I; first_x >= 0 is a known bound of every |x[i]| of the first trained layer (replayed
+// int8 features: guard::replay_bound), used instead of their sum. On success every trained
+// layer's new bound is in next[I] (the caller commits
 // them after the update); false when a bound exceeds the limit (or is NaN, or a layer's P
 // is unknown).
 template <std::size_t I, std::size_t First, class Model, class InputOf, class Next>
-bool bound_step(const Model& model, float lr, float g_max, float g_sum, InputOf&& input_of,
-                Next& next) noexcept {
+bool bound_step(const Model& model, float lr, float g_max, float g_sum, float first_x,
+                InputOf&& input_of, Next& next) noexcept {
   using L = typename Model::template layer<I>;
   float max_below = g_max;
   float sum_below = g_sum;
   if constexpr (is_trainable_v<L>) {
     const float p = model.template state<I>().magnitude_bound;
-    const float x = std::fmax(
-        1.0f, sum_of_magnitudes(input_of.template operator()<I>(), L::in_features) * slack);
+    const float x_sum = I == First && first_x >= 0.0f
+                            ? first_x
+                            : sum_of_magnitudes(input_of.template operator()<I>(), L::in_features);
+    const float x = std::fmax(1.0f, x_sum * slack);
     const float bound = (p + lr * g_max * x) * slack;
     if (!(bound <= guard::parameter_limit)) {
       return false;
@@ -115,7 +119,7 @@ bool bound_step(const Model& model, float lr, float g_max, float g_sum, InputOf&
     sum_below = static_cast<float>(L::in_features) * max_below;
   }
   if constexpr (I > First) {
-    return bound_step<I - 1, First>(model, lr, max_below, sum_below, input_of, next);
+    return bound_step<I - 1, First>(model, lr, max_below, sum_below, first_x, input_of, next);
   } else {
     (void)max_below;
     (void)sum_below;

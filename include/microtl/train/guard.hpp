@@ -51,6 +51,7 @@
 
 #include "microtl/core/status.hpp"
 #include "microtl/layers/contract.hpp"
+#include "microtl/quant/qparams.hpp"
 #include "microtl/train/trained_tensors.hpp"
 
 namespace microtl::guard {
@@ -115,6 +116,28 @@ inline Status check_features(std::span<const float> values) noexcept {
     }
   }
   return Status::out_of_range;
+}
+
+// (X) for int8 codes replayed through a Dequantize (a feature cache's): every
+//   s (q - z),  q in [-128, 127],   is at most   |s| max(|-128 - z|, |127 - z|)
+// in magnitude, so one test of the quantization stands for the test of every value. The
+// bound, or not_finite for a NaN or infinite scale, or out_of_range when the bound passes
+// feature_limit or |z| > 2^24 (where q - z could overflow and the float bound be inexact).
+inline Result<float> replay_bound(const quant::QuantParams& quant) noexcept {
+  const float s = std::fabs(quant.scale);
+  if (!(s - s == 0.0f)) {  // NaN or infinity
+    return Status::not_finite;
+  }
+  constexpr std::int32_t largest_zero_point = 16777216;  // 2^24
+  if (quant.zero_point > largest_zero_point || quant.zero_point < -largest_zero_point) {
+    return Status::out_of_range;
+  }
+  const float z = static_cast<float>(quant.zero_point);  // exact below 2^24
+  const float bound = s * std::fmax(std::fabs(-128.0f - z), std::fabs(127.0f - z));
+  if (!feature_ok(bound)) {
+    return Status::out_of_range;
+  }
+  return bound;
 }
 
 // What an optimizer's guarded step (step<false>, train/optimizer.hpp) asks of every new

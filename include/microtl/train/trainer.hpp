@@ -142,7 +142,18 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   // quantization of its codes (int8 caches; ignored otherwise), or the last extraction's.
   Status step_cached(TensorView<const cache_element, cache_shape> cached,
                      const quant::QuantParams& quant, const Target& target) noexcept {
-    return train_on(pass_.features_from_cache(cached, quant), target);
+    if constexpr (replays_dequantize) {
+      // The codes' quantization bounds every replayed feature (guard bound X): one test
+      // instead of one per value, and the bound feeds the fused guard's.
+      const Result<float> bound = guard::replay_bound(quant);
+      if (!bound.ok()) {
+        ++refused_samples_;
+        return bound.status();
+      }
+      return train_on(pass_.features_from_cache(cached, quant), target, bound.value());
+    } else {
+      return train_on(pass_.features_from_cache(cached, quant), target);
+    }
   }
   Status step_cached(TensorView<const cache_element, cache_shape> cached,
                      const Target& target) noexcept {
@@ -233,19 +244,25 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   Optimizer& optimizer() noexcept { return optimizer_; }
 
  private:
-  Status train_on(const void* features, const Target& target) noexcept {
+  // features_bound >= 0: every feature is known to be within it (replayed int8 codes), no
+  // need to test them one by one.
+  Status train_on(const void* features, const Target& target,
+                  float features_bound = -1.0f) noexcept {
     last_skipped_ = false;
+    features_bound_ = features_bound;
     MICROTL_TRY(optimizer_.validate());
     // A NaN, infinity or huge value reaching the trainable layers would spread into their
     // gradients and parameters: refuse the sample instead (guard bound X). (In the frozen
     // part a ReLU or a quantization may already have removed it; what matters is what
     // reaches the trainable part. int8 codes are always in range.)
     if constexpr (!features_int8) {
-      const Status input = guard::check_features(
-          std::span<const float>(static_cast<const float*>(features), feature_shape::size));
-      if (input != Status::ok) {
-        ++refused_samples_;
-        return input;
+      if (features_bound < 0.0f) {  // (else the caller has checked them)
+        const Status input = guard::check_features(
+            std::span<const float>(static_cast<const float*>(features), feature_shape::size));
+        if (input != Status::ok) {
+          ++refused_samples_;
+          return input;
+        }
       }
     }
     const float* output = pass_.forward_region(features);
@@ -299,7 +316,7 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
           const auto input_of = [this]<std::size_t I>() { return pass_.template input_of<I>(); };
           const auto bound = [&] {
             return fused_guard::bound_step<layer_count - 1, first_trainable>(
-                std::as_const(model_), lr, g, g, input_of, next_bound);
+                std::as_const(model_), lr, g, g, features_bound_, input_of, next_bound);
           };
           proven = bound();
           if (!proven) {
@@ -375,6 +392,7 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   std::size_t refused_samples_ = 0;
   GuardCheck guard_check_ = GuardCheck::bounded;
   float skip_below_loss_ = 0.0f;
+  float features_bound_ = -1.0f;  // of this step's features, when known (else -1)
   bool last_skipped_ = false;
   std::size_t skipped_samples_ = 0;
 };
