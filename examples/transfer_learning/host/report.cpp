@@ -806,7 +806,8 @@ int main(int argc, char** argv) {
   const double sf12_frame_s = full_frame_s(12, constant("lora-sf12-payload"));
   r << "How to read it. Learning only, against baseline (a): the device spends less energy than "
        "the cloud over "
-    << list(device_less) << "; more over " << list(cloud_less)
+    << (cloud_less.empty() ? "every link" : list(device_less))
+    << (cloud_less.empty() || device_less.empty() ? "" : "; more over " + list(cloud_less))
     << ". What one uploaded byte costs the device: " << per_byte << " (LoRaWAN: frames of at most "
     << fmt(constant("lora-sf7-payload"), 0) << " application bytes in "
     << duration_text(sf7_frame_s) << " at SF7, " << fmt(constant("lora-sf12-payload"), 0) << " in "
