@@ -5,6 +5,7 @@
 //   demo_cloud --data DIR
 #include <chrono>
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 
 #include "../config.hpp"
@@ -54,6 +55,24 @@ using namespace demo::deployed;
 
 using Cache = mtl::FeatureCache<DeviceTrainer, kSamplesPerClass * kClasses>;
 
+// After an epoch: the test set's accuracy with the head as it is now (the report's chart of
+// accuracy per epoch; this replays the device's session bit for bit, so its last line is the
+// device's result). Evaluating touches nothing the next epoch uses, and the time it takes is
+// moved out of the given clocks, so the measured session stays the learning alone.
+void print_epoch(DeviceTrainer& trainer, DatasetStream& test, const Cache& cache, int epoch,
+                 std::initializer_list<WallClock*> clocks) {
+  const WallClock pause;
+  Accuracy accuracy;
+  if (evaluate(trainer, test, kTestPerClass, accuracy, NoReference{}) == mtl::Status::ok) {
+    std::printf("CLOUD epoch=%d loss=%.4f accuracy=%.2f old_classes=%.2f new_classes=%.2f\n", epoch,
+                static_cast<double>(cache.last_epoch_loss()), accuracy.over(-1), accuracy.over(0),
+                accuracy.over(1));
+  }
+  const auto spent = std::chrono::nanoseconds(pause.elapsed());
+  for (WallClock* clock : clocks)
+    clock->start += spent;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,7 +109,9 @@ int main(int argc, char** argv) {
     return 1;
   WallClock training;
   std::uint32_t epochs = 0;
-  if (cache.train(trainer, kStopping, epochs, [](std::uint32_t) {}) != mtl::Status::ok)
+  if (cache.train(trainer, kStopping, epochs, [&](std::uint32_t epoch) {
+        print_epoch(trainer, test_stream, cache, static_cast<int>(epoch), {&session, &training});
+      }) != mtl::Status::ok)
     return 1;
   const std::uint64_t training_ns = training.elapsed();
   const std::uint64_t session_ns = session.elapsed();

@@ -1,22 +1,31 @@
-// report: turns the demo's logs into the comparison table, with a time and energy model of
+// report: turns the demo's logs into the comparison report, with a time and energy model of
 // an nRF52840-class device that either learns the new classes itself or sends its samples
-// to the cloud over Bluetooth LE and receives the new head back.
+// to the cloud and receives what the cloud learned, over seven links side by side (BLE
+// 1M/2M with Data Length Extension, BLE to a phone without it, Thread, LoRaWAN SF7 and SF12,
+// NB-IoT).
 //
 //   demo_report --device LOG --restore LOG --cloud LOG --pretrain LOG
-//               --elf-text N --elf-data N --elf-bss N [--out report.md] [constants...]
+//               --elf-text N --elf-data N --elf-bss N [--extractor-bytes N] [--cpi LOG]
+//               [--out report.md] [--<constant> VALUE ...]
 //
 // Every constant of the model is an option (`demo_report --help` lists them with their
-// defaults and sources). The model counts the device's marginal energy: what learning, or
-// sending and receiving, adds to what the device spends anyway; sleep is left out of both.
+// values, units and sources; docs/energy_constants.md quotes each source). The model counts
+// the device's marginal energy: what learning, or sending and receiving, adds to what the
+// device spends anyway; sleep is left out of both. The arithmetic is energy_model.hpp.
+// With --out, the chart data go next to the report: energy.csv and epochs.csv.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "energy_model.hpp"
 
 namespace {
 
@@ -31,37 +40,127 @@ struct Constant {
 };
 
 std::vector<Constant> constants = {
+    // The device.
     {"cpu-mhz", 64.0, "MHz", "nRF52840 Product Specification (PS): 64 MHz Arm Cortex-M4F"},
-    {"cycles-per-instruction", 1.25, "cycles",
-     "assumption: QEMU counts instructions, not cycles; Cortex-M4 is single-issue (most ALU ops 1 "
-     "cycle, "
-     "loads/stores and multiply-accumulates 1-2, taken branches 2-4, flash wait states partly "
-     "hidden by the cache)"},
-    {"supply-volts", 3.0, "V", "nRF52840 PS: typical conditions, VDD = 3.0 V"},
+    {"supply-volts", 3.0, "V",
+     "Nordic PS current-consumption common conditions: supply 3 V on VDD (read in the nRF5340 "
+     "PS's table; the nRF52840 PS uses the same conditions)"},
     {"cpu-ma", 3.3, "mA",
-     "nRF52840 PS, CPU running CoreMark from flash, DC/DC, 64 MHz (52 uA/MHz); consistent with the "
-     "PS's compounded "
-     "figure IS0 (CPU + radio TX 0 dBm, DC/DC) = 8.1 mA = 3.3 + 4.8"},
-    {"radio-tx-ma", 4.8, "mA", "nRF52840 PS, radio transmitting at 0 dBm, 1 Mbps BLE, DC/DC"},
-    {"radio-rx-ma", 4.6, "mA", "nRF52840 PS, radio receiving at 1 Mbps BLE, DC/DC"},
-    {"cpu-during-radio", 0.0, "fraction",
-     "assumption: share of radio time the CPU is also busy (BLE stack, copying data); 0 favours "
-     "the cloud"},
-    {"ble-phy-kbps", 1000.0, "kbit/s", "Bluetooth Core Spec: LE 1M PHY"},
-    {"ble-ll-payload", 244.0, "bytes",
-     "Bluetooth Core Spec 4.2+: LE Data Length Extension, 251-byte PDU payload less 4 (L2CAP) and "
-     "3 (ATT) is the usual 244-byte notification ATT value"},
-    {"ble-packet-overhead", 21.0, "bytes",
-     "Bluetooth Core Spec: preamble 1 + access address 4 + header 2 + MIC 4 + CRC 3 = 14 on air, "
-     "plus L2CAP 4 + ATT 3 headers"},
-    {"ble-ack-bytes", 10.0, "bytes",
-     "Bluetooth Core Spec: an empty PDU answers each packet (1 + 4 + 2 + 3 bytes on air)"},
+     "nRF52840 PS, CPU running CoreMark from flash at 64 MHz, DC/DC (52 uA/MHz). TODO: the "
+     "table itself was not read; the PS's Compounded IS0 (8.1 mA) less IRADIO_TX1 (6.40 mA) "
+     "suggests only 1.7 mA, so 3.3 mA favours the cloud"},
+    {"default-cpi", 1.5, "cycles/instruction",
+     "assumption, used only for a region build/demo/cpi.log does not estimate: the upper half "
+     "of the 1.35-1.6 issue 13 expects of the float head on a Cortex-M4 (3-cycle VFMA, 2-cycle "
+     "loads), so the default does not favour the device"},
+    // Bluetooth LE on the nRF52840.
+    {"ble-tx-ma", 6.40, "mA", "nRF52840 PS radio table, IRADIO_TX1: 0 dBm, 1 Mbps BLE, DC/DC"},
+    {"ble-rx-ma", 6.26, "mA",
+     "nRF52840 PS radio table, IRADIO_RX0: 1 Mbps BLE, DC/DC (also used for LE 2M: the table "
+     "has no 2 Mbps row)"},
     {"radio-rampup-us", 40.0, "us",
-     "nRF52840 PS, RADIO: fast ramp-up time, per packet and direction"},
-    {"ble-throughput-kbps", 250.0, "kbit/s",
-     "assumption: application throughput of a BLE link to a phone or gateway (connection "
-     "intervals, packets per event); "
-     "sets the transfer time, not the radio energy"},
+     "Nordic PS RADIO timing: tTXEN,FAST and tRXEN,FAST, 40 us (fast ramp-up, Zephyr's default "
+     "on nRF52), before every TX and every RX; the radio draws its TX/RX current (assumption)"},
+    {"ble-tifs-us", 150.0, "us", "Bluetooth Core Spec Vol 6 Part B §4.1: T_IFS = 150 us"},
+    {"ble-mic-bytes", 4.0, "bytes",
+     "Core Spec Vol 6 Part B §2.4: 4-byte MIC on an encrypted link (assumption: a link carrying "
+     "user data is encrypted)"},
+    {"ble-dle-payload", 251.0, "bytes",
+     "Core Spec 4.2+, LE Data Length Extension: 251-byte LL payload"},
+    {"ble-dle-mtu", 247.0, "bytes",
+     "ATT MTU that fills one 251-byte LL payload (247 + 4 L2CAP): 244-byte notifications"},
+    {"ble-nodle-payload", 27.0, "bytes", "Core Spec 4.0/4.1 LL payload without DLE"},
+    {"ble-nodle-mtu", 23.0, "bytes", "Core Spec: default ATT MTU, 20-byte notifications"},
+    {"ble-conn-interval-ms", 7.5, "ms", "Core Spec: the shortest connection interval"},
+    {"ble-phone-conn-interval-ms", 30.0, "ms",
+     "measured: nRF52 to an iPhone 6 (iOS 9), 30 ms interval (anasimtiaz.com, 'Nordic nRF52 BLE - "
+     "Continuous Data Transmission')"},
+    {"ble-sca-ppm", 250.0, "ppm",
+     "S140 SoftDevice Spec, peripheral timing: tSlaveNominalWindow = 2 x (16 + 16 + 250 + 250) us "
+     "at a 1 s interval with 250 ppm sleep clocks on both sides; the device listens half the "
+     "window, 16 + 16 + 2 x 250 ppm x interval, at each event"},
+    {"ble-cpu-event-us", 148.0, "us",
+     "S132 SoftDevice Spec, processor usage when connected (peripheral), typical: RadioPrepare "
+     "40 + RadioStart 18 + PostProcessing 90 us per connection event"},
+    {"ble-cpu-packet-us", 110.0, "us",
+     "same table: RadioProcessing 30 us + 2 x tISR(4) 40 us (one per packet sent or received) "
+     "per data packet and its empty acknowledgement; measured with 20-byte writes"},
+    {"ble-1m-kbps", 700.0, "kbit/s",
+     "application throughput, LE 1M with DLE: the commonly reported figure for nRF52 links "
+     "(secondary; the model's own ceiling at 7.5 ms is 781 kbit/s). TODO: Nordic S140 SDS "
+     "throughput table (located, figures not extracted)"},
+    {"ble-2m-kbps", 1300.0, "kbit/s",
+     "application throughput, LE 2M with DLE: the commonly reported figure (secondary; ceiling "
+     "1386 kbit/s). TODO: the S140 SDS table"},
+    {"ble-phone-kbps", 32.0, "kbit/s",
+     "measured: nRF52 (S132 v2) to an iPhone 6, 6 x 20-byte notifications per 30 ms interval "
+     "(anasimtiaz.com)"},
+    // IEEE 802.15.4 / Thread on the nRF52840.
+    {"thread-tx-ma", 6.40, "mA", "nRF52840 PS radio table, IRADIO_TX5: 0 dBm, 802.15.4, DC/DC"},
+    {"thread-rx-ma", 6.53, "mA", "nRF52840 PS radio table, IRADIO_RX2: 802.15.4, DC/DC"},
+    {"thread-us-per-byte", 32.0, "us", "IEEE 802.15.4-2006 §6.5: 2.4 GHz O-QPSK, 250 kbit/s"},
+    {"thread-shr-phr-bytes", 6.0, "bytes", "IEEE 802.15.4-2006 §6.3: preamble 4 + SFD 1 + PHR 1"},
+    {"thread-max-psdu", 127.0, "bytes", "IEEE 802.15.4-2006 §6.4.1: aMaxPHYPacketSize"},
+    {"thread-mac-bytes", 11.0, "bytes",
+     "IEEE 802.15.4-2006 §7.2.1: frame control 2 + sequence 1 + PAN 2 + short destination 2 + "
+     "short source 2 (PAN ID compression) + FCS 2"},
+    {"thread-security-bytes", 10.0, "bytes",
+     "IEEE 802.15.4-2006 §7.6.2: auxiliary security header 6 (control 1, frame counter 4, key "
+     "index 1: key identifier mode 1) + MIC 4; OpenThread sends ENC-MIC-32 with key id mode 1"},
+    {"thread-ack-psdu", 5.0, "bytes",
+     "IEEE 802.15.4-2006 §7.2.2.3: acknowledgement frame, 5 bytes"},
+    {"thread-frag1-bytes", 4.0, "bytes", "RFC 4944 §5.3: first fragment header"},
+    {"thread-fragn-bytes", 5.0, "bytes", "RFC 4944 §5.3: subsequent fragment header"},
+    {"thread-ip-udp-bytes", 33.0, "bytes",
+     "RFC 6282 field sizes: IPHC 2 + source interface id 8 (context-based) + off-mesh "
+     "destination 16 + UDP NHC 1 + ports 4 + checksum 2"},
+    {"thread-datagram-bytes", 1232.0, "bytes",
+     "RFC 8200 §5: IPv6 minimum MTU 1280, less IPv6 40 and UDP 8"},
+    {"thread-unit-backoff-us", 320.0, "us", "IEEE 802.15.4-2006: aUnitBackoffPeriod, 20 symbols"},
+    {"thread-min-be", 3.0, "", "IEEE 802.15.4-2006 MAC PIB: macMinBE default 3 (secondary quote)"},
+    {"thread-cca-us", 128.0, "us", "IEEE 802.15.4-2006 §6.9.9: CCA over 8 symbols"},
+    {"thread-turnaround-us", 192.0, "us", "IEEE 802.15.4-2006: aTurnaroundTime, 12 symbols"},
+    {"thread-lifs-us", 640.0, "us",
+     "IEEE 802.15.4-2006: macLIFSPeriod, 40 symbols, after frames longer than 18 bytes"},
+    {"thread-rampup-us", 40.0, "us", "Nordic PS RADIO timing: tTXEN,FAST 802.15.4, 40 us"},
+    {"thread-poll-psdu", 22.0, "bytes",
+     "derived: a secured MAC data request (MAC 11 + security 10 + command 1), how a sleepy end "
+     "device fetches each frame from its parent"},
+    {"thread-cpu-frame-us", 110.0, "us",
+     "assumption: the BLE stack's CPU time per packet (ble-cpu-packet-us) for each frame sent "
+     "or received"},
+    // LoRaWAN EU868 with an SX1276 radio.
+    {"lora-tx-ma", 41.54, "mA",
+     "measured: Microchip SAM R34/WLR089 (SX1276 inside) datasheet §7.4.1, EU 868 MHz, TX power "
+     "setting 15, PA off, MCU active, 3.3 V: counts the MCU's work during radio time too. TODO: "
+     "SX1276 datasheet Table 6"},
+    {"lora-rx-ma", 12.68, "mA", "same table: RX, 868 MHz, 125 kHz, MCU active"},
+    {"lora-volts", 3.3, "V", "the same measurement's supply"},
+    {"lora-bw-khz", 125.0, "kHz", "LoRaWAN Regional Parameters EU863-870: DR0-DR5 at 125 kHz"},
+    {"lora-coding-rate", 1.0, "", "LoRaWAN: coding rate 4/5 (CR = 1 in Semtech's formula)"},
+    {"lora-preamble-symbols", 8.0, "symbols", "LoRaWAN EU868: 8-symbol preamble"},
+    {"lora-sf7-payload", 242.0, "bytes",
+     "LoRaMac-node RegionEU868.h MaxPayloadOfDatarateEU868: N = 242 at DR5 (222 with a repeater)"},
+    {"lora-sf12-payload", 51.0, "bytes", "same table: N = 51 at DR0"},
+    {"lora-overhead-bytes", 13.0, "bytes",
+     "LoRaWAN L2 spec frame fields: MHDR 1 + DevAddr 4 + FCtrl 1 + FCnt 2 + FPort 1 + MIC 4"},
+    {"lora-duty-cycle", 0.01, "",
+     "EU868 sub-band of the default channels 868.1/.3/.5 MHz: 1 % (LoRaMac-node EU868_BAND1; "
+     "TTN forum quoting the EU863-870 rules)"},
+    {"lora-rx2-sf", 12.0, "", "LoRaMac-node EU868_RX_WND_2_DR: RX2 at DR0, SF12"},
+    {"lora-min-rx-symbols", 6.0, "symbols", "LoRaMac-node default MinRxSymbols"},
+    {"lora-rx-error-ms", 10.0, "ms", "LoRaMac-node default SystemMaxRxError"},
+    {"lora-receive-delay1-s", 1.0, "s",
+     "LoRaMac-node EU868_RECEIVE_DELAY1: RX1 opens 1 s after TX"},
+    // NB-IoT.
+    {"nbiot-message-mc", 28.15, "mC",
+     "measured: Røstad, 'IoT Protocol Stack Current Optimizations for the nRF9160 SiP' (NTNU / "
+     "Nordic, 2020), DCPA test 2: 584-byte CoAP payload, CAT-NB1, 23 dBm, RAI on, charge per "
+     "LTE event (395.03 mC without RAI)"},
+    {"nbiot-volts", 3.7, "V", "same measurement's supply"},
+    {"nbiot-message-bytes", 584.0, "bytes", "same measurement's payload"},
+    {"nbiot-message-s", 1.47, "s", "same measurement: time in RRC connected mode with RAI"},
+    // The cloud.
     {"cloud-speedup", 1.0, "x",
      "assumption: the cloud trains as fast as this host (2 cores) does, single-threaded"},
     {"cloud-latency-s", 0.0, "s",
@@ -129,12 +228,19 @@ double number(const Fields* f, const std::string& key) {
                         : std::strtod(it->second.c_str(), nullptr);
 }
 
+std::string text(const Fields* f, const std::string& key) {
+  if (f == nullptr)
+    return "";
+  const auto it = f->find(key);
+  return it == f->end() ? "" : it->second;
+}
+
 std::string fmt(double v, int decimals = 2) {
   if (std::isnan(v))
     return "n/a";
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", decimals, v);
-  return text;
+  char out[64];
+  std::snprintf(out, sizeof out, "%.*f", decimals, v);
+  return out;
 }
 
 std::string thousands(double v) {
@@ -150,31 +256,203 @@ std::string thousands(double v) {
   return out;
 }
 
-// Radio on-air time of sending `bytes` of application data one way: full packets, each
-// followed by the peer's empty acknowledgement; ramp-up once per packet and direction.
-struct Airtime {
-  double tx_s = 0;
-  double rx_s = 0;
-};
-Airtime airtime(double bytes) {
-  const double payload = constant("ble-ll-payload");
-  const double packets = std::ceil(bytes / payload);
-  const double bit_s = 1.0 / (constant("ble-phy-kbps") * 1000.0);
-  const double rampup = constant("radio-rampup-us") * 1e-6;
-  Airtime a;
-  a.tx_s = packets * ((payload + constant("ble-packet-overhead")) * 8 * bit_s + rampup);
-  a.rx_s = packets * (constant("ble-ack-bytes") * 8 * bit_s + rampup);
-  return a;
+// Three significant digits, at most `max_decimals` decimals.
+std::string sig3(double v, int max_decimals = 3) {
+  if (std::isnan(v))
+    return "n/a";
+  const double a = std::fabs(v);
+  if (a >= 1000)
+    return thousands(v);
+  const int decimals = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : max_decimals;
+  return fmt(v, std::min(decimals, max_decimals));
+}
+
+std::string energy_text(double joules) {
+  if (std::isnan(joules))
+    return "n/a";
+  return joules < 1 ? sig3(joules * 1e3) + " mJ" : sig3(joules) + " J";
+}
+
+std::string duration_text(double s) {
+  if (std::isnan(s))
+    return "n/a";
+  if (s < 120)
+    return sig3(s) + " s";
+  if (s < 2 * 3600)
+    return sig3(s / 60) + " min";
+  if (s < 48 * 3600)
+    return sig3(s / 3600) + " h";
+  return sig3(s / 86400) + " d";
+}
+
+std::string rate_text(double bits_per_s) {
+  return bits_per_s >= 1000 ? sig3(bits_per_s * 1e-3) + " kbit/s" : sig3(bits_per_s) + " bit/s";
+}
+
+// cloud / device: above 1 the device spends less; bold when it does.
+std::string ratio_text(double cloud, double device) {
+  const double r = cloud / device;
+  if (std::isnan(r))
+    return "n/a";
+  const std::string v = r >= 1 ? sig3(r, 2) : sig3(r, 3);
+  return r >= 1 ? "**" + v + "**" : v;
 }
 
 void usage() {
   std::printf(
       "demo_report --device LOG --restore LOG --cloud LOG --pretrain LOG --elf-text N --elf-data N "
-      "--elf-bss N "
-      "[--out FILE] [--<constant> VALUE ...]\n\nconstants (default, unit, source):\n");
+      "--elf-bss N [--extractor-bytes N] [--cpi LOG] [--out FILE] [--<constant> VALUE ...]\n\n"
+      "  --extractor-bytes  flash bytes of the int8 extractor's parameters (MicroTL's baseline "
+      "sends them back with the head)\n"
+      "  --cpi              cycles-per-instruction estimates: lines 'DEMO cpi region=R "
+      "instructions=N estimated_cycles=C' (R: extraction, head_epoch or head_step)\n"
+      "  --out              the report; energy.csv and epochs.csv go next to it\n\n"
+      "constants (default, unit, source):\n");
   for (const auto& c : constants) {
-    std::printf("  --%-24s %10g %-9s %s\n", c.name, c.value, c.unit, c.source);
+    std::printf("  --%-27s %10g %-9s %s\n", c.name, c.value, c.unit, c.source);
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// The links, built from the constants.
+// ---------------------------------------------------------------------------------------
+energy::BleLink ble_link(double mbps, double preamble, double ll_payload, double att_mtu,
+                         double interval_ms, double kbps) {
+  const double listen_us =
+      16 + 16 + 2 * constant("ble-sca-ppm") * 1e-6 * interval_ms * 1e3;  // half the window
+  return energy::BleLink{{mbps, preamble},
+                         ll_payload,
+                         att_mtu,
+                         constant("ble-mic-bytes"),
+                         constant("ble-tifs-us"),
+                         constant("radio-rampup-us"),
+                         interval_ms,
+                         listen_us,
+                         constant("ble-cpu-event-us"),
+                         constant("ble-cpu-packet-us"),
+                         kbps};
+}
+
+energy::Ieee802154 thread_link() {
+  return energy::Ieee802154{constant("thread-us-per-byte"),     constant("thread-shr-phr-bytes"),
+                            constant("thread-max-psdu"),        constant("thread-mac-bytes"),
+                            constant("thread-security-bytes"),  constant("thread-ack-psdu"),
+                            constant("thread-frag1-bytes"),     constant("thread-fragn-bytes"),
+                            constant("thread-ip-udp-bytes"),    constant("thread-datagram-bytes"),
+                            constant("thread-unit-backoff-us"), constant("thread-min-be"),
+                            constant("thread-cca-us"),          constant("thread-turnaround-us"),
+                            constant("thread-lifs-us"),         constant("thread-rampup-us"),
+                            constant("thread-poll-psdu"),       constant("thread-cpu-frame-us")};
+}
+
+energy::LoraWan lorawan(int sf, double max_payload) {
+  const auto phy = [](int spreading) {
+    return energy::LoraPhy{spreading, constant("lora-bw-khz") * 1e3,
+                           static_cast<int>(constant("lora-coding-rate")),
+                           static_cast<int>(constant("lora-preamble-symbols")), false};
+  };
+  return energy::LoraWan{phy(sf),
+                         phy(static_cast<int>(constant("lora-rx2-sf"))),
+                         max_payload,
+                         constant("lora-overhead-bytes"),
+                         constant("lora-duty-cycle"),
+                         constant("lora-min-rx-symbols"),
+                         constant("lora-rx-error-ms") * 1e-3,
+                         constant("lora-receive-delay1-s")};
+}
+
+// One scenario: what sending the samples up and the head (a) or the whole model (b) down
+// costs the device.
+struct Scenario {
+  std::string name;
+  std::string label;  // short, for the text and the chart
+  std::string key;
+  energy::RadioUse up, down_head, down_model;
+  double volts, tx_ma, rx_ma, cpu_ma;
+  double ceiling_kbps = std::nan("");  // BLE: the link's own ceiling
+
+  double joules(const energy::RadioUse& u) const {
+    return energy::joules(u, volts, tx_ma, rx_ma, cpu_ma);
+  }
+  double head_j() const { return joules(up) + joules(down_head); }
+  double model_j() const { return joules(up) + joules(down_model); }
+};
+
+Scenario make_scenario(const std::string& name, const std::string& label, const std::string& key,
+                       double up_bytes, double head_bytes, double model_bytes) {
+  Scenario s;
+  s.name = name;
+  s.label = label;
+  s.key = key;
+  s.volts = constant("supply-volts");
+  s.cpu_ma = constant("cpu-ma");
+  if (key.rfind("ble", 0) == 0) {
+    energy::BleLink l =
+        key == "ble1m" ? ble_link(1, 1, constant("ble-dle-payload"), constant("ble-dle-mtu"),
+                                  constant("ble-conn-interval-ms"), constant("ble-1m-kbps"))
+        : key == "ble2m"
+            ? ble_link(2, 2, constant("ble-dle-payload"), constant("ble-dle-mtu"),
+                       constant("ble-conn-interval-ms"), constant("ble-2m-kbps"))
+            : ble_link(1, 1, constant("ble-nodle-payload"), constant("ble-nodle-mtu"),
+                       constant("ble-phone-conn-interval-ms"), constant("ble-phone-kbps"));
+    s.ceiling_kbps = energy::ble_max_throughput_kbps(l);
+    s.up = energy::ble_transfer(up_bytes, l, true);
+    s.down_head = energy::ble_transfer(head_bytes, l, false);
+    s.down_model = energy::ble_transfer(model_bytes, l, false);
+    s.tx_ma = constant("ble-tx-ma");
+    s.rx_ma = constant("ble-rx-ma");
+  } else if (key == "thread") {
+    const energy::Ieee802154 p = thread_link();
+    s.up = energy::thread_transfer(p, up_bytes, true);
+    s.down_head = energy::thread_transfer(p, head_bytes, false);
+    s.down_model = energy::thread_transfer(p, model_bytes, false);
+    s.tx_ma = constant("thread-tx-ma");
+    s.rx_ma = constant("thread-rx-ma");
+  } else if (key.rfind("lora", 0) == 0) {
+    const energy::LoraWan w = key == "lora_sf7" ? lorawan(7, constant("lora-sf7-payload"))
+                                                : lorawan(12, constant("lora-sf12-payload"));
+    s.up = energy::lorawan_send(w, up_bytes);
+    s.down_head = energy::lorawan_receive(w, head_bytes);
+    s.down_model = energy::lorawan_receive(w, model_bytes);
+    // The measured module currents include its MCU at work: no CPU term of its own.
+    s.volts = constant("lora-volts");
+    s.tx_ma = constant("lora-tx-ma");
+    s.rx_ma = constant("lora-rx-ma");
+    s.cpu_ma = 0;
+  } else {  // nbiot: a measured energy per message covers modem and MCU alike
+    const double message_j = constant("nbiot-message-mc") * 1e-3 * constant("nbiot-volts");
+    const double bytes = constant("nbiot-message-bytes");
+    const double seconds = constant("nbiot-message-s");
+    s.up = energy::nbiot_transfer(up_bytes, bytes, message_j, seconds);
+    s.down_head = energy::nbiot_transfer(head_bytes, bytes, message_j, seconds);
+    s.down_model = energy::nbiot_transfer(model_bytes, bytes, message_j, seconds);
+    s.tx_ma = s.rx_ma = s.cpu_ma = 0;
+  }
+  return s;
+}
+
+// Cycles per instruction of a region: estimated (cpi.log) or the default.
+struct Cpi {
+  double value;
+  bool estimated;
+  double instructions;
+  double cycles;
+};
+
+Cpi region_cpi(const std::vector<Fields>& cpi_log, std::initializer_list<const char*> regions) {
+  for (const char* region : regions) {
+    const Fields* f = find(cpi_log, {{"cpi", ""}, {"region", region}, {"estimated_cycles", ""}});
+    const double insn = number(f, "instructions");
+    const double cycles = number(f, "estimated_cycles");
+    if (f != nullptr && insn > 0 && cycles > 0)
+      return Cpi{cycles / insn, true, insn, cycles};
+  }
+  return Cpi{constant("default-cpi"), false, std::nan(""), std::nan("")};
+}
+
+std::string cpi_source(const Cpi& c) {
+  return c.estimated ? "estimated from the kernels' instruction mix and Cortex-M4 timings"
+                     : "(default, not estimated)";
 }
 
 }  // namespace
@@ -214,6 +492,8 @@ int main(int argc, char** argv) {
   const auto restore = read_log(args["restore"], "DEMO");
   const auto cloud = read_log(args["cloud"], "CLOUD");
   const auto pretrain = read_log(args["pretrain"], "PRETRAIN");
+  const auto cpi_log =
+      args.count("cpi") != 0 ? read_log(args["cpi"], "DEMO") : std::vector<Fields>{};
   const Fields* config = find(device, {{"config", ""}, {"samples_per_class", ""}});
   const Fields* memory = find(device, {{"memory", ""}, {"inference_arena", ""}});
   const Fields* before = find(device, {{"phase", "before"}, {"old_classes", ""}});
@@ -223,8 +503,12 @@ int main(int argc, char** argv) {
   const Fields* extraction = find(device, {{"per_sample", ""}});
   const Fields* saved = find(device, {{"blob_bytes", ""}});
   const Fields* cloud_learning = find(cloud, {{"session_ns", ""}});
+  const Fields* cloud_before = find(cloud, {{"phase", "before"}, {"old_classes", ""}});
   const Fields* cloud_after = find(cloud, {{"phase", "after"}, {"old_classes", ""}});
   const Fields* factory = find(pretrain, {{"float_accuracy", ""}});
+  // The epochs run (early stopping may end before the configured number).
+  const double epochs_run = !std::isnan(number(learning, "epochs")) ? number(learning, "epochs")
+                                                                    : number(config, "epochs");
   if (config == nullptr || after == nullptr || learning == nullptr || cloud_learning == nullptr) {
     std::fprintf(
         stderr,
@@ -235,9 +519,8 @@ int main(int argc, char** argv) {
   std::ostringstream r;
   r << "# microtl transfer-learning demo: report\n\n";
   r << "Produced by `scripts/demo`; every figure below comes from that run (device figures: the "
-       "firmware in QEMU "
-       "mps2-an386, Cortex-M4F, instructions counted with -icount; host figures: this "
-       "machine).\n\n";
+       "firmware in QEMU mps2-an386, Cortex-M4F, instructions counted with -icount; host figures: "
+       "this machine).\n\n";
 
   r << "## Accuracy on the held-out test set\n\n";
   r << "Factory model (host, " << (factory ? "7" : "?") << " classes): float "
@@ -246,7 +529,7 @@ int main(int argc, char** argv) {
     << fmt(number(factory, "int8_accuracy") - number(factory, "float_accuracy")) << " points).\n\n";
   r << "Device, " << fmt(number(config, "test_per_class"), 0) << " test images per class, "
     << fmt(number(config, "samples_per_class"), 0) << " learning samples per class, "
-    << fmt(number(config, "epochs"), 0) << " epochs:\n\n";
+    << fmt(epochs_run, 0) << " epochs (of at most " << fmt(number(config, "epochs"), 0) << "):\n\n";
   r << "| class | | before learning (factory head) | after learning | after a reboot (restored) "
        "|\n|---|---|---:|---:|---:|\n";
   for (int c = 0; c < 10; ++c) {
@@ -254,7 +537,7 @@ int main(int argc, char** argv) {
     const Fields* b = find(device, {{"phase", "before"}, {"class", cls}});
     const Fields* a = find(device, {{"phase", "after"}, {"class", cls}});
     const Fields* s = find(restore, {{"phase", "restored"}, {"class", cls}});
-    std::string name = b && b->count("name") ? b->at("name") : "";
+    std::string name = text(b, "name");
     for (char& ch : name)
       ch = ch == '_' ? ' ' : ch;  // the logs write names without spaces
     const bool is_new = number(b, "new") == 1.0;
@@ -274,30 +557,82 @@ int main(int argc, char** argv) {
     << fmt(number(cloud_after, "accuracy")) << " % (old " << fmt(number(cloud_after, "old_classes"))
     << " %, new " << fmt(number(cloud_after, "new_classes"))
     << " %). Host and device run the same code on the same samples; the int8 features of the first "
-       "test images "
-       "are identical on both (reference_mismatches = "
+       "test images are identical on both (reference_mismatches = "
     << fmt(number(after, "reference_mismatches"), 0) << ").\n\n";
+
+  // ---- Accuracy per epoch: the host's replay of the device's session. ------------------
+  std::vector<const Fields*> cloud_epochs;
+  std::vector<const Fields*> device_epochs;
+  for (int e = 1;; ++e) {
+    const Fields* c = find(cloud, {{"epoch", std::to_string(e)}, {"accuracy", ""}});
+    if (c == nullptr)
+      break;
+    cloud_epochs.push_back(c);
+    device_epochs.push_back(find(device, {{"epoch", std::to_string(e)}, {"loss", ""}}));
+  }
+  bool losses_equal = !cloud_epochs.empty();
+  for (std::size_t e = 0; e < cloud_epochs.size(); ++e) {
+    losses_equal = losses_equal && device_epochs[e] != nullptr &&
+                   text(device_epochs[e], "loss") == text(cloud_epochs[e], "loss");
+  }
+  const Fields* last_epoch = cloud_epochs.empty() ? nullptr : cloud_epochs.back();
+  bool final_equal = last_epoch != nullptr;
+  for (const char* key : {"accuracy", "old_classes", "new_classes"}) {
+    final_equal = final_equal && text(last_epoch, key) == text(after, key);
+  }
+  if (!cloud_epochs.empty()) {
+    r << "### Accuracy per epoch\n\n![accuracy of the old, new and all classes per epoch]"
+         "(accuracy.svg)\n\n";
+    r << "The device evaluates only before and after learning; the curve is the host's replay of "
+         "the device's session (`demo_cloud` runs the same learning, bit for bit, and evaluates "
+         "the test set after every epoch). Checked in this run: the replay's loss equals the "
+         "device's at every epoch ("
+      << (losses_equal ? "yes" : "**NO**")
+      << "), and its last epoch's accuracy equals the device's "
+      << "final figures (" << (final_equal ? "yes" : "**NO**") << ": "
+      << text(last_epoch, "accuracy") << " % all, " << text(last_epoch, "old_classes") << " % old, "
+      << text(last_epoch, "new_classes") << " % new).\n\n";
+  }
 
   // ---- Work and memory. -----------------------------------------------------------------
   const double samples = number(extraction, "samples");
   const double session_insn = number(learning, "session_instructions");
+  const double extraction_insn = number(learning, "extraction_instructions");
+  const double training_insn = number(learning, "training_instructions");
   r << "## Work on the device (instructions, not cycles)\n\n| what | instructions |\n|---|---:|\n";
   r << "| feature extraction, per sample (int8 extractor) | "
     << thousands(number(extraction, "per_sample")) << " |\n";
-  r << "| feature extraction, " << fmt(samples, 0) << " samples | "
-    << thousands(number(learning, "extraction_instructions")) << " |\n";
-  r << "| one head epoch (" << fmt(samples, 0) << " samples, forward + backward + SGD) | "
-    << thousands(number(learning, "training_instructions") / number(config, "epochs")) << " |\n";
+  r << "| feature extraction, " << fmt(samples, 0) << " samples | " << thousands(extraction_insn)
+    << " |\n";
+  r << "| a head epoch (" << fmt(samples, 0) << " samples, forward + backward + SGD; mean of "
+    << fmt(epochs_run, 0) << ") | " << thousands(training_insn / epochs_run) << " |\n";
+  r << "| the head's learning, " << fmt(epochs_run, 0) << " epochs | " << thousands(training_insn)
+    << " |\n";
   r << "| the whole learning session | " << thousands(session_insn) << " |\n";
   r << "| saving the head (" << fmt(number(saved, "blob_bytes"), 0) << "-byte blob) | "
     << thousands(number(saved, "instructions")) << " |\n\n";
 
-  const double text = std::strtod(args["elf-text"].c_str(), nullptr);
-  const double data = std::strtod(args["elf-data"].c_str(), nullptr);
-  const double bss = std::strtod(args["elf-bss"].c_str(), nullptr);
+  const Cpi cpi_extraction = region_cpi(cpi_log, {"extraction"});
+  const Cpi cpi_head = region_cpi(cpi_log, {"head_epoch", "head_step"});
+  r << "Cycles per instruction (an estimate: QEMU counts instructions, not cycles):\n\n"
+       "| region | cycles per instruction | from |\n|---|---:|---|\n";
+  r << "| extraction (int8 convolutions) | " << fmt(cpi_extraction.value, 3) << " | "
+    << cpi_source(cpi_extraction);
+  if (cpi_extraction.estimated)
+    r << ": " << thousands(cpi_extraction.cycles) << " cycles for "
+      << thousands(cpi_extraction.instructions) << " instructions";
+  r << " |\n| head learning (float) | " << fmt(cpi_head.value, 3) << " | " << cpi_source(cpi_head);
+  if (cpi_head.estimated)
+    r << ": " << thousands(cpi_head.cycles) << " cycles for " << thousands(cpi_head.instructions)
+      << " instructions";
+  r << " |\n\n";
+
+  const double text_bytes = std::strtod(args["elf-text"].c_str(), nullptr);
+  const double data_bytes = std::strtod(args["elf-data"].c_str(), nullptr);
+  const double bss_bytes = std::strtod(args["elf-bss"].c_str(), nullptr);
   r << "## Memory\n\n| | bytes | nRF52840 |\n|---|---:|---:|\n";
-  r << "| flash (ELF text + data) | " << thousands(text + data) << " | 1,048,576 |\n";
-  r << "| static RAM (ELF data + bss) | " << thousands(data + bss) << " | 262,144 |\n";
+  r << "| flash (ELF text + data) | " << thousands(text_bytes + data_bytes) << " | 1,048,576 |\n";
+  r << "| static RAM (ELF data + bss) | " << thousands(data_bytes + bss_bytes) << " | 262,144 |\n";
   r << "| of which: inference arena (constexpr) | " << thousands(number(memory, "inference_arena"))
     << " | |\n";
   r << "| of which: training arena (constexpr: gradients, momentum, saved activations) | "
@@ -312,86 +647,231 @@ int main(int argc, char** argv) {
        "not in it.\n\n";
 
   // ---- Time and energy. -------------------------------------------------------------------
-  const double volts = constant("supply-volts");
-  const double cpu_s =
-      session_insn * constant("cycles-per-instruction") / (constant("cpu-mhz") * 1e6);
-  const double device_j = cpu_s * constant("cpu-ma") * 1e-3 * volts;
+  const double mhz = constant("cpu-mhz");
+  const double cpu_w = constant("cpu-ma") * 1e-3 * constant("supply-volts");
   // A device that classifies what it senses runs the extractor on those samples anyway; then
   // what learning adds is the head's training alone.
-  const double training_s = number(learning, "training_instructions") *
-                            constant("cycles-per-instruction") / (constant("cpu-mhz") * 1e6);
-  const double training_j = training_s * constant("cpu-ma") * 1e-3 * volts;
+  const double learn_s = energy::cpu_seconds(training_insn, cpi_head.value, mhz);
+  const double all_s = learn_s + energy::cpu_seconds(extraction_insn, cpi_extraction.value, mhz);
+  const double learn_j = learn_s * cpu_w;
+  const double all_j = all_s * cpu_w;
 
   const double up_bytes = samples * constant("upload-bytes-per-sample");
-  const double down_bytes = number(saved, "blob_bytes");
-  const Airtime up = airtime(up_bytes);
-  const Airtime down = airtime(down_bytes);
-  const double tx_s =
-      up.tx_s + down.rx_s;  // the device transmits the samples and acknowledges the head
-  const double rx_s = up.rx_s + down.tx_s;
-  const double radio_j =
-      (tx_s * constant("radio-tx-ma") + rx_s * constant("radio-rx-ma")) * 1e-3 * volts +
-      (tx_s + rx_s) * constant("cpu-during-radio") * constant("cpu-ma") * 1e-3 * volts;
-  const double link_bits = constant("ble-throughput-kbps") * 1000.0;
-  const double transfer_s = (up_bytes + down_bytes) * 8 / link_bits;
-  const double cloud_train_s =
-      number(cloud_learning, "session_ns") * 1e-9 / constant("cloud-speedup");
-  const double cloud_s = transfer_s + cloud_train_s + constant("cloud-latency-s");
+  const double head_bytes = number(saved, "blob_bytes");
+  const double extractor_bytes = args.count("extractor-bytes") != 0
+                                     ? std::strtod(args["extractor-bytes"].c_str(), nullptr)
+                                     : std::nan("");
+  const double model_bytes = extractor_bytes + head_bytes;
+  const double speedup = constant("cloud-speedup");
+  const double head_train_s = number(cloud_learning, "session_ns") * 1e-9 / speedup;
+  const double model_train_s = number(factory, "seconds") / speedup;
+  const double latency_s = constant("cloud-latency-s");
+
+  std::vector<Scenario> scenarios = {
+      make_scenario("BLE 1M PHY, DLE (251-byte LL payloads)", "BLE 1M", "ble1m", up_bytes,
+                    head_bytes, model_bytes),
+      make_scenario("BLE 2M PHY, DLE", "BLE 2M", "ble2m", up_bytes, head_bytes, model_bytes),
+      make_scenario("BLE to a phone, no DLE (27-byte LL payloads)", "BLE to a phone, no DLE",
+                    "ble_phone", up_bytes, head_bytes, model_bytes),
+      make_scenario("IEEE 802.15.4 / Thread, one hop", "Thread", "thread", up_bytes, head_bytes,
+                    model_bytes),
+      make_scenario("LoRaWAN EU868 SF7 125 kHz", "LoRaWAN SF7", "lora_sf7", up_bytes, head_bytes,
+                    model_bytes),
+      make_scenario("LoRaWAN EU868 SF12 125 kHz", "LoRaWAN SF12", "lora_sf12", up_bytes, head_bytes,
+                    model_bytes),
+      make_scenario("NB-IoT (nRF9160, measured per message)", "NB-IoT", "nbiot", up_bytes,
+                    head_bytes, model_bytes),
+  };
+  const auto head_time = [&](const Scenario& s) {
+    return s.up.time_s + head_train_s + s.down_head.time_s + latency_s;
+  };
+  const auto model_time = [&](const Scenario& s) {
+    return s.up.time_s + model_train_s + s.down_model.time_s + latency_s;
+  };
 
   r << "## Time and energy: learning on the device against learning in the cloud\n\n";
-  r << "(a) **on the device**: the learning session's instructions x cycles per instruction at the "
-       "core clock, at the "
-       "CPU's active current. (b) **cloud**: the device sends every learning sample over BLE and "
-       "receives the new head "
-       "(the saved blob) back; radio energy from the on-air time of full packets and their "
-       "acknowledgements; time from "
-       "the link's application throughput plus the cloud's training time (measured: the same "
-       "session on this host).\n\n";
-  r << "| | on the device | cloud | cloud / device |\n|---|---:|---:|---:|\n";
-  r << "| time | " << fmt(cpu_s, 2) << " s | " << fmt(cloud_s, 2) << " s (transfer "
-    << fmt(transfer_s, 2) << " s + training " << fmt(cloud_train_s, 3) << " s) | "
-    << fmt(cloud_s / cpu_s, 2) << "x |\n";
-  r << "| device energy | " << fmt(device_j * 1e3, 1) << " mJ | " << fmt(radio_j * 1e3, 1)
-    << " mJ (radio: TX " << fmt(tx_s * 1e3, 0) << " ms, RX " << fmt(rx_s * 1e3, 0) << " ms) | "
-    << fmt(radio_j / device_j, 2) << "x |\n";
-  r << "| data over the air | 0 | " << thousands(up_bytes) << " B up, " << thousands(down_bytes)
-    << " B down | |\n";
-  r << "| time, if the extractor ran anyway (for inference) | " << fmt(training_s, 2) << " s | "
-    << fmt(cloud_s, 2) << " s | " << fmt(cloud_s / training_s, 2) << "x |\n";
-  r << "| device energy, if the extractor ran anyway | " << fmt(training_j * 1e3, 1) << " mJ | "
-    << fmt(radio_j * 1e3, 1) << " mJ | " << fmt(radio_j / training_j, 2) << "x |\n\n";
-  r << "MicroTL (IEEE LCN 2022) reports learning on the device at 3x less energy and 2.8x less "
-       "time than the cloud. "
-       "With the constants below this run gives the device "
-    << (device_j < radio_j ? fmt(radio_j / device_j, 2) + "x less energy"
-                           : fmt(device_j / radio_j, 2) + "x more energy")
-    << " and "
-    << (cpu_s < cloud_s ? fmt(cloud_s / cpu_s, 2) + "x less time"
-                        : fmt(cpu_s / cloud_s, 2) + "x more time")
-    << ". The result turns on the cost of computing on the device (instructions of the int8 "
-       "extractor and the head) "
-       "against the radio's cost per byte and the link's throughput; change any constant on the "
-       "command line "
-       "(`demo_report --help`).\n\n";
+  r << "**On the device**, learning costs the CPU's time: instructions (counted) x cycles per "
+       "instruction (estimated, above) at "
+    << fmt(mhz, 0)
+    << " MHz, at the CPU's active current. Two accountings: **learning only** "
+       "(the head's "
+    << fmt(epochs_run, 0)
+    << " epochs: a device that classifies what it senses runs the extractor on those samples "
+       "anyway) and **everything** (the extraction of the "
+    << fmt(samples, 0) << " samples as well).\n\n";
+  r << "| device | time | energy |\n|---|---:|---:|\n";
+  r << "| learning only (" << thousands(training_insn) << " instructions x "
+    << fmt(cpi_head.value, 3) << ") | " << duration_text(learn_s) << " | " << energy_text(learn_j)
+    << " |\n";
+  r << "| everything (+ " << thousands(extraction_insn) << " x " << fmt(cpi_extraction.value, 3)
+    << ") | " << duration_text(all_s) << " | " << energy_text(all_j) << " |\n\n";
+  r << "**In the cloud**, the device sends its " << fmt(samples, 0) << " samples ("
+    << thousands(up_bytes) << " bytes) and receives what the cloud learned: **(a)** the new head ("
+    << thousands(head_bytes)
+    << "-byte parameter blob), or **(b)** as in MicroTL's baseline, a whole new model (the int8 "
+       "extractor's "
+    << thousands(extractor_bytes)
+    << " bytes of parameters in flash + the head: " << thousands(model_bytes)
+    << " bytes). The device's energy is its radio's (transmit and receive times at their "
+       "currents, ramp-ups, inter-frame spaces, acknowledgements) and its CPU's while it runs "
+       "the stack; the time is the transfers' plus the cloud's training, measured on this host: "
+    << duration_text(head_train_s) << " for the head (the same session), "
+    << duration_text(model_train_s)
+    << " to train the whole model (the factory pretraining, `demo_pretrain`).\n\n";
 
-  r << "### Constants\n\n| constant | value | source |\n|---|---:|---|\n";
+  r << "![device energy against the cloud's, per link](energy.svg)\n\n";
+  r << "Energy on the device, cloud / device (**bold**: the device spends less):\n\n";
+  r << "| link | cloud (a): head back | cloud (b): model back | (a) / learning only | (a) / "
+       "everything | (b) / learning only | (b) / everything |\n"
+       "|---|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& s : scenarios) {
+    r << "| " << s.name << " | " << energy_text(s.head_j()) << " | " << energy_text(s.model_j())
+      << " | " << ratio_text(s.head_j(), learn_j) << " | " << ratio_text(s.head_j(), all_j) << " | "
+      << ratio_text(s.model_j(), learn_j) << " | " << ratio_text(s.model_j(), all_j) << " |\n";
+  }
+  r << "| *on the device* | *learning only: " << energy_text(learn_j)
+    << "* | *everything: " << energy_text(all_j) << "* | | | | |\n\n";
+
+  r << "Time, cloud / device:\n\n";
+  r << "| link | cloud (a): head back | cloud (b): model back | (a) / learning only | (a) / "
+       "everything | (b) / learning only | (b) / everything |\n"
+       "|---|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& s : scenarios) {
+    r << "| " << s.name << " | " << duration_text(head_time(s)) << " | "
+      << duration_text(model_time(s)) << " | " << ratio_text(head_time(s), learn_s) << " | "
+      << ratio_text(head_time(s), all_s) << " | " << ratio_text(model_time(s), learn_s) << " | "
+      << ratio_text(model_time(s), all_s) << " |\n";
+  }
+  r << "| *on the device* | *learning only: " << duration_text(learn_s)
+    << "* | *everything: " << duration_text(all_s) << "* | | | | |\n\n";
+
+  r << "Where the cloud's energy goes, baseline (a) (upload + head download):\n\n";
+  r << "| link | frames up / down | radio TX | radio RX | CPU (stack) | up | down | upload rate |\n"
+       "|---|---:|---:|---:|---:|---:|---:|---:|\n";
+  for (const auto& s : scenarios) {
+    energy::RadioUse both = s.up;
+    both += s.down_head;
+    const bool measured = both.fixed_j > 0;
+    r << "| " << s.name << " | " << thousands(s.up.frames) << " / " << thousands(s.down_head.frames)
+      << " | " << (measured ? "measured" : duration_text(both.tx_s)) << " | "
+      << (measured ? "per message" : duration_text(both.rx_s)) << " | "
+      << (measured || s.cpu_ma == 0 ? "in the radio figure" : duration_text(both.cpu_s)) << " | "
+      << duration_text(s.up.time_s) << " | " << duration_text(s.down_head.time_s) << " | "
+      << rate_text(up_bytes * 8 / s.up.time_s);
+    if (!std::isnan(s.ceiling_kbps))
+      r << " (ceiling " << sig3(s.ceiling_kbps) << ")";
+    r << " |\n";
+  }
+  r << "\nBLE: each data packet is answered by an empty PDU; the radio is on for both and a "
+       "ramp-up before each, and off for the rest of each T_IFS (fast ramp-up keeps T_IFS in "
+       "software; `--radio-rampup-us 140` counts the normal ramp-up instead); the upload rate is "
+       "the link's application throughput, at most its ceiling (packet, T_IFS, empty PDU, T_IFS "
+       "back to back). Thread: each frame waits a mean CSMA-CA backoff, listens for CCA, turns "
+       "around, is sent and acknowledged, then a LIFS; the rate follows from that (a ceiling: the "
+       "30-80 kbit/s often quoted for "
+       "Thread applications would make the cloud slower still). LoRaWAN: the "
+       "1 % duty cycle sets the rate. NB-IoT: the measured connected time per message.\n\n";
+
+  // Who wins where, from the tables above.
+  const auto list = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      out += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+    return out.empty() ? std::string("none") : out;
+  };
+  std::vector<std::string> device_less;
+  std::vector<std::string> cloud_less;
+  std::vector<std::string> microtl_holds;
+  for (const auto& s : scenarios) {
+    (s.head_j() > learn_j ? device_less : cloud_less).push_back(s.label);
+    if (s.model_j() >= 3 * all_j && model_time(s) >= 2.8 * all_s)
+      microtl_holds.push_back(s.label);
+  }
+  const Scenario& ble1m = scenarios.front();
+  // What a device that runs the extractor anyway could send instead: its int8 features.
+  const double feature_bytes = number(memory, "cache_bytes_per_sample") + 1;
+  const Scenario ble_features =
+      make_scenario("", "", "ble1m", samples * feature_bytes, head_bytes, model_bytes);
+  std::string per_byte;
+  for (const auto& s : scenarios) {
+    per_byte += (per_byte.empty() ? "" : "; ") + s.label + " " +
+                sig3(s.joules(s.up) / up_bytes * 1e6) + " µJ";
+  }
+  const double ble_up_j = ble1m.joules(ble1m.up);
+  const auto full_frame_s = [](int sf, double payload) {
+    const energy::LoraWan w = lorawan(sf, payload);
+    return energy::lora_time_on_air_s(w.uplink, payload + w.overhead_bytes, true);
+  };
+  const double sf7_frame_s = full_frame_s(7, constant("lora-sf7-payload"));
+  const double sf12_frame_s = full_frame_s(12, constant("lora-sf12-payload"));
+  r << "How to read it. Learning only, against baseline (a): the device spends less energy than "
+       "the cloud over "
+    << (cloud_less.empty() ? "every link" : list(device_less))
+    << (cloud_less.empty() || device_less.empty() ? "" : "; more over " + list(cloud_less))
+    << ". What one uploaded byte costs the device: " << per_byte << " (LoRaWAN: frames of at most "
+    << fmt(constant("lora-sf7-payload"), 0) << " application bytes in "
+    << duration_text(sf7_frame_s) << " at SF7, " << fmt(constant("lora-sf12-payload"), 0) << " in "
+    << duration_text(sf12_frame_s)
+    << " at SF12, each followed by two receive windows; NB-IoT: the measured energy of a whole "
+       "message). Over BLE LE 1M the "
+    << thousands(up_bytes) << " bytes of samples cost " << energy_text(ble_up_j) << ", "
+    << (ble_up_j < learn_j ? "less than the " : "more than the ") << energy_text(learn_j)
+    << " of the head's learning. LoRaWAN's 1 % duty cycle stretches the transfer to hours (SF7) "
+       "or days (SF12). MicroTL (IEEE LCN 2022) reports learning on the device at 3x less energy "
+       "and 2.8x less time than its baseline (b); with everything counted, that holds here over "
+    << list(microtl_holds)
+    << ". One note in the cloud's favour: a device that runs the extractor anyway could send its "
+    << fmt(feature_bytes, 0)
+    << "-byte int8 features (and label) instead of the images for baseline (a): "
+    << thousands(samples * feature_bytes) << " bytes, "
+    << energy_text(ble_features.joules(ble_features.up)) << " over BLE LE 1M.\n\n";
+
+  r << "### Constants\n\nEvery constant is an option of `demo_report` (`--name value`); "
+       "docs/energy_constants.md quotes each source.\n\n"
+       "| constant | value | source |\n|---|---:|---|\n";
   for (const auto& c : constants) {
     r << "| `--" << c.name << "` | " << c.value << " " << c.unit << " | " << c.source << " |\n";
   }
   r << "\nAssumptions: the device's sleep current is left out of both (marginal energy only); the "
-       "cloud's own energy "
-       "is not the device's and is not counted; BLE transfers use full 244-byte packets with no "
-       "retransmissions; "
-       "the instructions counted in QEMU stand for the instructions an nRF52840 would execute "
-       "(same ISA, same code).\n";
+       "cloud's own energy is not the device's and is not counted; no retransmissions or lost "
+       "frames; writing the received parameters to flash costs both baselines about what saving "
+       "the learned head costs the device, and is left out; the instructions counted in QEMU "
+       "stand for the instructions an nRF52840 would execute (same ISA, same code), and the "
+       "cycles per instruction are estimates, not measurements.\n";
 
   const std::string report = r.str();
   std::fputs(report.c_str(), stdout);
   if (args.count("out") != 0) {
-    std::ofstream out(args["out"]);
+    const std::string out_path = args["out"];
+    std::ofstream out(out_path);
     out << report;
     if (!out) {
-      std::fprintf(stderr, "report: cannot write %s\n", args["out"].c_str());
+      std::fprintf(stderr, "report: cannot write %s\n", out_path.c_str());
+      return 1;
+    }
+    // The charts' data, next to the report.
+    const auto slash = out_path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "" : out_path.substr(0, slash + 1);
+    std::ofstream csv(dir + "energy.csv");
+    csv << "scenario,label,key,device_learning_mj,device_everything_mj,cloud_head_mj,cloud_model_"
+           "mj,"
+           "device_learning_s,device_everything_s,cloud_head_s,cloud_model_s\n";
+    for (const auto& s : scenarios) {
+      csv << '"' << s.name << "\",\"" << s.label << "\"," << s.key << ',' << learn_j * 1e3 << ','
+          << all_j * 1e3 << ',' << s.head_j() * 1e3 << ',' << s.model_j() * 1e3 << ',' << learn_s
+          << ',' << all_s << ',' << head_time(s) << ',' << model_time(s) << '\n';
+    }
+    std::ofstream epochs(dir + "epochs.csv");
+    epochs << "epoch,loss,accuracy,old_classes,new_classes\n";
+    epochs << "0,," << text(cloud_before, "accuracy") << ',' << text(cloud_before, "old_classes")
+           << ',' << text(cloud_before, "new_classes") << '\n';
+    for (std::size_t e = 0; e < cloud_epochs.size(); ++e) {
+      epochs << e + 1 << ',' << text(cloud_epochs[e], "loss") << ','
+             << text(cloud_epochs[e], "accuracy") << ',' << text(cloud_epochs[e], "old_classes")
+             << ',' << text(cloud_epochs[e], "new_classes") << '\n';
+    }
+    if (!csv || !epochs) {
+      std::fprintf(stderr, "report: cannot write the CSV files next to %s\n", out_path.c_str());
       return 1;
     }
   }
