@@ -17,6 +17,9 @@
 #ifndef MICROTL_DEMO_SKIP_BELOW_LOSS
 #define MICROTL_DEMO_SKIP_BELOW_LOSS 0.05f  // no backward pass for a sample below this loss
 #endif
+#ifndef MICROTL_DEMO_REST_BELOW_LOSS
+#define MICROTL_DEMO_REST_BELOW_LOSS 0.02f  // a sample below this loss rests an epoch
+#endif
 #ifndef MICROTL_DEMO_SETTLED_FRACTION
 #define MICROTL_DEMO_SETTLED_FRACTION 0.35f  // stop once at most this share needed a step
 #endif
@@ -35,6 +38,7 @@ inline constexpr std::size_t kBatch = MICROTL_DEMO_BATCH;
 inline constexpr float kLearningRate = MICROTL_DEMO_LEARNING_RATE;
 inline constexpr std::size_t kTestPerClass = MICROTL_DEMO_TEST_PER_CLASS;
 inline constexpr float kSkipBelowLoss = MICROTL_DEMO_SKIP_BELOW_LOSS;
+inline constexpr float kRestBelowLoss = MICROTL_DEMO_REST_BELOW_LOSS;
 // Early stopping: after the first epoch in which at most this share of the cached samples
 // still had a loss above kSkipBelowLoss (or after kEpochs).
 inline constexpr float kSettledFraction = MICROTL_DEMO_SETTLED_FRACTION;

@@ -22,8 +22,10 @@ inline mtl::SGD head_optimizer() {
 }
 inline constexpr mtl::EarlyStopping kStopping{static_cast<std::uint32_t>(kEpochs),
                                               kSettledFraction};
-inline mtl::Status configure(DeviceTrainer& trainer) {
-  return trainer.set_skip_below_loss(kSkipBelowLoss);
+template <class Cache>
+mtl::Status configure(DeviceTrainer& trainer, Cache& cache) {
+  MICROTL_TRY(trainer.set_skip_below_loss(kSkipBelowLoss));
+  return cache.set_rest_below_loss(kRestBelowLoss);
 }
 
 struct Accuracy {

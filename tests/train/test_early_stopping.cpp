@@ -7,6 +7,7 @@
 //    replayed feature, and a bad quantization is refused before any feature is made.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
@@ -147,4 +148,45 @@ TEST_CASE("replay bound: golden values, and a bad quantization is refused before
         Status::not_finite);
   CHECK(rig.trainer.refused_samples() == 1);
   CHECK(same_head(rig.model, untouched));
+}
+
+TEST_CASE("rest below loss: a settled sample skips one epoch entirely, then comes back") {
+  Xorshift32 rng(79);
+  static Parts parts(rng, 0.5f);
+  static Rig<Net, SGD, 8> rig(parts.net(), SGD{0.0f, 0.0f});  // lr 0: the losses stay put
+  fill(rig, 80);
+  for (const float bad :
+       {-1.0f, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    CHECK(rig.cache.set_rest_below_loss(bad) == Status::invalid_argument);
+  }
+  // The losses of the eight samples (they do not change: the learning rate is 0).
+  std::array<float, 8> losses{};
+  for (std::size_t i = 0; i < 8; ++i) {
+    REQUIRE(rig.trainer.step_cached(rig.cache.sample(i), rig.cache.quant(), rig.cache.target(i)) ==
+            Status::ok);
+    losses[i] = rig.trainer.last_loss();
+  }
+  // A threshold between the 3rd and 4th smallest loss: three samples settle.
+  std::array<float, 8> sorted = losses;
+  std::sort(sorted.begin(), sorted.end());
+  REQUIRE(sorted[2] < sorted[3]);
+  REQUIRE(rig.cache.set_rest_below_loss(0.5f * (sorted[2] + sorted[3])) == Status::ok);
+  const auto visits = [&](std::uint32_t seed) {
+    const float sum_of_losses = [&] {
+      float sum = 0;
+      for (const float l : losses) {
+        sum += l;
+      }
+      return sum;
+    }();
+    REQUIRE(rig.cache.train_epoch(rig.trainer, seed) == Status::ok);
+    // The mean over the visited samples tells how many were visited: 8 (all) or 5 (the three
+    // settled ones rest). The mean of the five unsettled losses differs from the mean of all.
+    const float all = sum_of_losses / 8.0f;
+    return std::fabs(rig.cache.last_epoch_loss() - all) < 1e-6f ? 8 : 5;
+  };
+  CHECK(visits(1) == 8);  // every sample visited; three settle
+  CHECK(visits(2) == 5);  // those three rest
+  CHECK(visits(3) == 8);  // and come back
+  CHECK(visits(4) == 5);
 }

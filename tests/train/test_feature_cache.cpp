@@ -48,10 +48,11 @@ static_assert(std::is_same_v<FloatCache::shape, Shape<18>>);
 static_assert(Cache::bytes_per_sample == 18);  // int8: 18 bytes, not 72
 static_assert(FloatCache::bytes_per_sample == 72);
 static_assert(4 * Cache::bytes_per_sample == FloatCache::bytes_per_sample);
-// The object holds the samples and the labels: no more than that (and alignment).
+// The object holds the samples, the labels and a resting flag per sample: no more than that
+// (and a few counters, alignment).
 static_assert(Cache::capacity == 8 && FloatCache::capacity == 8);
-static_assert(sizeof(Cache) >= 8 * 18 + 8 * sizeof(std::size_t));
-static_assert(sizeof(Cache) <= 8 * 18 + 8 * sizeof(std::size_t) + 32);
+static_assert(sizeof(Cache) >= 8 * 18 + 8 * sizeof(std::size_t) + 8);
+static_assert(sizeof(Cache) <= 8 * 18 + 8 * sizeof(std::size_t) + 8 + 40);
 static_assert(sizeof(FloatCache) - sizeof(Cache) == 8 * (72 - 18));
 
 // The cross-entropy of cached sample i with the head's current parameters.

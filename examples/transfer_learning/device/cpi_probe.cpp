@@ -103,7 +103,7 @@ int run() {
       static_cast<unsigned>(kBatch), static_cast<double>(kLearningRate),
       static_cast<unsigned>(kHidden));
   DeviceTrainer trainer(model, head_optimizer(), training_arena, kBatch);
-  if (configure(trainer) != mtl::Status::ok) {
+  if (configure(trainer, cache) != mtl::Status::ok) {
     return 1;
   }
   job.trainer = &trainer;

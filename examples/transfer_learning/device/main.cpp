@@ -152,7 +152,7 @@ int run() {
       Store::load(model, flash, training_arena.bytes().first<Store::payload_bytes>());
 
   DeviceTrainer trainer(model, head_optimizer(), training_arena, kBatch);
-  if (configure(trainer) != mtl::Status::ok) {
+  if (configure(trainer, cache) != mtl::Status::ok) {
     return 1;
   }
   Accuracy accuracy;

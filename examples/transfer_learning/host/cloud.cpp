@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   static DeviceTrainer::TrainingArena arena;
   static Cache cache;
   DeviceTrainer trainer(model, head_optimizer(), arena, kBatch);
-  if (configure(trainer) != mtl::Status::ok)
+  if (configure(trainer, cache) != mtl::Status::ok)
     return 1;
 
   DatasetStream train_stream(train);

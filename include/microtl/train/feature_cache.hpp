@@ -95,14 +95,21 @@ class FeatureCache {
     shuffled_order(order, seed);
     float loss_sum = 0.0f;
     std::size_t stepped = 0;
+    std::size_t visited = 0;
     for (std::size_t n = 0; n < count_; ++n) {
       const std::size_t i = order[n];
+      if (resting_[i] != 0) {  // settled last epoch: this one passes it by
+        resting_[i] = 0;
+        continue;
+      }
       MICROTL_TRY(trainer.step_cached(sample(i), quant_, targets_[i]));
       loss_sum += trainer.last_loss();
       stepped += trainer.last_sample_skipped() ? 0U : 1U;
+      ++visited;
+      resting_[i] = trainer.last_loss() < rest_below_loss_ ? 1U : 0U;
     }
     MICROTL_TRY(trainer.apply());  // a last partial mini-batch
-    last_epoch_loss_ = count_ > 0 ? loss_sum / static_cast<float>(count_) : 0.0f;
+    last_epoch_loss_ = visited > 0 ? loss_sum / static_cast<float>(visited) : 0.0f;
     last_epoch_stepped_ = stepped;
     return Status::ok;
   }
@@ -126,10 +133,22 @@ class FeatureCache {
     return Status::ok;
   }
 
+  // A sample whose loss is below `loss` (the head gets it right with a wide margin) rests
+  // for the next epoch: not even a forward pass; the epoch after, it is visited again.
+  // 0 (the default) rests none. invalid_argument (and no change) for a negative, NaN or
+  // infinite value.
+  Status set_rest_below_loss(float loss) noexcept {
+    if (!(loss >= 0.0f && loss <= 3.40282346638528859812e+38f)) {
+      return Status::invalid_argument;
+    }
+    rest_below_loss_ = loss;
+    return Status::ok;
+  }
+
   // The samples of the last epoch that needed a step (were not skipped by the trainer).
   std::size_t last_epoch_stepped() const noexcept { return last_epoch_stepped_; }
 
-  // The mean training loss of the last epoch (each sample's loss before its update).
+  // The mean training loss of the last epoch (each visited sample's loss before its update).
   float last_epoch_loss() const noexcept { return last_epoch_loss_; }
 
   // The quantization of the cached int8 codes (of the first sample added; for float caches
@@ -146,7 +165,10 @@ class FeatureCache {
   }
   std::size_t size() const noexcept { return count_; }
   bool full() const noexcept { return count_ == Capacity; }
-  void clear() noexcept { count_ = 0; }
+  void clear() noexcept {
+    count_ = 0;
+    resting_ = {};
+  }
 
  private:
   void shuffled_order(std::array<std::uint16_t, Capacity>& order,
@@ -179,6 +201,8 @@ class FeatureCache {
   quant::QuantParams quant_{0.0f, 0};
   float last_epoch_loss_ = 0.0f;
   std::size_t last_epoch_stepped_ = 0;
+  float rest_below_loss_ = 0.0f;
+  std::array<std::uint8_t, Capacity> resting_{};  // 1: passed by in the next epoch
 };
 
 }  // namespace microtl
