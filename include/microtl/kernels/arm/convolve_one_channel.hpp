@@ -131,9 +131,14 @@ OneChannelFilter prepare_one_channel(const std::int8_t* weights, const std::int3
           make_doubled_rescale(params.multipliers[c], bias[c], KH * KW, params.output_offset)};
 }
 
-// The four outputs of one window for the channels f[0..3], packed as a quad (lane k from
-// f[k]), each saturated to int8 but not yet clamped to the activation range.
-inline std::int32_t one_channel_quad(const WindowPairs& p, const OneChannelFilter* f) noexcept {
+// The outputs of one window, whose kernel rows are the words q0, q1, q2, for the channels
+// f[0 .. 4 Quads), Quads = 1 or 2: quads[g] packs those of f[4g .. 4g + 4) (lane k from
+// f[4g + k]), each saturated to int8 but not yet clamped to the activation range.
+template <std::size_t Quads>
+inline void one_channel_pixel(std::int32_t q0, std::int32_t q1, std::int32_t q2,
+                              std::int32_t offset_pair, const OneChannelFilter* f,
+                              std::int32_t (&quads)[Quads]) noexcept {
+  static_assert(Quads == 1 || Quads == 2);
 #if defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
   // LDM fills its registers in ascending order: the six it loads are pinned so that they are.
   register std::int32_t w0 asm("r6");
@@ -142,18 +147,28 @@ inline std::int32_t one_channel_quad(const WindowPairs& p, const OneChannelFilte
   register std::int32_t w3 asm("r10");
   register std::int32_t w4 asm("r11");
   register std::int32_t acc asm("r12");
-  std::int32_t quad;
+  std::int32_t m;
   const OneChannelFilter* cursor = f;
-  // One channel: its filter and bias, five SMLAD, its multiplier; the rescaled value is left
-  // in w1 (arm/requantize_doubled.hpp: SMMLAR, ADD, ASR).
+  // The pairs in place: q0, q1, q2 become e0, e1, e2, the offset pair becomes o (through w0,
+  // still free), m is built from q0 and q1 first.
   // clang-format off
+#define MICROTL_ARM_WINDOW_PAIRS                                   \
+  "pkhbt   %[m], %[q0], %[q1], lsl #16\n\t"                        \
+  "sxtab16 %[m], %[off], %[m], ror #8\n\t"                         \
+  "sxtab16 %[q0], %[off], %[q0]\n\t"                               \
+  "sxtab16 %[q1], %[off], %[q1]\n\t"                               \
+  "sxtab16 %[w0], %[off], %[q2], ror #8\n\t"                       \
+  "sxtab16 %[q2], %[off], %[q2]\n\t"                               \
+  "mov     %[off], %[w0]\n\t"
+  // One channel: its filter and bias, five SMLAD, its multiplier; the rescaled value is left
+  // in w1 (arm/requantize_doubled.hpp: SMMLAR, ADD, ASR). Four make a quad in %[q].
 #define MICROTL_ARM_ONE_CHANNEL                                    \
   "ldm     %[f]!, {%[w0], %[w1], %[w2], %[w3], %[w4], %[acc]}\n\t" \
-  "smlad   %[acc], %[e0], %[w0], %[acc]\n\t"                        \
-  "smlad   %[acc], %[e1], %[w1], %[acc]\n\t"                        \
-  "smlad   %[acc], %[e2], %[w2], %[acc]\n\t"                        \
+  "smlad   %[acc], %[q0], %[w0], %[acc]\n\t"                        \
+  "smlad   %[acc], %[q1], %[w1], %[acc]\n\t"                        \
+  "smlad   %[acc], %[q2], %[w2], %[acc]\n\t"                        \
   "smlad   %[acc], %[m], %[w3], %[acc]\n\t"                         \
-  "smlad   %[acc], %[o], %[w4], %[acc]\n\t"                         \
+  "smlad   %[acc], %[off], %[w4], %[acc]\n\t"                       \
   "ldm     %[f]!, {%[w0], %[w1], %[w2]}\n\t"                        \
   "smmlar  %[w1], %[acc], %[w0], %[w1]\n\t"                         \
   "add     %[w1], %[w1], %[acc], asr #31\n\t"                       \
@@ -162,33 +177,52 @@ inline std::int32_t one_channel_quad(const WindowPairs& p, const OneChannelFilte
   MICROTL_ARM_ONE_CHANNEL                                          \
   "ssat    %[w1], #8, %[w1]\n\t"                                    \
   "bfi     %[q], %[w1], #" LSB ", #8\n\t"
-  __asm(
-      MICROTL_ARM_ONE_CHANNEL
-      "ssat    %[q], #8, %[w1]\n\t"
-      MICROTL_ARM_ONE_CHANNEL_LANE("8")
-      MICROTL_ARM_ONE_CHANNEL_LANE("16")
-      MICROTL_ARM_ONE_CHANNEL_LANE("24")
-      : [q] "=&r"(quad), [f] "+r"(cursor), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2),
-        [w3] "=&r"(w3), [w4] "=&r"(w4), [acc] "=&r"(acc)
-      : [e0] "r"(p.e0), [e1] "r"(p.e1), [e2] "r"(p.e2), [m] "r"(p.m), [o] "r"(p.o)
-      : "memory");
+#define MICROTL_ARM_ONE_CHANNEL_QUAD                               \
+  MICROTL_ARM_ONE_CHANNEL                                          \
+  "ssat    %[q], #8, %[w1]\n\t"                                     \
+  MICROTL_ARM_ONE_CHANNEL_LANE("8")                                \
+  MICROTL_ARM_ONE_CHANNEL_LANE("16")                               \
+  MICROTL_ARM_ONE_CHANNEL_LANE("24")
+#define MICROTL_ARM_ONE_CHANNEL_OPERANDS                                                    \
+  [q0] "+r"(q0), [q1] "+r"(q1), [q2] "+r"(q2), [off] "+r"(offset_pair), [m] "=&r"(m),        \
+  [f] "+r"(cursor), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3),          \
+  [w4] "=&r"(w4), [acc] "=&r"(acc)                                                          \
+  : "m"(*reinterpret_cast<const OneChannelFilter(*)[4 * Quads]>(f))
+  if constexpr (Quads == 1) {
+    __asm(MICROTL_ARM_WINDOW_PAIRS
+          MICROTL_ARM_ONE_CHANNEL_QUAD
+          : [q] "=&r"(quads[0]), MICROTL_ARM_ONE_CHANNEL_OPERANDS);
+  } else {
+    // The first quad goes to its stack slot: the registers are all in use.
+    __asm(MICROTL_ARM_WINDOW_PAIRS
+          MICROTL_ARM_ONE_CHANNEL_QUAD
+          "str     %[q], %[q0out]\n\t"
+          MICROTL_ARM_ONE_CHANNEL_QUAD
+          : [q0out] "=m"(quads[0]), [q] "=&r"(quads[1]), MICROTL_ARM_ONE_CHANNEL_OPERANDS);
+  }
+#undef MICROTL_ARM_ONE_CHANNEL_OPERANDS
+#undef MICROTL_ARM_ONE_CHANNEL_QUAD
 #undef MICROTL_ARM_ONE_CHANNEL_LANE
 #undef MICROTL_ARM_ONE_CHANNEL
+#undef MICROTL_ARM_WINDOW_PAIRS
   // clang-format on
-  return quad;
 #else
-  std::uint32_t quad = 0;
-  for (std::size_t k = 0; k < 4; ++k) {
-    std::int32_t acc = f[k].bias;
-    acc = dsp::smlad(p.e0, f[k].w02[0], acc);
-    acc = dsp::smlad(p.e1, f[k].w02[1], acc);
-    acc = dsp::smlad(p.e2, f[k].w02[2], acc);
-    acc = dsp::smlad(p.m, f[k].w1_01, acc);
-    acc = dsp::smlad(p.o, f[k].w1_2, acc);
-    const std::int32_t value = dsp::ssat8(rescale_doubled(acc, f[k].rescale));
-    quad |= (static_cast<std::uint32_t>(value) & 0xFFu) << (8 * k);
+  const WindowPairs p = window_pairs(q0, q1, q2, offset_pair);
+  for (std::size_t g = 0; g < Quads; ++g) {
+    std::uint32_t quad = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+      const OneChannelFilter& c = f[4 * g + k];
+      std::int32_t acc = c.bias;
+      acc = dsp::smlad(p.e0, c.w02[0], acc);
+      acc = dsp::smlad(p.e1, c.w02[1], acc);
+      acc = dsp::smlad(p.e2, c.w02[2], acc);
+      acc = dsp::smlad(p.m, c.w1_01, acc);
+      acc = dsp::smlad(p.o, c.w1_2, acc);
+      const std::int32_t value = dsp::ssat8(rescale_doubled(acc, c.rescale));
+      quad |= (static_cast<std::uint32_t>(value) & 0xFFu) << (8 * k);
+    }
+    quads[g] = static_cast<std::int32_t>(quad);
   }
-  return static_cast<std::int32_t>(quad);
 #endif
 }
 
@@ -237,22 +271,23 @@ void convolve_one_channel(const std::int8_t* input, const std::int8_t* weights,
           if (!decltype(all_rows)::value && rows[r] == nullptr) {
             q[r] = fill;
           } else if (decltype(inside)::value) {
-            q[r] = dsp::load_quad(rows[r] + column);
+            // All rows inside: they follow each other, W bytes apart (immediate offsets).
+            q[r] = dsp::load_quad(rows[0] + column + r * W);
           } else {
             q[r] = row_word(rows[r], column, static_cast<int>(W), fill);
           }
         }
-        const WindowPairs pairs = window_pairs(q[0], q[1], q[2], offset_pair);
+        std::int32_t quads[kGroup / 4];
+        one_channel_pixel(q[0], q[1], q[2], offset_pair, filters, quads);
         std::int8_t* out = out_row + x * Cout;
 #pragma GCC unroll 2
-        for (std::size_t g = 0; g < kGroup; g += 4) {
-          if (Cout % 4 == 0 || first + g + 4 <= Cout) {
-            dsp::store_quad(out + g, clamp_quad(one_channel_quad(pairs, filters + g), range));
-          } else if (first + g < Cout) {
-            const auto packed =
-                static_cast<std::uint32_t>(clamp_quad(one_channel_quad(pairs, filters + g), range));
-            for (std::size_t k = 0; first + g + k < Cout; ++k) {
-              out[g + k] = static_cast<std::int8_t>(packed >> (8 * k));
+        for (std::size_t g = 0; g < kGroup / 4; ++g) {
+          const auto quad = static_cast<std::uint32_t>(clamp_quad(quads[g], range));
+          if (Cout % 4 == 0 || first + 4 * g + 4 <= Cout) {
+            dsp::store_quad(out + 4 * g, static_cast<std::int32_t>(quad));
+          } else {
+            for (std::size_t k = 0; first + 4 * g + k < Cout; ++k) {
+              out[4 * g + k] = static_cast<std::int8_t>(quad >> (8 * k));
             }
           }
         }
