@@ -80,11 +80,15 @@ void prepare_group(const std::int8_t* weights, const std::int32_t* bias,
   }
 }
 
-// acc.a<k> += the products of `Chunks` chunks of input at x (plus the offset) with channel k's
-// pairs at w; w moves past them (8 words per chunk).
-template <std::size_t Chunks>
-inline void prepared_run(const std::int8_t* x, const std::int32_t*& w, std::int32_t offset_pair,
-                         Acc4& acc) noexcept {
+// acc.a<k> += the products of Rows runs of `Chunks` chunks of input (plus the offset) with
+// channel k's pairs: the first run at x and w, each next one InputSkip bytes after the end of
+// the run before in the input, and TableSkip words after it in the table (w moves past the
+// last run). On DSP cores one asm block, unrolled by the assembler (.rept).
+template <std::size_t Chunks, std::size_t Rows, std::size_t InputSkip, std::size_t TableSkip>
+inline void prepared_runs(const std::int8_t* x, const std::int32_t*& w, std::int32_t offset_pair,
+                          Acc4& acc) noexcept {
+  static_assert(Rows >= 1 && InputSkip <= 4095 && 4 * TableSkip <= 4095,
+                "the skips are ADD immediates");
 #if defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
   // LDM fills its registers in ascending order: the four it loads are pinned so that they are.
   register std::int32_t p0 asm("r8");
@@ -94,36 +98,52 @@ inline void prepared_run(const std::int8_t* x, const std::int32_t*& w, std::int3
   std::int32_t low;
   std::int32_t high;
   // clang-format off
+#define MICROTL_ARM_PREPARED_RUN                     \
+  ".rept   %c[n]\n\t"                                \
+  "ldr     %[lo], [%[x]], #4\n\t"                    \
+  "sxtab16 %[hi], %[off], %[lo], ror #8\n\t"         \
+  "sxtab16 %[lo], %[off], %[lo]\n\t"                 \
+  "ldm     %[w]!, {%[p0], %[p1], %[p2], %[p3]}\n\t"  \
+  "smlad   %[a0], %[lo], %[p0], %[a0]\n\t"           \
+  "smlad   %[a0], %[hi], %[p1], %[a0]\n\t"           \
+  "smlad   %[a1], %[lo], %[p2], %[a1]\n\t"           \
+  "smlad   %[a1], %[hi], %[p3], %[a1]\n\t"           \
+  "ldm     %[w]!, {%[p0], %[p1], %[p2], %[p3]}\n\t"  \
+  "smlad   %[a2], %[lo], %[p0], %[a2]\n\t"           \
+  "smlad   %[a2], %[hi], %[p1], %[a2]\n\t"           \
+  "smlad   %[a3], %[lo], %[p2], %[a3]\n\t"           \
+  "smlad   %[a3], %[hi], %[p3], %[a3]\n\t"           \
+  ".endr\n\t"
   __asm(
-      ".rept   %c[n]\n\t"
-      "ldr     %[lo], [%[x]], #4\n\t"
-      "sxtab16 %[hi], %[off], %[lo], ror #8\n\t"
-      "sxtab16 %[lo], %[off], %[lo]\n\t"
-      "ldm     %[w]!, {%[p0], %[p1], %[p2], %[p3]}\n\t"
-      "smlad   %[a0], %[lo], %[p0], %[a0]\n\t"
-      "smlad   %[a0], %[hi], %[p1], %[a0]\n\t"
-      "smlad   %[a1], %[lo], %[p2], %[a1]\n\t"
-      "smlad   %[a1], %[hi], %[p3], %[a1]\n\t"
-      "ldm     %[w]!, {%[p0], %[p1], %[p2], %[p3]}\n\t"
-      "smlad   %[a2], %[lo], %[p0], %[a2]\n\t"
-      "smlad   %[a2], %[hi], %[p1], %[a2]\n\t"
-      "smlad   %[a3], %[lo], %[p2], %[a3]\n\t"
-      "smlad   %[a3], %[hi], %[p3], %[a3]\n\t"
+      MICROTL_ARM_PREPARED_RUN
+      ".rept   %c[rows] - 1\n\t"
+      "add     %[x], %[x], %[xs]\n\t"
+      ".if     %c[ws]\n\t"
+      "add     %[w], %[w], %[ws] * 4\n\t"
+      ".endif\n\t"
+      MICROTL_ARM_PREPARED_RUN
       ".endr"
       : [x] "+r"(x), [w] "+r"(w), [lo] "=&r"(low), [hi] "=&r"(high), [p0] "=&r"(p0),
         [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3), [a0] "+r"(acc.a0), [a1] "+r"(acc.a1),
         [a2] "+r"(acc.a2), [a3] "+r"(acc.a3)
-      : [off] "r"(offset_pair), [n] "n"(Chunks)
+      : [off] "r"(offset_pair), [n] "n"(Chunks), [rows] "n"(Rows), [xs] "n"(InputSkip),
+        [ws] "n"(TableSkip)
       : "memory");
+#undef MICROTL_ARM_PREPARED_RUN
   // clang-format on
 #else
   std::int32_t* const a[4] = {&acc.a0, &acc.a1, &acc.a2, &acc.a3};
-  for (std::size_t j = 0; j < Chunks; ++j, w += 8) {
-    const std::int32_t quad = dsp::load_quad(x + 4 * j);
-    const std::int32_t low = dsp::sxtab16(offset_pair, quad);
-    const std::int32_t high = dsp::sxtab16_ror8(offset_pair, quad);
-    for (std::size_t k = 0; k < 4; ++k) {
-      *a[k] = dsp::smlad(high, w[2 * k + 1], dsp::smlad(low, w[2 * k], *a[k]));
+  for (std::size_t r = 0; r < Rows; ++r, x += 4 * Chunks + InputSkip) {
+    if (r != 0) {
+      w += TableSkip;
+    }
+    for (std::size_t j = 0; j < Chunks; ++j, w += 8) {
+      const std::int32_t quad = dsp::load_quad(x + 4 * j);
+      const std::int32_t low = dsp::sxtab16(offset_pair, quad);
+      const std::int32_t high = dsp::sxtab16_ror8(offset_pair, quad);
+      for (std::size_t k = 0; k < 4; ++k) {
+        *a[k] = dsp::smlad(high, w[2 * k + 1], dsp::smlad(low, w[2 * k], *a[k]));
+      }
     }
   }
 #endif
@@ -170,11 +190,18 @@ void convolve_prepared(const std::int8_t* input, const std::int8_t* weights,
         const std::int32_t* w =
             &group
                  .pairs[(static_cast<std::size_t>(ky_begin) * KW + kx_begin) * kChunksPerTap][0][0];
+        constexpr std::size_t kInputSkip = (W - decltype(taps)::value) * Cin;
+        constexpr std::size_t kTableSkip = (KW * kChunksPerTap - kRun) * 8;
         Acc4 acc{group.bias[0], group.bias[1], group.bias[2], group.bias[3]};
-        for (int ky = ky_begin; ky < ky_end; ++ky) {
-          prepared_run<kRun>(in, w, offset_pair, acc);
-          in += W * Cin;
-          w += (KW * kChunksPerTap - kRun) * 8;
+        if (kInputSkip <= 4095 && ky_begin == 0 && ky_end == static_cast<int>(KH)) {
+          // Every kernel row: one asm block.
+          prepared_runs<kRun, KH, (kInputSkip <= 4095 ? kInputSkip : 0), kTableSkip>(
+              in, w, offset_pair, acc);
+        } else {
+          for (int ky = ky_begin; ky < ky_end; ++ky, in += W * Cin) {
+            prepared_runs<kRun, 1, 0, 0>(in, w, offset_pair, acc);
+            w += kTableSkip;
+          }
         }
         const std::int32_t quad =
             requantize4_doubled(acc.a0, acc.a1, acc.a2, acc.a3, group.rescale, range);
