@@ -136,7 +136,7 @@ OneChannelFilter prepare_one_channel(const std::int8_t* weights, const std::int3
 // f[4g + k]), each saturated to int8 but not yet clamped to the activation range.
 template <std::size_t Quads>
 inline void one_channel_pixel(std::int32_t q0, std::int32_t q1, std::int32_t q2,
-                              std::int32_t offset_pair, const OneChannelFilter* f,
+                              const std::int32_t& offset_pair, const OneChannelFilter* f,
                               std::int32_t (&quads)[Quads]) noexcept {
   static_assert(Quads == 1 || Quads == 2);
 #if defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
@@ -148,18 +148,23 @@ inline void one_channel_pixel(std::int32_t q0, std::int32_t q1, std::int32_t q2,
   register std::int32_t w4 asm("r11");
   register std::int32_t acc asm("r12");
   std::int32_t m;
+  std::int32_t o;
+  std::int32_t first;
+  std::int32_t last;
   const OneChannelFilter* cursor = f;
-  // The pairs in place: q0, q1, q2 become e0, e1, e2, the offset pair becomes o (through w0,
-  // still free), m is built from q0 and q1 first.
+  // The pairs in place: q0, q1, q2 become e0, e1, e2; o holds the offset pair (loaded from
+  // memory: one register less for the loop around) until it becomes the pair o (through w0,
+  // still free); m is built from q0 and q1 first.
   // clang-format off
 #define MICROTL_ARM_WINDOW_PAIRS                                   \
+  "ldr     %[o], %[off]\n\t"                                        \
   "pkhbt   %[m], %[q0], %[q1], lsl #16\n\t"                        \
-  "sxtab16 %[m], %[off], %[m], ror #8\n\t"                         \
-  "sxtab16 %[q0], %[off], %[q0]\n\t"                               \
-  "sxtab16 %[q1], %[off], %[q1]\n\t"                               \
-  "sxtab16 %[w0], %[off], %[q2], ror #8\n\t"                       \
-  "sxtab16 %[q2], %[off], %[q2]\n\t"                               \
-  "mov     %[off], %[w0]\n\t"
+  "sxtab16 %[m], %[o], %[m], ror #8\n\t"                           \
+  "sxtab16 %[q0], %[o], %[q0]\n\t"                                 \
+  "sxtab16 %[q1], %[o], %[q1]\n\t"                                 \
+  "sxtab16 %[w0], %[o], %[q2], ror #8\n\t"                         \
+  "sxtab16 %[q2], %[o], %[q2]\n\t"                                 \
+  "mov     %[o], %[w0]\n\t"
   // One channel: its filter and bias, five SMLAD, its multiplier; the rescaled value is left
   // in w1 (arm/requantize_doubled.hpp: SMMLAR, ADD, ASR). Four make a quad in %[q].
 #define MICROTL_ARM_ONE_CHANNEL                                    \
@@ -168,7 +173,7 @@ inline void one_channel_pixel(std::int32_t q0, std::int32_t q1, std::int32_t q2,
   "smlad   %[acc], %[q1], %[w1], %[acc]\n\t"                        \
   "smlad   %[acc], %[q2], %[w2], %[acc]\n\t"                        \
   "smlad   %[acc], %[m], %[w3], %[acc]\n\t"                         \
-  "smlad   %[acc], %[off], %[w4], %[acc]\n\t"                       \
+  "smlad   %[acc], %[o], %[w4], %[acc]\n\t"                         \
   "ldm     %[f]!, {%[w0], %[w1], %[w2]}\n\t"                        \
   "smmlar  %[w1], %[acc], %[w0], %[w1]\n\t"                         \
   "add     %[w1], %[w1], %[acc], asr #31\n\t"                       \
@@ -184,21 +189,24 @@ inline void one_channel_pixel(std::int32_t q0, std::int32_t q1, std::int32_t q2,
   MICROTL_ARM_ONE_CHANNEL_LANE("16")                               \
   MICROTL_ARM_ONE_CHANNEL_LANE("24")
 #define MICROTL_ARM_ONE_CHANNEL_OPERANDS                                                    \
-  [q0] "+r"(q0), [q1] "+r"(q1), [q2] "+r"(q2), [off] "+r"(offset_pair), [m] "=&r"(m),        \
+  [q0] "+r"(q0), [q1] "+r"(q1), [q2] "+r"(q2), [o] "=&r"(o), [m] "=&r"(m),                  \
   [f] "+r"(cursor), [w0] "=&r"(w0), [w1] "=&r"(w1), [w2] "=&r"(w2), [w3] "=&r"(w3),          \
   [w4] "=&r"(w4), [acc] "=&r"(acc)                                                          \
-  : "m"(*reinterpret_cast<const OneChannelFilter(*)[4 * Quads]>(f))
+  : [off] "m"(offset_pair), "m"(*reinterpret_cast<const OneChannelFilter(*)[4 * Quads]>(f))
   if constexpr (Quads == 1) {
     __asm(MICROTL_ARM_WINDOW_PAIRS
           MICROTL_ARM_ONE_CHANNEL_QUAD
-          : [q] "=&r"(quads[0]), MICROTL_ARM_ONE_CHANNEL_OPERANDS);
+          : [q] "=&r"(last), MICROTL_ARM_ONE_CHANNEL_OPERANDS);
+    quads[0] = last;
   } else {
     // The first quad goes to its stack slot: the registers are all in use.
     __asm(MICROTL_ARM_WINDOW_PAIRS
           MICROTL_ARM_ONE_CHANNEL_QUAD
           "str     %[q], %[q0out]\n\t"
           MICROTL_ARM_ONE_CHANNEL_QUAD
-          : [q0out] "=m"(quads[0]), [q] "=&r"(quads[1]), MICROTL_ARM_ONE_CHANNEL_OPERANDS);
+          : [q0out] "=m"(first), [q] "=&r"(last), MICROTL_ARM_ONE_CHANNEL_OPERANDS);
+    quads[0] = first;
+    quads[1] = last;
   }
 #undef MICROTL_ARM_ONE_CHANNEL_OPERANDS
 #undef MICROTL_ARM_ONE_CHANNEL_QUAD
@@ -243,6 +251,8 @@ void convolve_one_channel(const std::int8_t* input, const std::int8_t* weights,
   const std::int32_t offset_pair = dsp::splat_pair(params.input_offset);
   const std::int32_t fill = dsp::splat_quad(-params.input_offset);
   const OutputRange range = OutputRange::of(params.output_offset, params.activation);
+  const std::int32_t lo = range.min_quad;
+  const std::int32_t hi = range.max_quad;
   alignas(8) OneChannelFilter filters[kGroup];
 
   for (std::size_t first = 0; first < Cout; first += kGroup) {
@@ -282,7 +292,8 @@ void convolve_one_channel(const std::int8_t* input, const std::int8_t* weights,
         std::int8_t* out = out_row + x * Cout;
 #pragma GCC unroll 2
         for (std::size_t g = 0; g < kGroup / 4; ++g) {
-          const auto quad = static_cast<std::uint32_t>(clamp_quad(quads[g], range));
+          const auto quad =
+              static_cast<std::uint32_t>(dsp::min_s8x4(dsp::max_s8x4(quads[g], lo), hi));
           if (Cout % 4 == 0 || first + 4 * g + 4 <= Cout) {
             dsp::store_quad(out + 4 * g, static_cast<std::int32_t>(quad));
           } else {

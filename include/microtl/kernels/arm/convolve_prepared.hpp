@@ -70,6 +70,7 @@ void prepare_group(const std::int8_t* weights, const std::int32_t* bias,
     group.bias[k] = doubled_fast(multiplier, b, Taps) ? 2 * b : 0;
     group.rescale[k] = make_doubled_rescale(multiplier, b, Taps, params.output_offset);
     const std::int8_t* filter = weights + (real ? c : first) * Taps;
+#pragma GCC unroll 4
     for (std::size_t j = 0; j < Taps / 4; ++j) {
       const std::int32_t word = real ? dsp::load_quad(filter + 4 * j) : 0;
       const std::int32_t even = dsp::sxtb16(word);
