@@ -17,13 +17,13 @@
 //   LDM four pairs (channels 0, 1); 4 SMLAD; LDM four pairs (channels 2, 3); 4 SMLAD
 //
 // 16 MACs in 13 instructions (the previous general path, arm/convolve_general.hpp, sign-
-// extends each weight word for each pixel: 16 in 23). The run is unrolled by the assembler
-// (.rept), one copy per possible run length (1 to KW taps). Taps outside the input are not in
-// the runs. The four outputs are requantized together (27 instructions) and stored with one
-// STR; the channels of a last group of fewer than four have zero filters and are not stored.
-// A channel that is not arm::doubled_fast (its multiplier or bias out of the doubled
-// requantization's range; none in calibrated layers) is computed again afterwards, exactly
-// (arm/convolve_exact.hpp).
+// extends each weight word for each pixel: 16 in 23). A whole window's runs are unrolled into
+// one sequence; a window cut by the padding takes a loop over its rows, each row unrolled (one
+// copy per run length, 1 to KW taps). Taps outside the input are not in the runs. The four outputs
+// are requantized together (27 instructions) and stored with one STR; the channels of a last group
+// of fewer than four have zero filters and are not stored. A channel that is not arm::doubled_fast
+// (its multiplier or bias out of the doubled requantization's range; none in calibrated layers) is
+// computed again afterwards, exactly (arm/convolve_exact.hpp).
 //
 // Scratch: none. Stack: the group's table, 8 * KH * KW * Cin + 64 bytes (1,216 for 3x3x16).
 #pragma once
@@ -81,73 +81,79 @@ void prepare_group(const std::int8_t* weights, const std::int32_t* bias,
   }
 }
 
-// acc.a<k> += the products of Rows runs of `Chunks` chunks of input (plus the offset) with
-// channel k's pairs: the first run at x and w, each next one InputSkip bytes after the end of
-// the run before in the input, and TableSkip words after it in the table (w moves past the
-// last run). On DSP cores one asm block, unrolled by the assembler (.rept).
-template <std::size_t Chunks, std::size_t Rows, std::size_t InputSkip, std::size_t TableSkip>
-inline void prepared_runs(const std::int8_t* x, const std::int32_t*& w, std::int32_t offset_pair,
-                          Acc4& acc) noexcept {
-  static_assert(Rows >= 1 && InputSkip <= 4095 && 4 * TableSkip <= 4095,
-                "the skips are ADD immediates");
+// acc.a<k> += the products of one chunk of input at x (plus the offset) with channel k's
+// pairs at w; x and w move past them (4 bytes, 8 words). On DSP cores one asm block of 13
+// instructions. (One block per chunk, not an assembler loop: GCC places its literal pools by
+// its estimate of each block's size, which it cannot make of a .rept.)
+MICROTL_KERNEL_INLINE void prepared_chunk(const std::int8_t*& x, const std::int32_t*& w,
+                                          std::int32_t offset_pair, Acc4& acc) noexcept {
 #if defined(__ARM_FEATURE_DSP) && defined(__OPTIMIZE__)
   // LDM fills its registers in ascending order: the four it loads are pinned so that they are.
   register std::int32_t p0 asm("r8");
   register std::int32_t p1 asm("r9");
   register std::int32_t p2 asm("r10");
   register std::int32_t p3 asm("r11");
+  // The accumulators pinned too: consecutive chunks then need no moves between them.
+  register std::int32_t a0 asm("r2") = acc.a0;
+  register std::int32_t a1 asm("r3") = acc.a1;
+  register std::int32_t a2 asm("r4") = acc.a2;
+  register std::int32_t a3 asm("r5") = acc.a3;
   std::int32_t low;
   std::int32_t high;
   // clang-format off
-#define MICROTL_ARM_PREPARED_RUN                     \
-  ".rept   %c[n]\n\t"                                \
-  "ldr     %[lo], [%[x]], #4\n\t"                    \
-  "sxtab16 %[hi], %[off], %[lo], ror #8\n\t"         \
-  "sxtab16 %[lo], %[off], %[lo]\n\t"                 \
-  "ldm     %[w]!, {%[p0], %[p1], %[p2], %[p3]}\n\t"  \
-  "smlad   %[a0], %[lo], %[p0], %[a0]\n\t"           \
-  "smlad   %[a0], %[hi], %[p1], %[a0]\n\t"           \
-  "smlad   %[a1], %[lo], %[p2], %[a1]\n\t"           \
-  "smlad   %[a1], %[hi], %[p3], %[a1]\n\t"           \
-  "ldm     %[w]!, {%[p0], %[p1], %[p2], %[p3]}\n\t"  \
-  "smlad   %[a2], %[lo], %[p0], %[a2]\n\t"           \
-  "smlad   %[a2], %[hi], %[p1], %[a2]\n\t"           \
-  "smlad   %[a3], %[lo], %[p2], %[a3]\n\t"           \
-  "smlad   %[a3], %[hi], %[p3], %[a3]\n\t"           \
-  ".endr\n\t"
   __asm(
-      MICROTL_ARM_PREPARED_RUN
-      ".rept   %c[rows] - 1\n\t"
-      "add     %[x], %[x], %[xs]\n\t"
-      ".if     %c[ws]\n\t"
-      "add     %[w], %[w], %[ws] * 4\n\t"
-      ".endif\n\t"
-      MICROTL_ARM_PREPARED_RUN
-      ".endr"
+      "ldr     %[lo], [%[x]], #4\n\t"
+      "sxtab16 %[hi], %[off], %[lo], ror #8\n\t"
+      "sxtab16 %[lo], %[off], %[lo]\n\t"
+      "ldm     %[w]!, {%[p0], %[p1], %[p2], %[p3]}\n\t"
+      "smlad   %[a0], %[lo], %[p0], %[a0]\n\t"
+      "smlad   %[a0], %[hi], %[p1], %[a0]\n\t"
+      "smlad   %[a1], %[lo], %[p2], %[a1]\n\t"
+      "smlad   %[a1], %[hi], %[p3], %[a1]\n\t"
+      "ldm     %[w]!, {%[p0], %[p1], %[p2], %[p3]}\n\t"
+      "smlad   %[a2], %[lo], %[p0], %[a2]\n\t"
+      "smlad   %[a2], %[hi], %[p1], %[a2]\n\t"
+      "smlad   %[a3], %[lo], %[p2], %[a3]\n\t"
+      "smlad   %[a3], %[hi], %[p3], %[a3]"
       : [x] "+r"(x), [w] "+r"(w), [lo] "=&r"(low), [hi] "=&r"(high), [p0] "=&r"(p0),
-        [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3), [a0] "+r"(acc.a0), [a1] "+r"(acc.a1),
-        [a2] "+r"(acc.a2), [a3] "+r"(acc.a3)
-      : [off] "r"(offset_pair), [n] "n"(Chunks), [rows] "n"(Rows), [xs] "n"(InputSkip),
-        [ws] "n"(TableSkip)
+        [p1] "=&r"(p1), [p2] "=&r"(p2), [p3] "=&r"(p3), [a0] "+r"(a0), [a1] "+r"(a1),
+        [a2] "+r"(a2), [a3] "+r"(a3)
+      : [off] "r"(offset_pair)
       : "memory");
-#undef MICROTL_ARM_PREPARED_RUN
   // clang-format on
+  acc = {a0, a1, a2, a3};
 #else
+  const std::int32_t quad = dsp::load_quad(x);
+  const std::int32_t low = dsp::sxtab16(offset_pair, quad);
+  const std::int32_t high = dsp::sxtab16_ror8(offset_pair, quad);
   std::int32_t* const a[4] = {&acc.a0, &acc.a1, &acc.a2, &acc.a3};
-  for (std::size_t r = 0; r < Rows; ++r, x += 4 * Chunks + InputSkip) {
-    if (r != 0) {
-      w += TableSkip;
-    }
-    for (std::size_t j = 0; j < Chunks; ++j, w += 8) {
-      const std::int32_t quad = dsp::load_quad(x + 4 * j);
-      const std::int32_t low = dsp::sxtab16(offset_pair, quad);
-      const std::int32_t high = dsp::sxtab16_ror8(offset_pair, quad);
-      for (std::size_t k = 0; k < 4; ++k) {
-        *a[k] = dsp::smlad(high, w[2 * k + 1], dsp::smlad(low, w[2 * k], *a[k]));
-      }
-    }
+  for (std::size_t k = 0; k < 4; ++k) {
+    *a[k] = dsp::smlad(high, w[2 * k + 1], dsp::smlad(low, w[2 * k], *a[k]));
   }
+  x += 4;
+  w += 8;
 #endif
+}
+
+// acc.a<k> += the products of Rows runs of `Chunks` chunks of input (plus the offset) with
+// channel k's pairs: the first run at x and w, each next one InputSkip bytes after the end of
+// the run before in the input, and TableSkip words after it in the table (w moves past the
+// last run). Unrolled at compile time.
+template <std::size_t Chunks, std::size_t Rows, std::size_t InputSkip, std::size_t TableSkip>
+MICROTL_KERNEL_INLINE void prepared_runs(const std::int8_t* x, const std::int32_t*& w,
+                                         std::int32_t offset_pair, Acc4& acc) noexcept {
+  [&]<std::size_t... R>(std::index_sequence<R...>) MICROTL_KERNEL_LAMBDA {
+    const auto run = [&](std::size_t row) MICROTL_KERNEL_LAMBDA {
+      if (row != 0) {
+        x += InputSkip;
+        w += TableSkip;
+      }
+      [&]<std::size_t... J>(std::index_sequence<J...>) MICROTL_KERNEL_LAMBDA {
+        (((void)J, prepared_chunk(x, w, offset_pair, acc)), ...);
+      }(std::make_index_sequence<Chunks>{});
+    };
+    (run(R), ...);
+  }(std::make_index_sequence<Rows>{});
 }
 
 // f(std::integral_constant<std::size_t, t>{}) for the runtime t in [1, N].
@@ -191,14 +197,17 @@ void convolve_prepared(const std::int8_t* input, const std::int8_t* weights,
         const std::int32_t* w =
             &group
                  .pairs[(static_cast<std::size_t>(ky_begin) * KW + kx_begin) * kChunksPerTap][0][0];
-        constexpr std::size_t kInputSkip = (W - decltype(taps)::value) * Cin;
         constexpr std::size_t kTableSkip = (KW * kChunksPerTap - kRun) * 8;
         Acc4 acc{group.bias[0], group.bias[1], group.bias[2], group.bias[3]};
-        if (kInputSkip <= 4095 && ky_begin == 0 && ky_end == static_cast<int>(KH)) {
-          // Every kernel row: one asm block.
-          prepared_runs<kRun, KH, (kInputSkip <= 4095 ? kInputSkip : 0), kTableSkip>(
-              in, w, offset_pair, acc);
-        } else {
+        bool whole = false;
+        if constexpr (decltype(taps)::value == KW) {
+          // A whole window (the common case): every run unrolled, no loop.
+          whole = ky_begin == 0 && ky_end == static_cast<int>(KH);
+          if (whole) {
+            prepared_runs<kRun, KH, (W - KW) * Cin, 0>(in, w, offset_pair, acc);
+          }
+        }
+        if (!whole) {
           for (int ky = ky_begin; ky < ky_end; ++ky, in += W * Cin) {
             prepared_runs<kRun, 1, 0, 0>(in, w, offset_pair, acc);
             w += kTableSkip;
