@@ -16,11 +16,14 @@
 //   acc = 2 bias + SMLAD(e_0, (2 w00, 2 w02)) + SMLAD(e_1, (2 w10, 2 w12))
 //                + SMLAD(e_2, (2 w20, 2 w22)) + SMLAD(m, (2 w01, 2 w11)) + SMLAD(o, (2 w21, 0))
 //
-// 9 instructions prepare the pixel (3 LDR, 5 SXTAB16, PKHBT) for all the output channels;
-// each channel then costs LDM (its filter and bias), 5 SMLAD, LDM (its prepared multiplier),
-// SMMLAR, ADD, ASR, SSAT and a BFI into the quad of four outputs, which is clamped to the
-// activation range as byte lanes and written with one STR: about 14 instructions per output
-// for 9 MACs, against 27.6 in the previous form of this path.
+// About 10 instructions prepare the pixel (3 LDR, 5 SXTAB16, PKHBT, the offset) for all the
+// output channels, in the same asm block as the channels (the pairs never leave their
+// registers); each channel then costs LDM (its filter and bias), 5 SMLAD, LDM (its prepared
+// multiplier), SMMLAR, ADD, ASR, SSAT and a BFI into the quad of four outputs, which is
+// clamped to the activation range as byte lanes and written with one STR: 16.7 instructions
+// per output for 9 MACs in the 28x28x1 -> 8 benchmark, loop and borders included, against
+// 27.6 in the previous form of this path (three LDRD and six SMLAD per channel, the
+// 45-instruction requantize4 of arm/requantize.hpp).
 //
 // Where a word would reach outside its input row (padding, or the last 1-3 columns) it is
 // assembled from the row's first or last word, the missing bytes set to -input_offset (the

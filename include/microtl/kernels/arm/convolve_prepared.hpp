@@ -6,7 +6,7 @@
 // as doubled int16 pairs, in the order the inner loop reads them: for each chunk j (filter
 // bytes [4j, 4j + 4), the same bytes of every channel's [KH][KW][Cin] filter) and channel k,
 //
-//   (2 w[4j], 2 w[4j + 2]), (2 w[4j + 1], 2 w[4j + 3])     (LDR, SXTB16 x2, SADD16 x2, STRD)
+//   (2 w[4j], 2 w[4j + 2]), (2 w[4j + 1], 2 w[4j + 3])     (LDR, SXTB16 x2, SADD16 x2, 2 STR)
 //
 // doubled so that the accumulators hold twice the sum, for arm/requantize_doubled.hpp's
 // 4-instruction rescale. Then for each output pixel, each kernel row inside the input is one
@@ -17,13 +17,14 @@
 //   LDM four pairs (channels 0, 1); 4 SMLAD; LDM four pairs (channels 2, 3); 4 SMLAD
 //
 // 16 MACs in 13 instructions (the previous general path, arm/convolve_general.hpp, sign-
-// extends each weight word for each pixel: 16 in 23). A whole window's runs are unrolled into
-// one sequence; a window cut by the padding takes a loop over its rows, each row unrolled (one
-// copy per run length, 1 to KW taps). Taps outside the input are not in the runs. The four outputs
-// are requantized together (27 instructions) and stored with one STR; the channels of a last group
-// of fewer than four have zero filters and are not stored. A channel that is not arm::doubled_fast
-// (its multiplier or bias out of the doubled requantization's range; none in calibrated layers) is
-// computed again afterwards, exactly (arm/convolve_exact.hpp).
+// extends each weight word for each pixel: 16 in 23); one asm block per chunk, the registers
+// pinned, unrolled at compile time. A whole window's runs are one straight sequence; a window
+// cut by the padding loops over its rows inside the input, each row a run of 1 to KW taps
+// (one copy per length). Taps outside the input are not in the runs. The four outputs are
+// requantized together (27 instructions) and stored with one STR; the channels of a last
+// group of fewer than four have zero filters and are not stored. A channel that is not
+// arm::doubled_fast (its multiplier or bias out of the doubled requantization's range; none
+// in calibrated layers) is computed again afterwards, exactly (arm/convolve_exact.hpp).
 //
 // Scratch: none. Stack: the group's table, 8 * KH * KW * Cin + 64 bytes (1,216 for 3x3x16).
 #pragma once
