@@ -1,4 +1,4 @@
-// Buffers, parameters and wrappers of the six benchmark cases (see bench_cases.hpp).
+// Buffers, parameters and wrappers of the benchmark cases (see bench_cases.hpp).
 //
 // Every buffer is a namespace-scope object with external linkage that bench_setup() writes
 // at run time, so the compiler cannot treat any input, weight, offset or multiplier as a
@@ -18,8 +18,10 @@
 #include "microtl/kernels/fully_connected.hpp"
 #include "microtl/kernels/padding.hpp"
 #include "microtl/kernels/params.hpp"
+#include "microtl/microtl.hpp"
 #include "microtl/quant/activation.hpp"
 #include "microtl/quant/multiplier.hpp"
+#include "microtl/quant/qparams.hpp"
 
 // The wrappers: one kernel call each, taking the kernel's own arguments, so that the
 // kernel works on run-time pointers as in a real network (called on the buffers directly,
@@ -35,6 +37,24 @@
 
 namespace kernels = microtl::kernels;
 using kernels::Padding;
+
+namespace microtl_bench {
+
+// The int8 feature extractor of the transfer-learning demo (examples/transfer_learning/
+// model.hpp), three conv + ReLU + max-pool blocks, 28x28x1 -> 3x3x16 -> 144 features: the
+// whole forward pass as the device runs it (kernels, pooling, the model's walk).
+namespace mtl = microtl;
+using Extractor =
+    mtl::Sequential<mtl::Input<mtl::Shape<28, 28, 1>, mtl::QInt8>,                   //
+                    mtl::Conv2D<8, mtl::Kernel<3>, mtl::Padding::same>, mtl::ReLU,   //
+                    mtl::MaxPool2D<2>,                                               //
+                    mtl::Conv2D<16, mtl::Kernel<3>, mtl::Padding::same>, mtl::ReLU,  //
+                    mtl::MaxPool2D<2>,                                               //
+                    mtl::Conv2D<16, mtl::Kernel<3>, mtl::Padding::same>, mtl::ReLU,  //
+                    mtl::MaxPool2D<2>,                                               //
+                    mtl::Flatten>;
+
+}  // namespace microtl_bench
 
 extern "C" {
 
@@ -74,6 +94,24 @@ MICROTL_BENCH_WRAPPER void bench_conv_14x14x8_16_3x3(
     std::span<const std::int8_t, 16 * 3 * 3 * 8> weights, std::span<const std::int32_t, 16> bias,
     std::span<std::int8_t, 14 * 14 * 16> output, const kernels::ConvParams<16>& params) {
   kernels::convolve_s8<14, 14, 8, 16, 3, 3, 1, Padding::same>(input, weights, bias, output, params);
+}
+
+MICROTL_BENCH_WRAPPER void bench_conv_7x7x16_16_3x3(
+    std::span<const std::int8_t, 7 * 7 * 16> input,
+    std::span<const std::int8_t, 16 * 3 * 3 * 16> weights, std::span<const std::int32_t, 16> bias,
+    std::span<std::int8_t, 7 * 7 * 16> output, const kernels::ConvParams<16>& params) {
+  kernels::convolve_s8<7, 7, 16, 16, 3, 3, 1, Padding::same>(input, weights, bias, output, params);
+}
+
+// The whole extractor: the model (pointers to its parameters), the image, the arena; the
+// 144 features are copied to `features`.
+MICROTL_BENCH_WRAPPER void bench_extractor_fashion_28x28(
+    const microtl_bench::Extractor& model, microtl_bench::Extractor::input_view image,
+    microtl_bench::Extractor::InferenceArena& arena, std::span<std::int8_t, 144> features) {
+  const auto out = model.forward(image, arena);
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    features[i] = out.values[i];
+  }
 }
 
 MICROTL_BENCH_WRAPPER void bench_dwconv_14x14x16_3x3(
@@ -121,11 +159,43 @@ kernels::ConvParams<8> conv_28x28x1_8_params{0, 0, {-128, 127}, conv_28x28x1_8.m
 ConvBuffers<14, 14, 8, 16, 3> conv_14x14x8_16;
 kernels::ConvParams<16> conv_14x14x8_16_params{0, 0, {-128, 127}, conv_14x14x8_16.multipliers};
 
+ConvBuffers<7, 7, 16, 16, 3> conv_7x7x16_16;
+kernels::ConvParams<16> conv_7x7x16_16_params{0, 0, {-128, 127}, conv_7x7x16_16.multipliers};
+
 // Depthwise, multiplier 1: weights [3][3][16], same buffer shapes as a 16 -> 16 "conv" with
 // one input channel per filter.
 Buffers<14 * 14 * 16, 3 * 3 * 16, 16, 14 * 14 * 16> dwconv_14x14x16;
 kernels::DepthwiseConvParams<16> dwconv_14x14x16_params{
     0, 0, {-128, 127}, dwconv_14x14x16.multipliers};
+
+// The extractor: an image, the three layers' weights, biases and multipliers (filled by
+// bench_setup), the parameter structs that reference them, the model, its arena.
+struct ExtractorBuffers {
+  std::array<std::int8_t, 28 * 28> image;
+  std::array<std::int8_t, 8 * 3 * 3 * 1> conv1_weights;
+  std::array<std::int32_t, 8> conv1_bias;
+  std::array<quant::QuantizedMultiplier, 8> conv1_multipliers;
+  std::array<std::int8_t, 16 * 3 * 3 * 8> conv2_weights;
+  std::array<std::int32_t, 16> conv2_bias;
+  std::array<quant::QuantizedMultiplier, 16> conv2_multipliers;
+  std::array<std::int8_t, 16 * 3 * 3 * 16> conv3_weights;
+  std::array<std::int32_t, 16> conv3_bias;
+  std::array<quant::QuantizedMultiplier, 16> conv3_multipliers;
+  std::array<std::int8_t, 144> features;
+};
+ExtractorBuffers extractor;
+
+// Every activation after a ReLU has zero point -128 (the image too: pixels in [0, 1]).
+constexpr quant::QuantParams kActivationQuant{1.0f / 64.0f, -128};
+const Extractor::layer<0>::Params extractor_conv1{extractor.conv1_weights, extractor.conv1_bias,
+                                                  extractor.conv1_multipliers, kActivationQuant};
+const Extractor::layer<2>::Params extractor_conv2{extractor.conv2_weights, extractor.conv2_bias,
+                                                  extractor.conv2_multipliers, kActivationQuant};
+const Extractor::layer<4>::Params extractor_conv3{extractor.conv3_weights, extractor.conv3_bias,
+                                                  extractor.conv3_multipliers, kActivationQuant};
+const Extractor extractor_model(quant::QuantParams{1.0f / 255.0f, -128}, extractor_conv1,
+                                extractor_conv2, extractor_conv3);
+Extractor::InferenceArena extractor_arena;
 
 namespace {
 
@@ -158,6 +228,25 @@ void fill_case(Buffers<InputSize, WeightSize, Channels, OutputSize>& buffers,
   params.activation = activation;
 }
 
+// Weights, bias and per-channel multipliers of one extractor layer (`taps` products per
+// output): as fill_case, with the accumulator's spread mapped to about 100 output codes, so
+// that after the ReLU (zero point -128) about half the outputs are above the zero point and
+// spread over the int8 range, as in a trained model.
+template <std::size_t Weights, std::size_t Channels>
+void fill_extractor_layer(std::array<std::int8_t, Weights>& weights,
+                          std::array<std::int32_t, Channels>& bias,
+                          std::array<quant::QuantizedMultiplier, Channels>& multipliers,
+                          microtl_test::Xorshift32& random, std::size_t taps) {
+  microtl_test::fill_int8s(weights, random, -127, 127);
+  const double accumulator_spread = std::sqrt(static_cast<double>(taps)) * 73.0 * 147.0;
+  const auto bias_limit = static_cast<std::int32_t>(accumulator_spread / 4.0);
+  for (std::size_t c = 0; c < Channels; ++c) {
+    bias[c] = random.uniform_int(-bias_limit, bias_limit);
+    const double channel_scale = 0.75 + 0.5 * static_cast<double>(c % 7) / 6.0;
+    multipliers[c] = quant::quantize_multiplier(100.0 * channel_scale / accumulator_spread);
+  }
+}
+
 }  // namespace
 
 void bench_setup() {
@@ -169,6 +258,17 @@ void bench_setup() {
   fill_case(conv_28x28x1_8, conv_28x28x1_8_params, 0x1357'9BDFu, 3 * 3 * 1, 128, -23, {-23, 100});
   fill_case(conv_14x14x8_16, conv_14x14x8_16_params, 0x5EED'0005u, 3 * 3 * 8, 128, -19, {-19, 127});
   fill_case(dwconv_14x14x16, dwconv_14x14x16_params, 0xC0FF'EE06u, 3 * 3, 128, -11, {-11, 127});
+  fill_case(conv_7x7x16_16, conv_7x7x16_16_params, 0x7777'1616u, 3 * 3 * 16, 128, -128,
+            {-128, 127});
+
+  microtl_test::Xorshift32 random(0xFA5'410Eu);
+  microtl_test::fill_int8s(extractor.image, random, -128, 127);
+  fill_extractor_layer(extractor.conv1_weights, extractor.conv1_bias, extractor.conv1_multipliers,
+                       random, 3 * 3 * 1);
+  fill_extractor_layer(extractor.conv2_weights, extractor.conv2_bias, extractor.conv2_multipliers,
+                       random, 3 * 3 * 8);
+  fill_extractor_layer(extractor.conv3_weights, extractor.conv3_bias, extractor.conv3_multipliers,
+                       random, 3 * 3 * 16);
 }
 
 namespace {
@@ -194,6 +294,14 @@ void run_conv_14x14x8_16_3x3() {
   bench_conv_14x14x8_16_3x3(conv_14x14x8_16.input, conv_14x14x8_16.weights, conv_14x14x8_16.bias,
                             conv_14x14x8_16.output, conv_14x14x8_16_params);
 }
+void run_conv_7x7x16_16_3x3() {
+  bench_conv_7x7x16_16_3x3(conv_7x7x16_16.input, conv_7x7x16_16.weights, conv_7x7x16_16.bias,
+                           conv_7x7x16_16.output, conv_7x7x16_16_params);
+}
+void run_extractor_fashion_28x28() {
+  bench_extractor_fashion_28x28(extractor_model, Extractor::input_view(extractor.image.data()),
+                                extractor_arena, extractor.features);
+}
 void run_dwconv_14x14x16_3x3() {
   bench_dwconv_14x14x16_3x3(dwconv_14x14x16.input, dwconv_14x14x16.weights, dwconv_14x14x16.bias,
                             dwconv_14x14x16.output, dwconv_14x14x16_params);
@@ -212,6 +320,13 @@ std::span<const Case> bench_cases() {
        conv_14x14x8_16.output},
       {"dwconv_14x14x16_3x3", 14u * 14u * 16u * 3u * 3u, &run_dwconv_14x14x16_3x3,
        dwconv_14x14x16.output},
+      {"conv_7x7x16_16_3x3", 7u * 7u * 16u * 3u * 3u * 16u, &run_conv_7x7x16_16_3x3,
+       conv_7x7x16_16.output},
+      // The three convolutions' MACs (the pooling's comparisons are not counted).
+      {"extractor_fashion_28x28",
+       28u * 28u * 8u * 3u * 3u * 1u + 14u * 14u * 16u * 3u * 3u * 8u +
+           7u * 7u * 16u * 3u * 3u * 16u,
+       &run_extractor_fashion_28x28, extractor.features},
   };
   return cases;
 }

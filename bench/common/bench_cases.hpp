@@ -1,4 +1,5 @@
-// The six int8 kernel cases shared by the on-target benchmark (instruction counts in QEMU)
+// The int8 kernel cases (six single kernels, the demo's third convolution, and the demo's
+// whole int8 feature extractor) shared by the on-target benchmark (instruction counts in QEMU)
 // and the host benchmark (Catch2 timings). Each case owns static buffers (in .bss, never on
 // the stack) that bench_setup() fills with deterministic pseudo-random data. Case::run makes
 // exactly one call of the kernel on them, through the wrapper `bench_<case>`: an extern "C"
@@ -22,7 +23,7 @@ struct Case {
 // Fills every input, weight, bias and multiplier; call once before running any case.
 void bench_setup();
 
-// The six cases, in the order they are reported.
+// The cases, in the order they are reported.
 std::span<const Case> bench_cases();
 
 // A cheap plausibility check of a case's output after a run: false if every output code is

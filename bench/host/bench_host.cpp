@@ -1,4 +1,4 @@
-// Host benchmark of the int8 kernels (Catch2 v2): the same six cases as the on-target
+// Host benchmark of the int8 kernels (Catch2 v2): the same eight cases as the on-target
 // benchmark (bench/common/bench_cases.*), timed natively. Timing is not asserted (host
 // timings are noisy), so this is not a CTest; run it with `scripts/bench host` or
 // build/<preset>/bench/microtl_bench_host. Catch2's main is in catch_main.cpp;
@@ -26,7 +26,7 @@ std::int8_t run(std::size_t index) {
 TEST_CASE("int8 kernels, one call each", "[benchmark]") {
   microtl_bench::bench_setup();
   const auto cases = microtl_bench::bench_cases();
-  REQUIRE(cases.size() == 6);
+  REQUIRE(cases.size() == 8);
 
   BENCHMARK("fc_256_64") {
     return run(0);
@@ -45,6 +45,12 @@ TEST_CASE("int8 kernels, one call each", "[benchmark]") {
   };
   BENCHMARK("dwconv_14x14x16_3x3") {
     return run(5);
+  };
+  BENCHMARK("conv_7x7x16_16_3x3") {
+    return run(6);
+  };
+  BENCHMARK("extractor_fashion_28x28") {
+    return run(7);
   };
 
   // The same plausibility check as on the target: every case wrote varying codes.

@@ -39,9 +39,9 @@ static_assert(MICROTL_ALIGNMENT >= 4 && (MICROTL_ALIGNMENT & (MICROTL_ALIGNMENT 
 #define MICROTL_DIVERGENCE_GUARD 1
 #endif
 
-// MICROTL_USE_DSP_KERNELS: 1 makes kernels::fully_connected_s8, convolve_s8, convolve_1d_s8
-// and depthwise_conv_s8 the Cortex-M DSP versions (kernels/arm/: SMLAD and friends, several
-// times fewer instructions, the same output codes bit for bit); 0 makes them the portable
+// MICROTL_USE_DSP_KERNELS: 1 makes kernels::fully_connected_s8, convolve_s8, convolve_1d_s8,
+// depthwise_conv_s8 and max_pool_s8 the Cortex-M DSP versions (kernels/arm/: SMLAD and friends,
+// several times fewer instructions, the same output codes bit for bit); 0 makes them the portable
 // reference versions (kernels/portable/). Default: 1 when the compiler targets a core with
 // the DSP extension (__ARM_FEATURE_DSP: Cortex-M4, M7, M33, M55), else 0. Setting 1 elsewhere
 // compiles the DSP kernels over plain C++ emulations of the instructions: exact but slow,

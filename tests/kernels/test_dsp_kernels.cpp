@@ -1,6 +1,7 @@
 // The Cortex-M DSP kernels (kernels/arm/) against the portable reference kernels
 // (kernels/portable/): identical int8 outputs, bit for bit, on random data over many shapes
-// and parameters; and the fast requantization against quant::multiply_by_quantized_multiplier.
+// and parameters (fully connected and depthwise here, convolution in test_dsp_convolve.cpp);
+// and the fast requantizations against quant::multiply_by_quantized_multiplier.
 //
 // Where it runs matters:
 //   - on the Cortex-M4F and M7 (QEMU), the arm kernels execute the real DSP instructions
@@ -20,11 +21,11 @@
 #include <span>
 
 #include "../support/random.hpp"
-#include "microtl/kernels/arm/convolve.hpp"
+#include "dsp_compare.hpp"
 #include "microtl/kernels/arm/depthwise_conv.hpp"
 #include "microtl/kernels/arm/fully_connected.hpp"
 #include "microtl/kernels/arm/requantize.hpp"
-#include "microtl/kernels/convolve.hpp"
+#include "microtl/kernels/arm/requantize_doubled.hpp"
 #include "microtl/kernels/depthwise_conv.hpp"
 #include "microtl/kernels/fully_connected.hpp"
 #include "microtl/quant/fixed_point.hpp"
@@ -37,6 +38,8 @@ namespace kernels = microtl::kernels;
 namespace quant = microtl::quant;
 using kernels::Padding;
 using microtl_test::Xorshift32;
+using microtl_test::dsp_compare::compare_on_variants;
+using microtl_test::dsp_compare::dispatches_as_configured;
 
 #if defined(__ARM_FEATURE_DSP)
 constexpr bool kRealDspInstructions = true;
@@ -196,6 +199,118 @@ TEST_CASE("arm::requantize4 equals quant::requantize on each lane") {
   CHECK(mismatches == 0);
 }
 
+// The doubled form (arm/requantize_doubled.hpp): from a = 2x, multiply_by_quantized_multiplier
+// of x plus the zero point, for every shift it takes and accumulators |x| < 2^30.
+struct DoubledChecker {
+  long checked = 0;
+  long mismatches = 0;
+
+  void check(std::int32_t x, quant::QuantizedMultiplier q, std::int32_t zero_point) {
+    const std::int32_t expected =
+        quant::multiply_by_quantized_multiplier(x, q.multiplier, q.shift) + zero_point;
+    const std::int32_t actual = kernels::arm::rescale_doubled(
+        2 * x, kernels::arm::make_doubled_rescale(q, 0, 0, zero_point));
+    ++checked;
+    if (actual != expected || !kernels::arm::doubled_fast(q, 0, 0)) {
+      if (mismatches < 5) {
+        MESSAGE("x=" << x << " multiplier=" << q.multiplier << " shift=" << q.shift
+                     << " zero_point=" << zero_point << " expected=" << expected
+                     << " actual=" << actual);
+      }
+      ++mismatches;
+    }
+  }
+};
+
+TEST_CASE("arm::rescale_doubled equals multiply_by_quantized_multiplier for shifts -22 .. -1") {
+  constexpr std::int32_t kLargest = (1 << 30) - 1;  // |x| < 2^30
+  constexpr std::array<std::int32_t, 14> kEdges = {
+      0,        1,         -1,           2,       -2,         3,     -3,
+      kLargest, -kLargest, kLargest - 1, 1 << 29, -(1 << 29), 12345, -12345};
+  constexpr std::array<std::int32_t, 4> kMantissas = {1 << 30, (1 << 30) + 1, 0x7FFF'FFFF,
+                                                      0x5A5A'5A5A};
+  DoubledChecker checker;
+  Xorshift32 random(0xD0B1'ED01u);
+  for (int shift = -22; shift <= -1; ++shift) {
+    for (const std::int32_t x : kEdges) {
+      for (const std::int32_t m : kMantissas) {
+        checker.check(x, {m, shift}, 0);
+        checker.check(x, {m, shift}, -128);
+        checker.check(x, {m, shift}, 127);
+      }
+    }
+    for (int i = 0; i < kRescaleRandomPerShift; ++i) {
+      const auto magnitude = static_cast<int>(random.next() % 30u) + 2;
+      const std::int32_t x = random.next_int32() >> magnitude;  // |x| <= 2^29
+      const auto m = static_cast<std::int32_t>(0x4000'0000u | (random.next() & 0x3FFF'FFFFu));
+      const std::int32_t zero_point = random.uniform_int(-128, 127);
+      checker.check(x, {m, shift}, zero_point);
+      // Ties of the division by 2^e (m = 2^30: the high multiply is x / 2 rounded), and of
+      // the high multiply itself (x odd), on both sides of zero.
+      const int e = -shift;
+      const std::int64_t k = random.uniform_int(-(1 << 20), 1 << 20) >> (e > 8 ? e - 8 : 0);
+      const std::int64_t tie = 2 * (k * (std::int64_t{1} << e) + (std::int64_t{1} << (e - 1)));
+      for (std::int64_t d = -1; d <= 1; ++d) {
+        checker.check(static_cast<std::int32_t>(tie + d), {1 << 30, shift}, zero_point);
+        checker.check(static_cast<std::int32_t>(-(tie + d)), {1 << 30, shift}, zero_point);
+      }
+    }
+  }
+  MESSAGE("doubled rescale inputs checked: " << checker.checked);
+  CHECK(checker.mismatches == 0);
+  CHECK(checker.checked > 22 * kRescaleRandomPerShift);
+}
+
+TEST_CASE("arm::doubled_fast: the shifts, mantissas and biases the doubled form covers") {
+  using kernels::arm::doubled_fast;
+  constexpr quant::QuantizedMultiplier kTypical{1 << 30, -8};
+  CHECK(doubled_fast({1 << 30, -1}, 0, 9));
+  CHECK(doubled_fast({1 << 30, -22}, 0, 9));
+  CHECK_FALSE(doubled_fast({1 << 30, 0}, 0, 9));
+  CHECK_FALSE(doubled_fast({1 << 30, -23}, 0, 9));
+  CHECK_FALSE(doubled_fast({0, -8}, 0, 9));
+  CHECK_FALSE(doubled_fast({-(1 << 30), -8}, 0, 9));
+  // |bias| <= 2^30 - 1 - 2^15 K: then 2 * (bias + K products) fits in int32.
+  constexpr std::int32_t kLimit = (1 << 30) - 1 - (1 << 15) * 9;
+  CHECK(doubled_fast(kTypical, kLimit, 9));
+  CHECK(doubled_fast(kTypical, -kLimit, 9));
+  CHECK_FALSE(doubled_fast(kTypical, kLimit + 1, 9));
+  CHECK_FALSE(doubled_fast(kTypical, -kLimit - 1, 9));
+  CHECK_FALSE(doubled_fast(kTypical, std::numeric_limits<std::int32_t>::min(), 9));
+  // A channel that is not doubled_fast gets the stand-in (its outputs are computed again).
+  const auto stand_in = kernels::arm::make_doubled_rescale(kTypical, kLimit + 1, 9, 5);
+  CHECK(stand_in.multiplier == 0);
+}
+
+TEST_CASE("arm::requantize4_doubled equals quant::requantize on each lane") {
+  Xorshift32 random(0xD0B1'ED02u);
+  int mismatches = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::int32_t zero_point = random.uniform_int(-128, 127);
+    const std::int32_t low = random.uniform_int(-128, 127);
+    const quant::ActivationRange range{low, random.uniform_int(low, 127)};
+    const auto out = kernels::arm::OutputRange::of(zero_point, range);
+    std::array<quant::QuantizedMultiplier, 4> multipliers{};
+    std::array<kernels::arm::DoubledRescale, 4> prepared{};
+    std::array<std::int32_t, 4> acc{};
+    for (std::size_t k = 0; k < 4; ++k) {
+      multipliers[k] = {static_cast<std::int32_t>(0x4000'0000u | (random.next() & 0x3FFF'FFFFu)),
+                        random.uniform_int(-22, -1)};
+      prepared[k] = kernels::arm::make_doubled_rescale(multipliers[k], 0, 0, zero_point);
+      acc[k] = random.next_int32() >> (random.next() % 30u + 2u);
+    }
+    const std::int32_t packed = kernels::arm::requantize4_doubled(
+        2 * acc[0], 2 * acc[1], 2 * acc[2], 2 * acc[3], prepared.data(), out);
+    std::array<std::int8_t, 4> lanes{};
+    kernels::arm::dsp::store_quad(lanes.data(), packed);
+    for (std::size_t k = 0; k < 4; ++k) {
+      mismatches +=
+          lanes[k] != quant::requantize(acc[k], multipliers[k], zero_point, range) ? 1 : 0;
+    }
+  }
+  CHECK(mismatches == 0);
+}
+
 TEST_CASE("arm::clamp_pack4 packs four clamped outputs in lane order") {
   const auto range = kernels::arm::OutputRange::of(0, {-20, 100});
   const std::int32_t packed = kernels::arm::clamp_pack4(-1000, 50, 1000, -20, range);
@@ -205,147 +320,6 @@ TEST_CASE("arm::clamp_pack4 packs four clamped outputs in lane order") {
   CHECK(lanes[1] == 50);
   CHECK(lanes[2] == 100);
   CHECK(lanes[3] == -20);
-}
-
-// ---------------------------------------------------------------------------------------
-// Random tensors and parameters.
-// ---------------------------------------------------------------------------------------
-
-// The parameter sets every shape is run with. Kinds of multiplier:
-//   typical:  what calibration gives, outputs spread over the int8 range (shift ~ -8..-12)
-//   extreme:  any mantissa (also negative) and shift in [-31, 3], including the exact
-//             fallback of arm::rescale (shift >= -1)
-struct Variant {
-  enum class Data { random, max_positive, max_negative } data;
-  bool per_channel;
-  bool extreme_multipliers;
-  int input_offset;   // 1000: random in [-127, 128]
-  int output_offset;  // 1000: random in [-128, 127]
-  enum class Activation { none, relu, relu6, random } activation;
-};
-
-constexpr int kRandom = 1000;
-constexpr std::array<Variant, 9> kVariants = {{
-    {Variant::Data::random, true, false, 128, -20, Variant::Activation::relu},
-    {Variant::Data::random, false, false, -127, 127, Variant::Activation::none},
-    {Variant::Data::random, true, false, kRandom, -128, Variant::Activation::relu6},
-    {Variant::Data::random, true, true, kRandom, kRandom, Variant::Activation::random},
-    {Variant::Data::random, false, true, 0, 0, Variant::Activation::none},
-    {Variant::Data::random, true, false, kRandom, kRandom, Variant::Activation::random},
-    {Variant::Data::random, false, false, 128, 5, Variant::Activation::relu6},
-    // The largest accumulators: (127 + 128) * -128 and (-128 - 127) * 127 on every tap.
-    {Variant::Data::max_positive, true, false, 128, 3, Variant::Activation::none},
-    {Variant::Data::max_negative, false, false, -127, -3, Variant::Activation::none},
-}};
-
-// Inputs, weights, biases, multipliers and params of one run.
-template <std::size_t InputSize, std::size_t WeightSize, std::size_t Channels>
-struct Problem {
-  std::array<std::int8_t, InputSize> input{};
-  std::array<std::int8_t, WeightSize> weights{};
-  std::array<std::int32_t, Channels> bias{};
-  std::array<quant::QuantizedMultiplier, Channels> multipliers{};
-  kernels::RequantizedOpParams<Channels> params{0, 0, {-128, 127}, multipliers};
-
-  // `taps`: the products summed into one output (sets the scale of typical multipliers).
-  void generate(const Variant& v, std::uint32_t seed, std::size_t taps) {
-    Xorshift32 random(seed);
-    switch (v.data) {
-      case Variant::Data::random:
-        microtl_test::fill_int8s(input, random, -128, 127);
-        microtl_test::fill_int8s(weights, random, -128, 127);
-        break;
-      case Variant::Data::max_positive:
-        input.fill(127);
-        weights.fill(-128);
-        break;
-      case Variant::Data::max_negative:
-        input.fill(-128);
-        weights.fill(127);
-        break;
-    }
-    // An accumulator over `taps` random products has a spread of ~sqrt(taps) * 74 * 147.
-    double spread = 74.0 * 147.0;
-    for (std::size_t t = 1; t < taps; t *= 4) {
-      spread *= 2.0;
-    }
-    const auto bias_limit = static_cast<std::int32_t>(spread);
-    for (std::size_t c = 0; c < Channels; ++c) {
-      bias[c] = random.uniform_int(-bias_limit, bias_limit);
-      if (v.extreme_multipliers) {
-        const std::int32_t mantissa =
-            random.next() % 5u != 0u
-                ? static_cast<std::int32_t>(0x4000'0000u | (random.next() & 0x3FFF'FFFFu))
-                : random.next_int32();
-        multipliers[c] = {mantissa, random.uniform_int(-31, 3)};
-      } else {
-        const double scale = 0.5 + 1.5 * static_cast<double>(random.next() % 1000u) / 1000.0;
-        multipliers[c] = quant::quantize_multiplier(40.0 * scale / spread);
-      }
-    }
-    if (!v.per_channel) {
-      params.multipliers = multipliers[0];
-    } else {
-      params.multipliers = multipliers;
-    }
-    params.input_offset =
-        v.input_offset == kRandom ? random.uniform_int(-127, 128) : v.input_offset;
-    params.output_offset =
-        v.output_offset == kRandom ? random.uniform_int(-128, 127) : v.output_offset;
-    const std::int32_t zero = params.output_offset;
-    switch (v.activation) {
-      case Variant::Activation::none:
-        params.activation = {-128, 127};
-        break;
-      case Variant::Activation::relu:
-        params.activation = {zero, 127};
-        break;
-      case Variant::Activation::relu6:
-        params.activation = {zero, zero + 40 < 127 ? zero + 40 : 127};
-        break;
-      case Variant::Activation::random: {
-        const std::int32_t low = random.uniform_int(-128, 127);
-        params.activation = {low, random.uniform_int(low, 127)};
-        break;
-      }
-    }
-  }
-};
-
-// kernels::<op>_s8 must be the kernel MICROTL_USE_DSP_KERNELS selects: the arm one on cores
-// with the DSP extension, the portable one elsewhere. (Where it is the portable kernel,
-// comparing its output with the portable kernel's would compare a function with itself.)
-template <class Kernel>
-bool dispatches_as_configured(Kernel* dispatched, Kernel* portable, Kernel* arm) {
-  return dispatched == (MICROTL_USE_DSP_KERNELS != 0 ? arm : portable);
-}
-
-template <std::size_t N>
-int count_differences(const std::array<std::int8_t, N>& a, const std::array<std::int8_t, N>& b) {
-  int differences = 0;
-  for (std::size_t i = 0; i < N; ++i) {
-    differences += a[i] != b[i] ? 1 : 0;
-  }
-  return differences;
-}
-
-// Runs every parameter variant through the portable and the arm kernel:
-// `run(p, expected, actual)` calls the portable kernel into `expected` and the arm one into
-// `actual`, which must then be identical. `taps`: the products summed into one output.
-template <std::size_t InputSize, std::size_t WeightSize, std::size_t Channels, std::size_t Outputs,
-          class Run>
-void compare_on_variants(std::uint32_t seed, std::size_t taps, Run run) {
-  static Problem<InputSize, WeightSize, Channels> p;
-  static std::array<std::int8_t, Outputs> expected;
-  static std::array<std::int8_t, Outputs> actual;
-  for (std::size_t v = 0; v < kVariants.size(); ++v) {
-    CAPTURE(v);
-    p.generate(kVariants[v], seed + static_cast<std::uint32_t>(v), taps);
-    expected.fill(0);
-    actual.fill(1);
-    run(p, expected, actual);
-    CHECK(count_differences(actual, expected) == 0);
-  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -379,93 +353,6 @@ TEST_CASE("arm::fully_connected_s8 equals the portable kernel") {
   check_fully_connected<256, 8>(0x900u);
   // Rows more than 4095 / 3 bytes apart: the register-stride form of the inner loop.
   check_fully_connected<1400, 5>(0xA00u);
-}
-
-// ---------------------------------------------------------------------------------------
-// Convolution.
-// ---------------------------------------------------------------------------------------
-
-template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t Cout, std::size_t KH,
-          std::size_t KW, std::size_t Stride, Padding Pad>
-void check_convolve(std::uint32_t seed) {
-  constexpr std::size_t kOutputs = kernels::output_elements(H, W, KH, KW, Stride, Pad, Cout);
-  CAPTURE(H);
-  CAPTURE(W);
-  CAPTURE(Cin);
-  CAPTURE(Cout);
-  CAPTURE(KH);
-  CAPTURE(KW);
-  CAPTURE(Stride);
-  CAPTURE(Pad == Padding::same);
-  CHECK(dispatches_as_configured(
-      &kernels::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>,
-      &kernels::portable::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>,
-      &kernels::arm::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>));
-  compare_on_variants<H * W * Cin, Cout * KH * KW * Cin, Cout, kOutputs>(
-      seed, KH * KW * Cin, [](auto& p, auto& expected, auto& actual) {
-        kernels::portable::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(
-            p.input, p.weights, p.bias, expected, p.params);
-        kernels::arm::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(p.input, p.weights, p.bias,
-                                                                        actual, p.params);
-      });
-}
-
-TEST_CASE("arm::convolve_s8 equals the portable kernel: one input channel") {
-  // Stride 1, KW <= 3: two outputs per word; the benchmark's first layer.
-  check_convolve<28, 28, 1, 8, 3, 3, 1, Padding::same>(0x1000u);
-  check_convolve<6, 6, 1, 3, 3, 3, 1, Padding::valid>(0x1100u);
-  check_convolve<7, 9, 1, 5, 3, 3, 1, Padding::same>(0x1200u);  // odd output width
-  check_convolve<9, 8, 1, 4, 2, 2, 1, Padding::same>(0x1300u);
-  check_convolve<5, 7, 1, 2, 1, 1, 1, Padding::valid>(0x1400u);
-  check_convolve<4, 5, 1, 3, 3, 2, 1, Padding::same>(0x1500u);
-  // Rows narrower than a word (assembled byte by byte).
-  check_convolve<5, 3, 1, 2, 3, 3, 1, Padding::same>(0x1600u);
-  check_convolve<4, 2, 1, 3, 2, 2, 1, Padding::valid>(0x1700u);
-  // One output per word: stride 2, or KW == 4.
-  check_convolve<7, 9, 1, 5, 3, 3, 2, Padding::same>(0x1800u);
-  check_convolve<8, 8, 1, 3, 3, 3, 2, Padding::valid>(0x1900u);
-  check_convolve<8, 10, 1, 3, 4, 4, 1, Padding::same>(0x1A00u);
-  check_convolve<9, 11, 1, 2, 2, 4, 3, Padding::same>(0x1B00u);
-  // KW > 4: the general path with Cin == 1.
-  check_convolve<8, 8, 1, 2, 5, 5, 1, Padding::same>(0x1C00u);
-}
-
-TEST_CASE("arm::convolve_s8 equals the portable kernel: several input channels") {
-  check_convolve<14, 14, 8, 16, 3, 3, 1, Padding::same>(0x2000u);  // the benchmark's second
-  check_convolve<6, 6, 3, 5, 3, 3, 1, Padding::same>(0x2100u);
-  check_convolve<7, 7, 8, 16, 3, 3, 2, Padding::same>(0x2200u);
-  check_convolve<5, 5, 8, 4, 3, 3, 1, Padding::valid>(0x2300u);
-  check_convolve<4, 6, 2, 3, 2, 3, 2, Padding::valid>(0x2400u);
-  check_convolve<6, 5, 3, 7, 1, 1, 1, Padding::same>(0x2500u);
-  check_convolve<5, 6, 5, 9, 5, 3, 2, Padding::same>(0x2600u);
-  check_convolve<3, 3, 16, 4, 3, 3, 1, Padding::same>(0x2700u);
-  check_convolve<3, 2, 2, 3, 3, 5, 1, Padding::same>(0x2900u);  // kernel wider than the input
-  // Filters more than 4095 / 3 bytes apart: the register-stride form of the inner loop.
-  check_convolve<3, 3, 152, 4, 3, 3, 1, Padding::same>(0x2800u);
-}
-
-template <std::size_t Length, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,
-          Padding Pad>
-void check_convolve_1d(std::uint32_t seed) {
-  constexpr std::size_t kOutputs = kernels::output_size(Length, K, Stride, Pad) * Cout;
-  CHECK(dispatches_as_configured(
-      &kernels::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>,
-      &kernels::portable::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>,
-      &kernels::arm::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>));
-  compare_on_variants<Length * Cin, Cout * K * Cin, Cout, kOutputs>(
-      seed, K * Cin, [](auto& p, auto& expected, auto& actual) {
-        kernels::portable::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(
-            p.input, p.weights, p.bias, expected, p.params);
-        kernels::arm::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(p.input, p.weights, p.bias,
-                                                                        actual, p.params);
-      });
-}
-
-TEST_CASE("arm::convolve_1d_s8 equals the portable kernel") {
-  check_convolve_1d<12, 3, 5, 3, 1, Padding::same>(0x3000u);
-  check_convolve_1d<10, 1, 4, 3, 2, Padding::valid>(0x3100u);
-  check_convolve_1d<16, 1, 6, 3, 1, Padding::same>(0x3200u);
-  check_convolve_1d<20, 8, 4, 5, 1, Padding::same>(0x3300u);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 #include <span>
 
 #include "kernel_test_support.hpp"
-#include "microtl/kernels/portable/pooling.hpp"
+#include "microtl/kernels/pooling.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include <type_traits>
 
 #include "layer_checks.hpp"
-#include "microtl/kernels/portable/pooling.hpp"
+#include "microtl/kernels/pooling.hpp"
 #include "microtl/microtl.hpp"
 
 using namespace microtl;

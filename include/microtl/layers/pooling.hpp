@@ -15,7 +15,7 @@
 #include <span>
 
 #include "microtl/core/shape.hpp"
-#include "microtl/kernels/portable/pooling.hpp"
+#include "microtl/kernels/pooling.hpp"
 #include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/window.hpp"

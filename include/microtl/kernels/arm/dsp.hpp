@@ -47,6 +47,13 @@ constexpr std::int32_t splat_quad(std::int32_t value) noexcept {
   return static_cast<std::int32_t>((static_cast<std::uint32_t>(value) & 0xFFu) * 0x01010101u);
 }
 
+// PKHBT ..., LSL #16: the bottom half of a, the bottom half of b above it (GCC and Clang
+// make the instruction of this on DSP cores).
+constexpr std::int32_t pkhbt(std::int32_t a, std::int32_t b) noexcept {
+  return static_cast<std::int32_t>((static_cast<std::uint32_t>(a) & 0xFFFFu) |
+                                   (static_cast<std::uint32_t>(b) << 16));
+}
+
 namespace emulated {
 
 constexpr std::uint32_t bits(std::int32_t x) noexcept {
@@ -125,6 +132,18 @@ inline std::int32_t smlatt(std::int32_t a, std::int32_t b, std::int32_t acc) noe
   return __smlatt(a, b, acc);
 }
 
+// SADD16: the two int16 lanes of a and b added, lane by lane (modulo 2^16).
+inline std::int32_t sadd16(std::int32_t a, std::int32_t b) noexcept {
+  return __sadd16(a, b);
+}
+
+// SMMLAR: acc + the high word of a * b, rounded: acc + floor((a * b + 2^31) / 2^32).
+inline std::int32_t smmlar(std::int32_t a, std::int32_t b, std::int32_t acc) noexcept {
+  std::int32_t sum;
+  __asm("smmlar %0, %1, %2, %3" : "=r"(sum) : "r"(a), "r"(b), "r"(acc));
+  return sum;
+}
+
 // SSAT #8: x clamped to [-128, 127].
 inline std::int32_t ssat8(std::int32_t x) noexcept {
   std::int32_t saturated;
@@ -174,6 +193,16 @@ inline std::int32_t smlabb(std::int32_t a, std::int32_t b, std::int32_t acc) noe
 inline std::int32_t smlatt(std::int32_t a, std::int32_t b, std::int32_t acc) noexcept {
   using namespace emulated;
   return wrapping_add(acc, top(a) * top(b));
+}
+inline std::int32_t sadd16(std::int32_t a, std::int32_t b) noexcept {
+  using namespace emulated;
+  return make_pair(bottom(a) + bottom(b), top(a) + top(b));
+}
+inline std::int32_t smmlar(std::int32_t a, std::int32_t b, std::int32_t acc) noexcept {
+  // |a * b| <= 2^62: the product and the rounding fit in int64; >> floors (C++20).
+  const auto high =
+      static_cast<std::int32_t>((std::int64_t{a} * b + (std::int64_t{1} << 31)) >> 32);
+  return emulated::wrapping_add(acc, high);
 }
 inline std::int32_t ssat8(std::int32_t x) noexcept {
   return x < -128 ? -128 : (x > 127 ? 127 : x);

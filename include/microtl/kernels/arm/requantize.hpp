@@ -171,6 +171,11 @@ inline std::int8_t requantize(std::int32_t acc, const Multiplier& r,
   return static_cast<std::int8_t>(value);
 }
 
+// Four int8 outputs packed as a quad, each clamped to the activation range (SSUB8/SEL x2).
+inline std::int32_t clamp_quad(std::int32_t quad, const OutputRange& out) noexcept {
+  return dsp::min_s8x4(dsp::max_s8x4(quad, out.min_quad), out.max_quad);
+}
+
 // Four values already rescaled and offset, clamped to int8 (SSAT), packed as a quad (lane k
 // from v[k]) and clamped to the activation range per lane: the four int8 outputs of
 // quant::requantize, ready for one word store.
@@ -182,7 +187,7 @@ inline std::int32_t clamp_pack4(std::int32_t v0, std::int32_t v1, std::int32_t v
   const std::uint32_t odd = (saturated(v1) & 0xFFFFu) | (saturated(v3) << 16);
   const auto packed =
       static_cast<std::int32_t>((even & 0x00FF'00FFu) | ((odd & 0x00FF'00FFu) << 8));
-  return dsp::min_s8x4(dsp::max_s8x4(packed, out.min_quad), out.max_quad);
+  return clamp_quad(packed, out);
 }
 
 // Four accumulators to four int8 outputs, packed as a quad (lane k from acc<k>), with the

@@ -1,7 +1,8 @@
 // Max, average and global average pooling, int8 (TFLite MAX_POOL_2D / AVERAGE_POOL_2D int8
 // reference kernels) and float32. NHWC layout for one image, one stride for both axes.
 //
-// Arguments of max_pool_s8 / avg_pool_s8 <H, W, C, PH, PW, Stride, Pad>:
+// Arguments of portable::max_pool_s8 (and of the dispatching kernels::max_pool_s8 in
+// kernels/pooling.hpp) and avg_pool_s8 <H, W, C, PH, PW, Stride, Pad>:
 //   input     [H][W][C]      int8
 //   output    [OH][OW][C]    int8 with the input's scale and zero point (TFLite requires it:
 //                            pooling needs no requantization); OH = output_size(H, PH,
@@ -62,6 +63,11 @@ MICROTL_KERNEL_INLINE void pool(const T* input, T* output, Acc initial, Add add,
 
 }  // namespace detail
 
+// The reference version, in plain C++ for every target. kernels/pooling.hpp exposes
+// kernels::max_pool_s8, which is this or, on cores with the DSP extension, the bit-exact
+// kernels::arm one.
+namespace portable {
+
 template <std::size_t H, std::size_t W, std::size_t C, std::size_t PH, std::size_t PW,
           std::size_t Stride, Padding Pad>
 void max_pool_s8(std::span<const std::int8_t, H * W * C> input,
@@ -76,6 +82,8 @@ void max_pool_s8(std::span<const std::int8_t, H * W * C> input,
         return static_cast<std::int8_t>(detail::clamp_to_range(largest, activation));
       });
 }
+
+}  // namespace portable
 
 template <std::size_t H, std::size_t W, std::size_t C, std::size_t PH, std::size_t PW,
           std::size_t Stride, Padding Pad>
