@@ -623,6 +623,16 @@ class LaneRun {
     if (valid_clip(clip_) && reference.set_gradient_clipping(clip_) != Status::ok) {
       return "set_gradient_clipping refused a valid norm";
     }
+    // A whole mini-batch of 1 of plain SGD without weight decay or clipping is the fused step
+    // (the update inside the backward pass: p - (lr g) x instead of the two-pass p - lr (g x),
+    // one rounding apart, train/gradient_sink.hpp), while apply() always runs the two-pass
+    // update. Clipping at FLT_MAX keeps the reference on the two-pass update and never clips:
+    // with inputs and parameters within 2^24 the fusable (Mlp) lane's gradients stay below
+    // 2^54. (regressions/fuzz_train_step/partial_batch_of_one_against_fused_reference)
+    if (T::fusable && pending_ == 1 && clip_ == 0.0f &&
+        reference.set_gradient_clipping(std::numeric_limits<float>::max()) != Status::ok) {
+      return "set_gradient_clipping refused FLT_MAX";
+    }
     const Status status = trainer_.apply();
     MICROTL_FUZZ_LOG("%s apply: %s\n", Lane::name, to_string(status));
     if (pending_ == 0) {
