@@ -938,7 +938,9 @@ class CacheRun {
       }
       if constexpr (compares_guard_modes) {
         const Status full = cache_.train_epoch(full_guard_, seed);
-        MICROTL_FUZZ_LOG("%s epoch, full guard: %s\n", Lane::name, to_string(full));
+        MICROTL_FUZZ_LOG("%s epoch, full guard: %s (lr %g, largest |value| %g)\n", Lane::name,
+                         to_string(full), static_cast<double>(h.learning_rate),
+                         static_cast<double>(largest_magnitude(model_)));
         if (full != status) {
           return "FeatureCache::train_epoch answered differently with the bounded fused guard "
                  "(GuardCheck::bounded) and the full one (GuardCheck::full)";

@@ -208,6 +208,13 @@ struct SampleWriter {
       bytes.push_back(static_cast<std::uint8_t>(code));
     }
   }
+  void codes(std::uint32_t label, const std::array<std::int8_t, 16>& codes, std::uint8_t op = 0) {
+    bytes.push_back(op);
+    u32(label);
+    for (const std::int8_t c : codes) {
+      bytes.push_back(static_cast<std::uint8_t>(c));
+    }
+  }
 };
 
 // The index of `value` in `table` (bit for bit): the seeds name values, not indices.
@@ -389,6 +396,21 @@ void train_seeds(std::vector<Seed>& seeds) {
   near_p.record(1, {3e5f, 3e5f, 3e5f, 3e5f});
   near_p.record(2, {-3e5f, 3e5f, -3e5f, 3e5f});
   seeds.push_back({"fuzz_train_step", "fused_sgd_near_parameter_bound", near_p.bytes});
+
+  // The int8 feature cache's fused epochs: replayed features are bounded by their
+  // quantization (guard::replay_bound, 12.75 here), not by their sum. Epochs at learning rate
+  // 1e6 on codes that make large features (found by a search against a bound that took the
+  // replayed features for at most 1: these break its soundness).
+  constexpr std::int8_t hi = 127;
+  constexpr std::int8_t lo = -128;
+  SampleWriter int8_cache(1, Opt::sgd, 15, Set{lr(1e6f), 0, 0, 0, 0, 0}, fused_one);
+  int8_cache.codes(1, {-99, 80, -121, -52, -55, -88, 26, 57, -37, -97, 72, -37, 88, -97, -8, 108},
+                   train::op_switch);
+  int8_cache.codes(1, {hi, lo, hi, hi, hi, lo, lo, lo, lo, lo, lo, hi, lo, hi, hi, hi},
+                   train::op_switch);
+  int8_cache.codes(1,
+                   {-90, -62, -91, 10, 38, 117, -117, -67, -25, -57, -110, -39, -63, -45, 73, 107});
+  seeds.push_back({"fuzz_train_step", "fused_sgd_int8_cache", int8_cache.bytes});
 }
 
 Bytes read_file(const fs::path& path) {
