@@ -45,6 +45,19 @@
 //  - apply() (after a record whose op says so, and once at the end): ok when no gradients
 //    are pending; otherwise invalid_argument (parameters unchanged, gradients kept) exactly
 //    when a hyper-parameter is invalid, else ok or diverged (unchanged);
+//  - the fused guard's two modes (train/fused_guard.hpp), on the lanes where the trainer can
+//    fuse plain SGD into the backward pass (T::fusable: the Mlp lane, and both caches'
+//    trainers, with SGD): a full-guard twin, a trainer on a third copy of the model with
+//    GuardCheck::full, gets every call the lane's trainer gets (GuardCheck::bounded, as the
+//    twin's): every record, apply() and hyper-parameter change, also those refused. After
+//    each it answered the same status, counts the same diverged_steps() and
+//    refused_samples(), and holds bit-identical trained values (the trained tensors, not the
+//    States: magnitude_bound differs between the modes by design); its magnitude_bounds are
+//    all unknown (infinity). (At run time the step is fused only at batch 1 without weight
+//    decay or clipping; otherwise the mode must not matter either.) In every lane, a known
+//    magnitude_bound is >= the largest |value| of its layer (the bound is sound). The fused
+//    steps' decisions are counted (guard_decisions: proven by the bound, accepted by the
+//    full check after the bound failed, refused);
 //  - the invariant, after every operation whatever it answered: guard::check_model(model)
 //    is ok; every int8 bias-only layer's bias_q is within +-bias_limit; every optimizer
 //    state value is within guard::state_limit (2^64); a forward pass (Model::forward with an
@@ -59,7 +72,9 @@
 // stores exactly when it answers ok (with that label). Then two epochs over each cache with
 // the hyper-parameters in force at the end: ok for an empty cache; invalid_argument and
 // nothing changed when a hyper-parameter is invalid; ok or diverged otherwise; the
-// invariant holds after each epoch.
+// invariant holds after each epoch. With SGD, a full-guard twin trainer (GuardCheck::full, on
+// its own copy of the model) trains on the same cache after each epoch: the same status,
+// counts and trained bits, as in the lanes.
 #pragma once
 
 #include <array>
@@ -387,7 +402,90 @@ struct Full {
 };
 
 // ---------------------------------------------------------------------------------------
-// One lane: a model, its trainer, and the twin.
+// The fused guard's two modes (train/fused_guard.hpp): what a lane compares, and counts.
+// ---------------------------------------------------------------------------------------
+// f(state) for every trainable layer of the model whose State keeps a magnitude_bound (the
+// float layers: the bound the fused guard carries from one step to the next).
+template <class Model, class F>
+void for_each_magnitude_bound(const Model& model, F&& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          if constexpr (is_trainable_v<typename Model::template layer<I>> &&
+                        requires { model.template state<I>().magnitude_bound; }) {
+            f(model.template state<I>());
+          }
+        }(),
+        ...);
+  }(std::make_index_sequence<Model::layer_count>{});
+}
+
+// Whether every magnitude_bound of the model is known (finite).
+template <class Model>
+bool bounds_known(const Model& model) {
+  bool known = true;
+  for_each_magnitude_bound(
+      model, [&](const auto& state) { known = known && std::isfinite(state.magnitude_bound); });
+  return known;
+}
+
+// Whether every magnitude_bound of the model is unknown (infinity).
+template <class Model>
+bool bounds_unknown(const Model& model) {
+  bool unknown = true;
+  for_each_magnitude_bound(model, [&](const auto& state) {
+    unknown = unknown && state.magnitude_bound == guard::unknown_bound;
+  });
+  return unknown;
+}
+
+// The largest |value| of the model's trained float values.
+template <class Model>
+float largest_magnitude(const Model& model) {
+  float largest = 0.0f;
+  for_each_magnitude_bound(model, [&](const auto& state) {
+    state.for_each_trained([&](auto, auto values) {
+      for (const float v : values) {
+        largest = std::fmax(largest, std::fabs(v));
+      }
+    });
+  });
+  return largest;
+}
+
+// Soundness: a known magnitude_bound is >= the largest |value| of its layer's trained
+// tensors (worked out here by a scan of its own, not fused_guard::scan_magnitude).
+template <class Model>
+bool bounds_sound(const Model& model) {
+  bool sound = true;
+  for_each_magnitude_bound(model, [&](const auto& state) {
+    if (std::isfinite(state.magnitude_bound)) {
+      state.for_each_trained([&](auto, auto values) {
+        for (const float v : values) {
+          sound = sound && std::fabs(v) <= state.magnitude_bound;
+        }
+      });
+    }
+  });
+  return sound;
+}
+
+// What the fused guard decided on the fused steps (plain SGD at batch 1, no weight decay,
+// no clipping, all hyper-parameters and the sample valid) of every lane that compares the
+// two modes, since the program started (test_fuzz_regressions prints them for the committed
+// inputs and requires each kind). Both modes decide every one of them the same way, or the
+// lane fails; the kinds are those of the bounded mode:
+struct GuardDecisions {
+  std::size_t proven = 0;                 // accepted on the bound alone (full mode: accepted)
+  std::size_t checked = 0;                // the bound proved nothing; the full check accepted
+  std::size_t refused = 0;                // diverged (always the full check's verdict)
+  std::size_t cache_epochs_ok = 0;        // feature-cache epochs of fused steps that all
+  std::size_t cache_epochs_diverged = 0;  // went through, or that stopped at a refused one
+};
+inline GuardDecisions guard_decisions{};
+
+// ---------------------------------------------------------------------------------------
+// One lane: a model, its trainer, the twin, and (fusable lanes) the full-guard twin.
 // ---------------------------------------------------------------------------------------
 template <class Lane, class Optimizer>
 class LaneRun {
@@ -397,13 +495,26 @@ class LaneRun {
   static_assert(std::is_trivially_copyable_v<Optimizer>);
   static_assert(sizeof(Optimizer) % sizeof(float) == 0);  // no padding to compare
 
+  // Where the trainer can fuse plain SGD into the backward pass (SGD, and a model the fused
+  // guard's bound covers), a third trainer on a third copy of the model checks every fused
+  // step with GuardCheck::full while trainer_ (and twin_) use GuardCheck::bounded; it gets
+  // every call trainer_ gets. At run time the step is fused only at batch 1 without weight
+  // decay or clipping; otherwise the mode must not matter either.
+  static constexpr bool compares_guard_modes = T::fusable;
+
   LaneRun(const HyperParameters& h, std::size_t batch)
       : model_(Lane::make()),
         twin_model_(Lane::make()),
         trainer_(model_, make_optimizer(h), arena_, batch),
         twin_(twin_model_, make_optimizer(h), twin_arena_, batch),
         batch_(batch),
-        hyper_(h) {}
+        hyper_(h),
+        full_guard_model_(Lane::make()),
+        full_guard_(full_guard_model_, make_optimizer(h), full_guard_arena_, batch) {
+    trainer_.set_guard_check(GuardCheck::bounded);
+    twin_.set_guard_check(GuardCheck::bounded);
+    full_guard_.set_guard_check(GuardCheck::full);
+  }
 
   // Puts hyper-parameters in force (both trainers) and sets the clipping norm.
   Failure set(const HyperParameters& h) {
@@ -424,6 +535,12 @@ class LaneRun {
     }
     if (clipping == Status::ok && twin_.set_gradient_clipping(h.clip) != Status::ok) {
       return "the twin's set_gradient_clipping refused a valid norm";
+    }
+    if constexpr (compares_guard_modes) {
+      assign(full_guard_.optimizer(), h);
+      if (full_guard_.set_gradient_clipping(h.clip) != clipping) {
+        return "the full-guard twin's set_gradient_clipping answered differently";
+      }
     }
     return nullptr;
   }
@@ -465,6 +582,15 @@ class LaneRun {
     if (trainer_.diverged_steps() != diverged_before + (status == Status::diverged ? 1U : 0U)) {
       return "diverged_steps() did not count exactly the diverged answers";
     }
+    if (const Failure f = same_as_full_guard(
+            status, [&](T& t) { return t.step(typename Model::input_view(x.data()), r.label); })) {
+      return f;
+    }
+    if constexpr (compares_guard_modes) {
+      if (!due && fused()) {
+        count_decision(status);
+      }
+    }
     if (status == Status::ok) {
       pending_ = pending_ + 1 == batch_ ? 0 : pending_ + 1;
       pending_records_.resize(pending_);
@@ -496,6 +622,16 @@ class LaneRun {
     }
     if (valid_clip(clip_) && reference.set_gradient_clipping(clip_) != Status::ok) {
       return "set_gradient_clipping refused a valid norm";
+    }
+    // A whole mini-batch of 1 of plain SGD without weight decay or clipping is the fused step
+    // (the update inside the backward pass: p - (lr g) x instead of the two-pass p - lr (g x),
+    // one rounding apart, train/gradient_sink.hpp), while apply() always runs the two-pass
+    // update. Clipping at FLT_MAX keeps the reference on the two-pass update and never clips:
+    // with inputs and parameters within 2^24 the fusable (Mlp) lane's gradients stay below
+    // 2^54. (regressions/fuzz_train_step/partial_batch_of_one_against_fused_reference)
+    if (T::fusable && pending_ == 1 && clip_ == 0.0f &&
+        reference.set_gradient_clipping(std::numeric_limits<float>::max()) != Status::ok) {
+      return "set_gradient_clipping refused FLT_MAX";
     }
     const Status status = trainer_.apply();
     MICROTL_FUZZ_LOG("%s apply: %s\n", Lane::name, to_string(status));
@@ -535,6 +671,9 @@ class LaneRun {
     if (twin_.apply() != status) {
       return "the twin trainer's apply() answered differently";
     }
+    if (const Failure f = same_as_full_guard(status, [](T& t) { return t.apply(); })) {
+      return f;
+    }
     return after("apply");
   }
 
@@ -555,6 +694,65 @@ class LaneRun {
     f.state = state_bytes<T>(arena);
     std::memcpy(f.optimizer.data(), &trainer.optimizer(), sizeof(Optimizer));
     return f;
+  }
+
+  // Whether trainer_'s next valid step is fused (train/trainer.hpp, fused_active).
+  bool fused() const {
+    return T::fusable && batch_ == 1 && hyper_.weight_decay == 0.0f && clip_ == 0.0f;
+  }
+
+  // The full-guard twin takes the call trainer_ just took (`call(trainer)`, which answered
+  // `status`): the bounded guard refuses exactly what the full guard refuses, and where both
+  // accept the same update code writes bit-identical values. The trained tensors are
+  // compared, not the States: a State also keeps magnitude_bound, which differs between the
+  // modes by design (full mode never knows one).
+  template <class Call>
+  Failure same_as_full_guard(Status status, Call&& call) {
+    if constexpr (compares_guard_modes) {
+      const Status full = call(full_guard_);
+      MICROTL_FUZZ_LOG("%s full guard: %s\n", Lane::name, to_string(full));
+      if (full != status) {
+        return "the bounded fused guard (GuardCheck::bounded) and the full one "
+               "(GuardCheck::full) answered the same step differently: the bound accepted a "
+               "step the full check refuses, or a mode refused a step for another cause";
+      }
+      if (full_guard_.diverged_steps() != trainer_.diverged_steps() ||
+          full_guard_.refused_samples() != trainer_.refused_samples()) {
+        return "the bounded and the full fused guard counted diverged_steps() or "
+               "refused_samples() differently";
+      }
+      if (snapshot(full_guard_model_) != snapshot(model_)) {
+        return "the bounded and the full fused guard left trained values that are not "
+               "bit-identical";
+      }
+      if (!bounds_unknown(full_guard_model_)) {
+        return "GuardCheck::full left a layer's magnitude_bound known (it never computes one)";
+      }
+    } else {
+      (void)status;
+      (void)call;
+    }
+    if (!bounds_sound(model_) || !bounds_sound(twin_model_)) {
+      return "a layer's magnitude_bound is below the largest |value| of its trained tensors "
+             "(the fused guard's bound is not sound)";
+    }
+    return nullptr;
+  }
+
+  // A fused step with valid hyper-parameters and sample that answered `status`.
+  void count_decision(Status status) {
+    if (status == Status::diverged) {
+      ++guard_decisions.refused;
+      MICROTL_FUZZ_LOG("%s fused step: refused by both guards", Lane::name);
+    } else if (bounds_known(model_)) {
+      ++guard_decisions.proven;
+      MICROTL_FUZZ_LOG("%s fused step: proven by the bound", Lane::name);
+    } else {
+      ++guard_decisions.checked;
+      MICROTL_FUZZ_LOG("%s fused step: the bound failed, the full check accepted", Lane::name);
+    }
+    MICROTL_FUZZ_LOG(" (lr %g, largest |value| %g)\n", static_cast<double>(hyper_.learning_rate),
+                     static_cast<double>(largest_magnitude(model_)));
   }
 
   Failure after(const char*) {
@@ -585,6 +783,9 @@ class LaneRun {
   float clip_ = 0.0f;                    // the clipping norm in force
   typename T::TrainingArena reference_arena_;
   HyperParameters hyper_;
+  Model full_guard_model_;  // (used when compares_guard_modes)
+  typename T::TrainingArena full_guard_arena_;
+  T full_guard_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -654,10 +855,22 @@ class CacheRun {
   using Model = typename Lane::Model;
   using T = Trainer<Model, SoftmaxCrossEntropy, Optimizer>;
   using Cache = FeatureCache<T, 4>;
+  // As in LaneRun: where the trainer can fuse plain SGD, a second trainer on a second copy
+  // of the model trains on the same cache with GuardCheck::full (trainer_: bounded). (The
+  // int8 cache's replayed features take the fused guard's other input bound: that of their
+  // quantization, guard::replay_bound.)
+  static constexpr bool compares_guard_modes = T::fusable;
 
   CacheRun(const HyperParameters& h, std::size_t batch)
-      : model_(Lane::make()), trainer_(model_, Optimizer{}, arena_, batch) {
+      : model_(Lane::make()),
+        trainer_(model_, Optimizer{}, arena_, batch),
+        full_guard_model_(Lane::make()),
+        full_guard_(full_guard_model_, Optimizer{}, full_guard_arena_, batch),
+        batch_(batch) {
     assign(trainer_.optimizer(), h);
+    assign(full_guard_.optimizer(), h);
+    trainer_.set_guard_check(GuardCheck::bounded);
+    full_guard_.set_guard_check(GuardCheck::full);
   }
 
   // FeatureCache::add with any label: refused exactly when due, stores exactly when ok.
@@ -691,11 +904,20 @@ class CacheRun {
   // Epochs over whatever the cache holds, with the hyper-parameters `h`.
   Failure epochs(const HyperParameters& h, std::uint32_t seed) {
     assign(trainer_.optimizer(), h);
-    if (trainer_.set_gradient_clipping(h.clip) !=
-        (valid_clip(h.clip) ? Status::ok : Status::invalid_argument)) {
+    const Status clipping = trainer_.set_gradient_clipping(h.clip);
+    if (clipping != (valid_clip(h.clip) ? Status::ok : Status::invalid_argument)) {
       return "set_gradient_clipping answered other than invalid_argument for a negative, NaN or "
              "infinite norm and ok otherwise";
     }
+    if constexpr (compares_guard_modes) {
+      assign(full_guard_.optimizer(), h);
+      if (full_guard_.set_gradient_clipping(h.clip) != clipping) {
+        return "the full-guard twin's set_gradient_clipping answered differently";
+      }
+    }
+    const bool fused = compares_guard_modes && batch_ == 1 && valid<Optimizer>(h) &&
+                       h.weight_decay == 0.0f && valid_clip(h.clip) && h.clip == 0.0f &&
+                       cache_.size() > 0;
     for (int epoch = 0; epoch < 2; ++epoch) {
       const Snapshot<Model> before = snapshot(model_);
       const Status status = cache_.train_epoch(trainer_, seed);
@@ -714,6 +936,36 @@ class CacheRun {
         return "FeatureCache::train_epoch answered other than ok or diverged (a stored sample "
                "was refused)";
       }
+      if constexpr (compares_guard_modes) {
+        const Status full = cache_.train_epoch(full_guard_, seed);
+        MICROTL_FUZZ_LOG("%s epoch, full guard: %s (lr %g, largest |value| %g)\n", Lane::name,
+                         to_string(full), static_cast<double>(h.learning_rate),
+                         static_cast<double>(largest_magnitude(model_)));
+        if (full != status) {
+          return "FeatureCache::train_epoch answered differently with the bounded fused guard "
+                 "(GuardCheck::bounded) and the full one (GuardCheck::full)";
+        }
+        if (full_guard_.diverged_steps() != trainer_.diverged_steps() ||
+            full_guard_.refused_samples() != trainer_.refused_samples()) {
+          return "the bounded and the full fused guard counted diverged_steps() or "
+                 "refused_samples() differently over a feature-cache epoch";
+        }
+        if (snapshot(full_guard_model_) != snapshot(model_)) {
+          return "the bounded and the full fused guard left trained values that are not "
+                 "bit-identical after a feature-cache epoch";
+        }
+        if (!bounds_unknown(full_guard_model_)) {
+          return "GuardCheck::full left a layer's magnitude_bound known (it never computes one)";
+        }
+        if (fused) {
+          ++(status == Status::ok ? guard_decisions.cache_epochs_ok
+                                  : guard_decisions.cache_epochs_diverged);
+        }
+      }
+      if (!bounds_sound(model_)) {
+        return "a layer's magnitude_bound is below the largest |value| of its trained tensors "
+               "(the fused guard's bound is not sound)";
+      }
       if (require_invariant) {
         if (const Failure f = check_model_runs<Lane>(model_)) {
           return f;
@@ -728,6 +980,10 @@ class CacheRun {
   typename T::TrainingArena arena_;
   T trainer_;
   Cache cache_;
+  Model full_guard_model_;  // (used when compares_guard_modes)
+  typename T::TrainingArena full_guard_arena_;
+  T full_guard_;
+  std::size_t batch_;
 };
 
 // ---------------------------------------------------------------------------------------

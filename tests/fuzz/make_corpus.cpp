@@ -208,6 +208,13 @@ struct SampleWriter {
       bytes.push_back(static_cast<std::uint8_t>(code));
     }
   }
+  void codes(std::uint32_t label, const std::array<std::int8_t, 16>& codes, std::uint8_t op = 0) {
+    bytes.push_back(op);
+    u32(label);
+    for (const std::int8_t c : codes) {
+      bytes.push_back(static_cast<std::uint8_t>(c));
+    }
+  }
 };
 
 // The index of `value` in `table` (bit for bit): the seeds name values, not indices.
@@ -324,6 +331,86 @@ void train_seeds(std::vector<Seed>& seeds) {
                n % 2 == 0 ? std::int8_t{-128} : std::int8_t{127});
   }
   seeds.push_back({"fuzz_train_step", "int8_bias_bound", int8.bytes});
+
+  // Plain SGD at batch 1 without weight decay or clipping: the fused step, whose guard the
+  // harness runs in both modes (GuardCheck::bounded and full) side by side. Each seed takes
+  // the fused guard through all three of its decisions: proven by the bound, accepted by the
+  // full check after the bound failed, refused (diverged).
+  //
+  // Inputs at and near the feature bound 2^24, learning rates 0.01 and 1: the bound proves
+  // the first steps (the second layer's weights grow to about 7e4); then the first layer's
+  // gradient on inputs near 2^24 would take its weights past 2^24 (refused), while the steps
+  // on small inputs are still proven.
+  const Set fused_small{lr(0.01f), 0, 0, 0, 0, 0};
+  const Set fused_one{lr(1.0f), 0, 0, 0, 0, 0};
+  SampleWriter near_limit(1, Opt::sgd, 0, fused_small, fused_one);
+  const float half = big / 2.0f;
+  near_limit.record(0, {big, -big, big, -big});
+  near_limit.record(1, {half, half, -half, half});
+  near_limit.record(2, {-big, big, big, big});
+  near_limit.record(0, {big, big, big, big});
+  near_limit.record(1, {0.5f, -0.25f, 1.0f, 0.75f});
+  near_limit.record(2, {big, -big, -big, big}, train::op_switch);
+  near_limit.record(0, {half, -half, half, -half});
+  near_limit.record(1, {1.0f, 2.0f, -1.0f, 0.5f});
+  near_limit.record(2, {big / 64.0f, big / 64.0f, -big / 64.0f, big / 64.0f});
+  near_limit.record(0, {0.5f, -0.25f, 1.0f, 0.75f}, train::op_switch);
+  near_limit.record(1, {big, big, -big, -big});
+  near_limit.record(2, {0.5f, 0.5f, 0.5f, 0.5f});
+  seeds.push_back({"fuzz_train_step", "fused_sgd_near_feature_bound", near_limit.bytes});
+
+  // Huge learning rates (2^24 and 1e4) on small and normal inputs: the bound's lr G X alone
+  // passes 2^24 unless the gradient G is tiny; the full check refuses most steps and
+  // accepts those whose update stays small.
+  SampleWriter huge_lr(1, Opt::sgd, 0, Set{lr(max_learning_rate), 0, 0, 0, 0, 0},
+                       Set{lr(1e4f), 0, 0, 0, 0, 0});
+  huge_lr.record(0, {0.5f, -0.25f, 1.0f, 0.75f});
+  huge_lr.record(1, {1e-6f, 0.0f, -1e-6f, 0.0f});
+  huge_lr.record(2, {0.0f, 0.0f, 0.0f, 0.0f});
+  huge_lr.record(0, {1e-3f, 1e-3f, 1e-3f, 1e-3f}, train::op_switch);
+  huge_lr.record(1, {0.5f, -0.25f, 1.0f, 0.75f});
+  huge_lr.record(2, {1e-4f, 0.0f, 0.0f, 1e-4f});
+  huge_lr.record(2, {1e-4f, 0.0f, 0.0f, 1e-4f});
+  huge_lr.record(0, {subnormal, 0.0f, 0.0f, 0.0f}, train::op_switch);
+  huge_lr.record(0, {0.25f, 0.25f, 0.25f, 0.25f});
+  seeds.push_back({"fuzz_train_step", "fused_sgd_huge_learning_rates", huge_lr.bytes});
+
+  // Parameters near the parameter bound 2^24: one step at learning rate 2^24 takes the
+  // largest weight to about 1.07e7 (0.64 of the bound); then steps at learning rate 1 on
+  // inputs from 0.5 to 2^24, whose updates stay under 2^24 (accepted: by the bound, or by
+  // the full check where the bound fails) or would cross it (refused).
+  SampleWriter near_p(1, Opt::sgd, 0, Set{lr(max_learning_rate), 0, 0, 0, 0, 0}, fused_one);
+  near_p.record(0, {0.5f, -0.25f, 1.0f, 0.75f});
+  near_p.record(0, {0.5f, -0.25f, 1.0f, 0.75f}, train::op_switch);
+  near_p.record(1, {0.5f, -0.25f, 1.0f, 0.75f});
+  near_p.record(2, {10.0f, -5.0f, 20.0f, 15.0f});
+  near_p.record(1, {100.0f, -50.0f, 200.0f, 150.0f});
+  near_p.record(2, {1e3f, -5e2f, 2e3f, 1.5e3f});
+  near_p.record(0, {1e4f, -5e3f, 2e4f, 1.5e4f});
+  near_p.record(1, {1e5f, -5e4f, 2e5f, 1.5e5f});
+  near_p.record(2, {-1.0f, 2.0f, -1.0f, 2.0f});
+  near_p.record(0, {1e6f, 1e6f, 1e6f, 1e6f});
+  near_p.record(1, {-1e6f, -1e6f, -1e6f, -1e6f});
+  near_p.record(2, {big, -big, big, -big});
+  near_p.record(0, {-big, big, -big, big});
+  near_p.record(1, {3e5f, 3e5f, 3e5f, 3e5f});
+  near_p.record(2, {-3e5f, 3e5f, -3e5f, 3e5f});
+  seeds.push_back({"fuzz_train_step", "fused_sgd_near_parameter_bound", near_p.bytes});
+
+  // The int8 feature cache's fused epochs: replayed features are bounded by their
+  // quantization (guard::replay_bound, 12.75 here), not by their sum. Epochs at learning rate
+  // 1e6 on codes that make large features (found by a search against a bound that took the
+  // replayed features for at most 1: these break its soundness).
+  constexpr std::int8_t hi = 127;
+  constexpr std::int8_t lo = -128;
+  SampleWriter int8_cache(1, Opt::sgd, 15, Set{lr(1e6f), 0, 0, 0, 0, 0}, fused_one);
+  int8_cache.codes(1, {-99, 80, -121, -52, -55, -88, 26, 57, -37, -97, 72, -37, 88, -97, -8, 108},
+                   train::op_switch);
+  int8_cache.codes(1, {hi, lo, hi, hi, hi, lo, lo, lo, lo, lo, lo, hi, lo, hi, hi, hi},
+                   train::op_switch);
+  int8_cache.codes(1,
+                   {-90, -62, -91, 10, 38, 117, -117, -67, -25, -57, -110, -39, -63, -45, 73, 107});
+  seeds.push_back({"fuzz_train_step", "fused_sgd_int8_cache", int8_cache.bytes});
 }
 
 Bytes read_file(const fs::path& path) {

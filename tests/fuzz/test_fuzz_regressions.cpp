@@ -67,6 +67,23 @@ TEST_CASE("fuzz inputs: idx") {
 }
 
 TEST_CASE("fuzz inputs: train step") {
-  CHECK(replay("corpus", "fuzz_train_step", microtl_fuzz::train_step::run) > 0);
-  replay("regressions", "fuzz_train_step", microtl_fuzz::train_step::run);
+  namespace train_step = microtl_fuzz::train_step;
+  train_step::guard_decisions = {};
+  CHECK(replay("corpus", "fuzz_train_step", train_step::run) > 0);
+  replay("regressions", "fuzz_train_step", train_step::run);
+  // The committed inputs take the fused guard through each of its decisions, so that the
+  // harness's comparison of its two modes (GuardCheck::bounded and full) covers them all.
+  const train_step::GuardDecisions& d = train_step::guard_decisions;
+  const std::string decisions =
+      "fused steps: " + std::to_string(d.proven) + " proven by the bound, " +
+      std::to_string(d.checked) + " accepted by the full check after the bound failed, " +
+      std::to_string(d.refused) + " refused (diverged) by both modes; feature-cache epochs of " +
+      "fused steps: " + std::to_string(d.cache_epochs_ok) + " ok, " +
+      std::to_string(d.cache_epochs_diverged) + " diverged";
+  MESSAGE(decisions);
+  CHECK(d.proven > 0);
+  CHECK(d.checked > 0);
+  CHECK(d.refused > 0);
+  CHECK(d.cache_epochs_ok > 0);
+  CHECK(d.cache_epochs_diverged > 0);
 }
