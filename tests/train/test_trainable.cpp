@@ -204,6 +204,30 @@ TEST_CASE("trainer: bias-only training leaves the weights bit-identical") {
   CHECK_FALSE(model.state<0>().bias == b1);  // the biases did train
 }
 
+TEST_CASE("trainer: a bias-only layer trains with plain SGD, on the two-pass update") {
+  // Its input gradient passes through frozen weights that the fused guard's bound does not
+  // cover: such a model is not boundable, and with the guard it does not fuse.
+  using Net = Sequential<Input<Shape<6>>, BiasOnly<Dense<4>>, ReLU, Trainable<Dense<3>>>;
+  using T = Trainer<Net, SoftmaxCrossEntropy, SGD>;
+  static_assert(!T::boundable && !T::fusable);
+  static_assert(Trainer<Net, SoftmaxCrossEntropy, SGD, false>::fusable);  // unguarded: fused
+  microtl_test::Xorshift32 rng(13);
+  static const auto w1 = random_floats<24>(rng, -1, 1);
+  static const auto b1 = random_floats<4>(rng, 0.1f, 0.5f);
+  static const auto w2 = random_floats<12>(rng, -1, 1);
+  static const std::array<float, 3> b2{};
+  static const LinearParams<float, 24, 4> p1{w1, b1};
+  static const LinearParams<float, 12, 3> p2{w2, b2};
+  static Net model(p1, p2);
+  static T::TrainingArena arena;
+  T trainer(model, SGD{0.1f, 0.0f}, arena);
+  const auto x = random_floats<6>(rng, -1, 1);
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(trainer.step(Net::input_view(x.data()), 1) == Status::ok);
+  }
+  CHECK_FALSE(model.state<0>().bias == b1);  // the biases did train
+}
+
 TEST_CASE("bias-only on an int8 layer: weights, multipliers and output stay in place") {
   // Dense<3> on 4 int8 inputs, bias-only; its bias trains as real values, in RAM, and is
   // requantized to the int32 bias the kernel uses.

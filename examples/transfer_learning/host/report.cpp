@@ -635,7 +635,7 @@ int main(int argc, char** argv) {
   r << "| static RAM (ELF data + bss) | " << thousands(data_bytes + bss_bytes) << " | 262,144 |\n";
   r << "| of which: inference arena (constexpr) | " << thousands(number(memory, "inference_arena"))
     << " | |\n";
-  r << "| of which: training arena (constexpr: gradients, momentum, saved activations) | "
+  r << "| of which: training arena (constexpr: gradients, optimizer state, saved activations) | "
     << thousands(number(memory, "training_arena")) << " | |\n";
   r << "| of which: feature cache (" << fmt(number(memory, "cache_bytes_per_sample"), 0)
     << " bytes per sample, int8) | " << thousands(number(memory, "feature_cache")) << " | |\n";

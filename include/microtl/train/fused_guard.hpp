@@ -80,7 +80,11 @@ float scan_magnitude(const State& state) noexcept {
 template <class L>
 constexpr bool boundable() {
   if constexpr (is_trainable_v<L>) {
-    if constexpr (requires { requires L::outer_product_gradient; }) {
+    // Every value of the layer trains and its State keeps their bound (not a bias-only
+    // layer: the gradient below passes through its frozen weights, which P does not bound).
+    if constexpr (
+        requires { requires L::outer_product_gradient; } &&
+        requires(typename L::State state) { state.magnitude_bound; }) {
       return L::out_features <= 8192 && L::in_features <= 8192;
     } else {
       return false;
