@@ -20,18 +20,14 @@
 #include <cstdio>
 
 #include "board/board.hpp"
-#include "board/file_source.hpp"
 #include "board/file_storage.hpp"
 #include "config.hpp"
 #include "deployed.hpp"
 #include "learning.hpp"
-#include "microtl/io/idx.hpp"
 #include "microtl/io/parameter_store.hpp"
 #include "model.hpp"
+#include "sample_stream.hpp"
 
-#ifndef MICROTL_DEMO_DATA_DIR
-#error "MICROTL_DEMO_DATA_DIR: the folder holding the unpacked Fashion-MNIST idx files"
-#endif
 #ifndef MICROTL_DEMO_STORAGE_FILE
 #error "MICROTL_DEMO_STORAGE_FILE: the host file that stands for the device's parameter flash"
 #endif
@@ -61,44 +57,6 @@ constexpr std::size_t kLearningRam =
 static_assert(kLearningRam <= 192 * 1024,
               "model state + training arena + feature cache must leave room for the rest of the "
               "firmware on a 256 KB part");
-
-// A learning.hpp stream over the idx files on the host, one sample at a time.
-class SampleStream {
- public:
-  explicit SampleStream(const char* prefix) : prefix_(prefix) {}
-
-  mtl::Status open() {
-    char path[256];
-    std::snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", MICROTL_DEMO_DATA_DIR, prefix_);
-    MICROTL_TRY(images_file_.open(path));
-    std::snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", MICROTL_DEMO_DATA_DIR, prefix_);
-    MICROTL_TRY(labels_file_.open(path));
-    images_ = mtl::io::IdxReader<board::FileSource, 28, 28>(images_file_);
-    labels_ = mtl::io::IdxReader<board::FileSource>(labels_file_);
-    MICROTL_TRY(images_.open());
-    MICROTL_TRY(labels_.open());
-    return images_.count() == labels_.count() ? mtl::Status::ok : mtl::Status::size_mismatch;
-  }
-  bool more() const { return images_.remaining() > 0; }
-  mtl::Status next(std::array<std::int8_t, 784>& image, std::uint8_t& label) {
-    std::array<std::uint8_t, 784> pixels{};
-    std::array<std::uint8_t, 1> l{};
-    MICROTL_TRY(images_.read_next(pixels));
-    MICROTL_TRY(labels_.read_next(l));
-    for (std::size_t k = 0; k < 784; ++k) {
-      image[k] = pixel_to_int8(pixels[k]);
-    }
-    label = l[0];
-    return label < kClasses ? mtl::Status::ok : mtl::Status::label_out_of_range;
-  }
-
- private:
-  const char* prefix_;
-  board::FileSource images_file_;
-  board::FileSource labels_file_;
-  mtl::io::IdxReader<board::FileSource, 28, 28> images_{images_file_};
-  mtl::io::IdxReader<board::FileSource> labels_{labels_file_};
-};
 
 // The first test images' int8 features must be the integers the host computed.
 struct HostReference {
