@@ -27,7 +27,8 @@ float reference_mac(float acc, float a, float b) {
 #if MICROTL_ARM_FLOAT_KERNELS
   return std::fma(a, b, acc);
 #else
-  return acc + a * b;
+  const float product = a * b;  // rounded on its own: no contraction into an fma
+  return acc + product;
 #endif
 }
 

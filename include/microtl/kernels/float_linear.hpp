@@ -28,12 +28,16 @@
 
 namespace microtl::kernels {
 
-// acc + a * b: fused where the FPU fuses it in one instruction (as the Arm kernels do).
+// acc + a * b: fused where the FPU fuses it in one instruction (as the Arm kernels do);
+// elsewhere the product is rounded on its own (a statement of its own: a compiler may
+// contract a * b + c written as one expression into a fused one, Clang even when it folds
+// constants).
 [[gnu::always_inline]] inline float fused_mac(float acc, float a, float b) noexcept {
 #if MICROTL_ARM_FLOAT_KERNELS
   return __builtin_fmaf(a, b, acc);
 #else
-  return acc + a * b;
+  const float product = a * b;
+  return acc + product;
 #endif
 }
 
