@@ -295,7 +295,9 @@ inline Failure run_int8(std::span<const std::uint8_t> data) {
       return "load failed with a status its documentation does not list (int8 model)";
     }
   } else {
-    const Result<io::StoredBlob> newest = Int8Store::newest(region);
+    // With the model: its int8 layer's own bound (B) decides, as in load() (the model-less
+    // newest() holds values to (P) only and may name a slot load() passes over).
+    const Result<io::StoredBlob> newest = Int8Store::newest(model, region);
     if (!newest.ok()) {
       return "load returned ok but newest() finds no loadable blob (int8 model)";
     }
