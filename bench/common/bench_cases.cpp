@@ -299,7 +299,7 @@ void run_conv_7x7x16_16_3x3() {
                            conv_7x7x16_16.output, conv_7x7x16_16_params);
 }
 void run_extractor_fashion_28x28() {
-  bench_extractor_fashion_28x28(extractor_model, Extractor::input_view(extractor.image.data()),
+  bench_extractor_fashion_28x28(extractor_model, Extractor::input_view(extractor.image),
                                 extractor_arena, extractor.features);
 }
 void run_dwconv_14x14x16_3x3() {

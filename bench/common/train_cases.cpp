@@ -57,7 +57,7 @@ LastUnguarded* last_unguarded = nullptr;
 
 template <class T>
 void step(T* trainer) {
-  (void)trainer->step(typename T::model_input_view(sample.data()), label);
+  (void)trainer->step(typename T::model_input_view(sample), label);
 }
 
 const std::array<microtl_bench::TrainCase, 4> cases = {{

@@ -134,7 +134,7 @@ int main() {
   board::paint_stack();
   const std::size_t stack_base = board::stack_in_use();
   board::InstructionCounter counter;
-  const auto out = model.forward(Classifier::input_view(image.data()), arena);
+  const auto out = model.forward(Classifier::input_view(image), arena);
   const std::uint64_t instructions = counter.elapsed();
   const std::size_t stack = board::stack_peak_since_paint() - stack_base;
 

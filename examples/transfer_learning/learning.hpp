@@ -56,7 +56,7 @@ struct Accuracy {
 template <class Trainer>
 std::size_t predict(Trainer& trainer, const std::array<std::int8_t, kFeatures>& features) {
   const auto logits = trainer.predict_cached(
-      mtl::TensorView<const std::int8_t, typename Trainer::cache_shape>(features.data()));
+      mtl::TensorView<const std::int8_t, typename Trainer::cache_shape>(features));
   std::size_t best = 0;
   for (std::size_t k = 1; k < kClasses; ++k) {
     best = logits[k] > logits[best] ? k : best;
@@ -79,9 +79,8 @@ mtl::Status evaluate(Trainer& trainer, Stream& stream, std::size_t per_class, Ac
   while (stream.more() && accuracy.images() < per_class * kClasses) {
     MICROTL_TRY(stream.next(image, label));
     if (accuracy.total[label] < per_class || reference.wants(index)) {
-      trainer.extract_cached(
-          typename Trainer::model_input_view(image.data()),
-          mtl::TensorView<std::int8_t, typename Trainer::cache_shape>(features.data()));
+      trainer.extract_cached(typename Trainer::model_input_view(image),
+                             mtl::TensorView<std::int8_t, typename Trainer::cache_shape>(features));
       if (!reference.check(index, features)) {
         ++accuracy.reference_mismatches;
       }
@@ -116,7 +115,7 @@ mtl::Status collect(Trainer& trainer, Cache& cache, Stream& stream, std::size_t 
       continue;
     }
     meter.restart();
-    MICROTL_TRY(cache.add(trainer, typename Trainer::model_input_view(image.data()), label));
+    MICROTL_TRY(cache.add(trainer, typename Trainer::model_input_view(image), label));
     extraction += meter.elapsed();
     ++taken[label];
   }

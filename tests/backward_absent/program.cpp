@@ -64,7 +64,7 @@ int main() {
   }
   float first = 0.0f;
   for (int step = 0; step < 5; ++step) {
-    if (trainer.step(Model::input_view(image.data()), 1) != mtl::Status::ok) {
+    if (trainer.step(Model::input_view(image), 1) != mtl::Status::ok) {
       return 2;
     }
     first = step == 0 ? trainer.last_loss() : first;

@@ -122,7 +122,7 @@ Failure check_forward(const typename Lane::Model& model) {
   using Model = typename Lane::Model;
   static typename Model::InferenceArena arena;
   for (const auto& probe : Lane::probes) {
-    const auto out = model.forward(typename Model::input_view(probe.data()), arena);
+    const auto out = model.forward(typename Model::input_view(probe), arena);
     for (const float v : out.values) {
       if (!std::isfinite(v)) {
         return "a forward pass on a normal or extreme admissible input gave a non-finite output";

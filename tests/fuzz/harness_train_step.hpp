@@ -555,7 +555,7 @@ class LaneRun {
     const Full<Model, T, Optimizer> before = full(model_, trainer_, arena_);
     const std::size_t refused_before = trainer_.refused_samples();
     const std::size_t diverged_before = trainer_.diverged_steps();
-    const Status status = trainer_.step(typename Model::input_view(x.data()), r.label);
+    const Status status = trainer_.step(typename Model::input_view(x), r.label);
     MICROTL_FUZZ_LOG("%s step: %s\n", Lane::name, to_string(status));
 
     if (due) {
@@ -583,7 +583,7 @@ class LaneRun {
       return "diverged_steps() did not count exactly the diverged answers";
     }
     if (const Failure f = same_as_full_guard(
-            status, [&](T& t) { return t.step(typename Model::input_view(x.data()), r.label); })) {
+            status, [&](T& t) { return t.step(typename Model::input_view(x), r.label); })) {
       return f;
     }
     if constexpr (compares_guard_modes) {
@@ -601,7 +601,7 @@ class LaneRun {
       pending_ = 0;
       pending_records_.clear();
     }
-    if (!due && twin_.step(typename Model::input_view(x.data()), r.label) != status) {
+    if (!due && twin_.step(typename Model::input_view(x), r.label) != status) {
       return "the twin trainer answered a step differently";
     }
     return after("step");
@@ -656,7 +656,7 @@ class LaneRun {
       Status last = Status::ok;
       for (const Record& p : pending_records_) {
         const typename Lane::Input x = Lane::input(p);
-        last = reference.step(typename Model::input_view(x.data()), p.label);
+        last = reference.step(typename Model::input_view(x), p.label);
       }
       if (last != status ||
           full(model_, trainer_, arena_) != full(reference_model, reference, reference_arena_)) {
@@ -1042,11 +1042,11 @@ Failure run_with(ByteReader& in, std::size_t batch, std::uint32_t epoch_seed) {
 
     const std::array<float, 4> floats = r.floats();
     if (const Failure f =
-            float_cache.add(FloatNet::input_view(floats.data()), r.label, input_cause(floats))) {
+            float_cache.add(FloatNet::input_view(floats), r.label, input_cause(floats))) {
       return f;
     }
     const std::array<std::int8_t, 16> codes = r.codes<16>();
-    if (const Failure f = int8_cache.add(Int8Net::input_view(codes.data()), r.label, Status::ok)) {
+    if (const Failure f = int8_cache.add(Int8Net::input_view(codes), r.label, Status::ok)) {
       return f;
     }
   }

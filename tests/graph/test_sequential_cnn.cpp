@@ -61,7 +61,7 @@ TEST_CASE("sequential: a float CNN equals its kernels called one after another")
   Small::InferenceArena arena;
   const auto input = pattern<72>(0.25f, 5);
 
-  const auto out = model.forward(Small::input_view(input.data()), arena);
+  const auto out = model.forward(Small::input_view(input), arena);
 
   // The same computation, kernel by kernel, in buffers of its own.
   std::array<float, 6 * 6 * 3> a{};

@@ -66,7 +66,7 @@ TEST_CASE("int8 model: post-training quantization stays within a few steps of fl
   for (const auto& input : inputs) {
     input_range.add(input);
     (void)float_net.forward(
-        FloatNet::input_view(input.data()), float_arena,
+        FloatNet::input_view(input), float_arena,
         [&](auto index, auto output, auto) { ranges[decltype(index)::value].add(output); });
   }
   const quant::QuantParams q_in = quant::choose_activation_params(input_range.min, input_range.max);
@@ -90,14 +90,14 @@ TEST_CASE("int8 model: post-training quantization stays within a few steps of fl
   float worst = 0.0f;
   std::size_t same_argmax = 0;
   for (const auto& input : inputs) {
-    const auto expected = float_net.forward(FloatNet::input_view(input.data()), float_arena);
+    const auto expected = float_net.forward(FloatNet::input_view(input), float_arena);
     std::array<float, 5> reference{};
     for (std::size_t i = 0; i < 5; ++i) {
       reference[i] = expected.values[i];
     }
     std::array<std::int8_t, 64> codes{};
     quant::quantize(std::span<const float, 64>(input), std::span<std::int8_t, 64>(codes), q_in);
-    const auto out = int8_net.forward(Int8Net::input_view(codes.data()), int8_arena);
+    const auto out = int8_net.forward(Int8Net::input_view(codes), int8_arena);
     CHECK(out.quant.scale == q4.scale);
     CHECK(out.quant.zero_point == q4.zero_point);
     std::size_t best_float = 0;

@@ -113,7 +113,7 @@ TEST_CASE("parameter blob: a round trip gives bit-identical parameters") {
   static SmallModel::InferenceArena arena;
   const std::array<float, 6> x = {0.5f, -1.0f, 0.25f, 2.0f, -0.75f, 1.5f};
   const auto outputs = [&](SmallModel& m) {
-    const auto out = m.forward(SmallModel::input_view(x.data()), arena);
+    const auto out = m.forward(SmallModel::input_view(x), arena);
     std::array<float, 3> values{};
     for (std::size_t i = 0; i < 3; ++i) {
       values[i] = out.values[i];

@@ -28,8 +28,8 @@ microtl::quant_info_t<typename L::output_element> run_layer(
     const microtl::storage_t<typename L::input_element>* in,
     microtl::quant_info_t<typename L::input_element> q,
     microtl::storage_t<typename L::output_element>* out) {
-  return L::forward(microtl::NoParams{}, microtl::input_view_t<L>(in), q,
-                    microtl::output_view_t<L>(out), std::span<std::byte>());
+  return L::forward(microtl::NoParams{}, microtl::input_view_t<L>::unchecked(in), q,
+                    microtl::output_view_t<L>::unchecked(out), std::span<std::byte>());
 }
 
 // Runs L's backward (with the input gradient) for the forward pass x -> y.
@@ -40,13 +40,15 @@ void run_backward(const microtl::storage_t<typename L::input_element>* x,
                   microtl::quant_info_t<typename L::output_element> y_quant, float* dy, float* dx) {
   using namespace microtl;
   const ForwardRecord<L> record{
-      input_view_t<L>(x),
+      input_view_t<L>::unchecked(x),
       x_quant,
-      TensorView<const storage_t<typename L::output_element>, typename L::output_shape>(y),
+      TensorView<const storage_t<typename L::output_element>, typename L::output_shape>::unchecked(
+          y),
       y_quant,
       {}};
-  L::template backward<true>(NoParams{}, record, TensorView<float, typename L::output_shape>(dy),
-                             TensorView<float, typename L::input_shape>(dx), NoGradients{});
+  L::template backward<true>(
+      NoParams{}, record, TensorView<float, typename L::output_shape>::unchecked(dy),
+      TensorView<float, typename L::input_shape>::unchecked(dx), NoGradients{});
 }
 
 // The number of elements of dL/dx where backward and the central difference disagree.

@@ -30,8 +30,8 @@ TEST_CASE("BatchNorm: forward, hand-worked") {
   const BatchNormParams<2> p{gamma, beta, mean, variance, 0.0f};
   const std::array<float, 4> x{1.0f, 2.0f, 3.0f, -4.0f};
   std::array<float, 4> y{};
-  (void)Bound::forward(p, TensorView<const float, Shape<2, 2>>(x.data()), NoQuant{},
-                       TensorView<float, Shape<2, 2>>(y.data()), {});
+  (void)Bound::forward(p, TensorView<const float, Shape<2, 2>>(x), NoQuant{},
+                       TensorView<float, Shape<2, 2>>(y), {});
   CHECK(y[0] == 1.0f);  // every step is exact in float
   CHECK(y[1] == 5.0f);
   CHECK(y[2] == 4.0f);
@@ -57,8 +57,8 @@ TEST_CASE("BatchNorm: gradients against finite differences") {
   const auto loss = [&](const std::array<float, 12>& input) {
     std::array<float, 12> y{};
     const BatchNormParams<4> p{gamma, beta, mean, variance};
-    (void)L::forward(p, TensorView<const float, Shape<3, 4>>(input.data()), NoQuant{},
-                     TensorView<float, Shape<3, 4>>(y.data()), {});
+    (void)L::forward(p, TensorView<const float, Shape<3, 4>>(input), NoQuant{},
+                     TensorView<float, Shape<3, 4>>(y), {});
     float sum = 0.0f;
     for (std::size_t k = 0; k < 12; ++k)
       sum += u[k] * y[k];
@@ -66,20 +66,20 @@ TEST_CASE("BatchNorm: gradients against finite differences") {
   };
   const BatchNormParams<4> p{gamma, beta, mean, variance};
   std::array<float, 12> y{};
-  (void)L::forward(p, TensorView<const float, Shape<3, 4>>(x.data()), NoQuant{},
-                   TensorView<float, Shape<3, 4>>(y.data()), {});
+  (void)L::forward(p, TensorView<const float, Shape<3, 4>>(x), NoQuant{},
+                   TensorView<float, Shape<3, 4>>(y), {});
   std::array<float, 12> dy = u;
   std::array<float, 12> dx{};
   std::array<float, 4> dgamma{}, dbeta{};
   GradientSinkFor<GradientPolicy::accumulate, 2, 3U> sink{};
   sink.target = {dgamma.data(), dbeta.data()};
-  const ForwardRecord<L> record{TensorView<const float, Shape<3, 4>>(x.data()),
+  const ForwardRecord<L> record{TensorView<const float, Shape<3, 4>>(x),
                                 NoQuant{},
-                                TensorView<const float, Shape<3, 4>>(y.data()),
+                                TensorView<const float, Shape<3, 4>>(y),
                                 NoQuant{},
                                 {}};
-  L::backward<true>(p, record, TensorView<float, Shape<3, 4>>(dy.data()),
-                    TensorView<float, Shape<3, 4>>(dx.data()), sink);
+  L::backward<true>(p, record, TensorView<float, Shape<3, 4>>(dy),
+                    TensorView<float, Shape<3, 4>>(dx), sink);
 
   constexpr float eps = 1e-2f;
   const auto close = [](float analytic, float numeric) {
@@ -149,7 +149,7 @@ TEST_CASE("BatchNorm: trains under Trainable<BatchNorm>, statistics stay frozen,
   for (int epoch = 0; epoch < 20; ++epoch) {
     float sum = 0.0f;
     for (std::size_t s = 0; s < samples.size(); ++s) {
-      REQUIRE(trainer.step(Model::input_view(samples[s].data()), s % 2) == Status::ok);
+      REQUIRE(trainer.step(Model::input_view(samples[s]), s % 2) == Status::ok);
       sum += trainer.last_loss();
     }
     (epoch == 0 ? first : last) = sum;

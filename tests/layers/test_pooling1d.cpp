@@ -288,7 +288,7 @@ TEST_CASE("pooling 1-D: a Conv1D -> MaxPool1D -> Flatten -> Dense model trains")
   const auto epoch = [&] {
     float loss = 0.0f;
     for (std::size_t i = 0; i < kSamples; ++i) {
-      REQUIRE(trainer.step(Model::input_view(data[i].data()), labels[i]) == Status::ok);
+      REQUIRE(trainer.step(Model::input_view(data[i]), labels[i]) == Status::ok);
       loss += trainer.last_loss();
     }
     return loss / static_cast<float>(kSamples);
@@ -308,7 +308,7 @@ TEST_CASE("pooling 1-D: a Conv1D -> MaxPool1D -> Flatten -> Dense model trains")
   for (std::size_t i = 0; i < 20; ++i) {
     const std::size_t label = i % 2;
     const auto x = signal(rng, label);
-    const auto out = model.forward(Model::input_view(x.data()), inference);
+    const auto out = model.forward(Model::input_view(x), inference);
     correct += (out.values[1] > out.values[0] ? 1U : 0U) == label ? 1 : 0;
   }
   CHECK(correct >= 18);

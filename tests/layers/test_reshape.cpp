@@ -60,7 +60,7 @@ TEST_CASE("Reshape: a float chain through two reshapes equals its layers run one
   static Chain::InferenceArena arena;
   std::array<const void*, Chain::layer_count> outputs{};
   const auto out = chain.forward(
-      Chain::input_view(x.data()), arena,
+      Chain::input_view(x), arena,
       [&outputs](auto index, auto view, auto) { outputs[decltype(index)::value] = view.data(); });
   // The reshapes hand on the buffer they received: nothing is copied.
   CHECK(outputs[1] == outputs[0]);
@@ -73,9 +73,9 @@ TEST_CASE("Reshape: a float chain through two reshapes equals its layers run one
   static DenseOnly::InferenceArena a1;
   static Conv1DOnly::InferenceArena a2;
   static Conv2DOnly::InferenceArena a3;
-  const auto h1 = dense.forward(DenseOnly::input_view(x.data()), a1);
-  const auto h2 = conv1d.forward(Conv1DOnly::input_view(h1.values.data()), a2);
-  const auto h3 = conv2d.forward(Conv2DOnly::input_view(h2.values.data()), a3);
+  const auto h1 = dense.forward(DenseOnly::input_view(x), a1);
+  const auto h2 = conv1d.forward(h1.values.reshape<Conv1DOnly::input_shape>(), a2);
+  const auto h3 = conv2d.forward(h2.values.reshape<Conv2DOnly::input_shape>(), a3);
   CHECK(out.values[0] == h3.values[0]);
 }
 
@@ -90,7 +90,7 @@ TEST_CASE("Reshape: int8 codes and their quantization pass through unchanged") {
   static Model::InferenceArena arena;
   // x[l][c]: channel 0: 1, 5, -3, 2; channel 1: 4, -8, 9, 9
   const std::array<std::int8_t, 8> x{1, 4, 5, -8, -3, 9, 2, 9};
-  const auto out = model.forward(Model::input_view(x.data()), arena);
+  const auto out = model.forward(Model::input_view(x), arena);
   // max(1, 5) = 5, max(4, -8) = 4, max(-3, 2) = 2, max(9, 9) = 9
   CHECK(out.values(0, 0, 0) == 5);
   CHECK(out.values(0, 0, 1) == 4);
@@ -103,7 +103,7 @@ TEST_CASE("Reshape: int8 codes and their quantization pass through unchanged") {
   using ViewOnly = Sequential<Input<Shape<8>, QInt8>, Reshape<Shape<2, 2, 2>>>;
   static const ViewOnly view_only(q);
   static ViewOnly::InferenceArena view_arena;
-  const auto same = view_only.forward(ViewOnly::input_view(x.data()), view_arena);
+  const auto same = view_only.forward(ViewOnly::input_view(x), view_arena);
   CHECK(static_cast<const void*>(same.values.data()) == static_cast<const void*>(x.data()));
   CHECK(same.values(1, 1, 1) == 9);
 }
@@ -114,7 +114,7 @@ namespace {
 template <class Model>
 float model_loss(const Model& model, const float* input, std::size_t label) {
   static typename Model::InferenceArena arena;
-  const auto out = model.forward(typename Model::input_view(input), arena);
+  const auto out = model.forward(Model::input_view::unchecked(input), arena);
   std::array<float, Model::output_shape::size> logits{};
   std::array<float, Model::output_shape::size> grad{};
   for (std::size_t i = 0; i < logits.size(); ++i) {
@@ -165,7 +165,7 @@ TEST_CASE("Reshape: the trainer's gradient passes through it (finite differences
   using T = Trainer<Model, SoftmaxCrossEntropy, SGD>;
   static T::TrainingArena arena;
   T trainer(model, SGD{1.0f, 0.0f}, arena);
-  REQUIRE(trainer.step(Model::input_view(x.data()), label) == Status::ok);
+  REQUIRE(trainer.step(Model::input_view(x), label) == Status::ok);
   int mismatches = 0;
   for (std::size_t j = 0; j < 30; ++j) {
     const float after = j < 24 ? state.weights[j] : state.bias[j - 24];

@@ -260,7 +260,7 @@ TEST_CASE("Sigmoid, Tanh int8 in a Sequential: the fixed output quantization flo
   static const Model model(quant::QuantParams{1.0f / 16.0f, 0});
   static Model::InferenceArena arena;
   const std::array<std::int8_t, 4> x{0, 16, -16, 127};
-  const auto out = model.forward(Model::input_view(x.data()), arena);
+  const auto out = model.forward(Model::input_view(x), arena);
   // Codes 0, 59, -59, 127 (see above), read back with scale 1/256, zero point -128.
   CHECK(out.values[0] == 0.5f);
   CHECK(out.values[1] == 187.0f / 256.0f);
@@ -270,7 +270,7 @@ TEST_CASE("Sigmoid, Tanh int8 in a Sequential: the fixed output quantization flo
   using TanhModel = Sequential<Input<Shape<4>, QInt8>, Tanh, Dequantize>;
   static const TanhModel tanh_model(quant::QuantParams{1.0f / 16.0f, 0});
   static TanhModel::InferenceArena tanh_arena;
-  const auto t = tanh_model.forward(TanhModel::input_view(x.data()), tanh_arena);
+  const auto t = tanh_model.forward(TanhModel::input_view(x), tanh_arena);
   CHECK(t.values[0] == 0.0f);
   CHECK(t.values[1] == 97.0f / 128.0f);
   CHECK(t.values[2] == -97.0f / 128.0f);
@@ -292,7 +292,7 @@ float xor_epoch_loss_after(Model& model, int epochs, float learning_rate) {
   for (int epoch = 0; epoch < epochs; ++epoch) {
     loss = 0.0f;
     for (std::size_t i = 0; i < 4; ++i) {
-      REQUIRE(trainer.step(typename Model::input_view(inputs[i].data()), labels[i]) == Status::ok);
+      REQUIRE(trainer.step(typename Model::input_view(inputs[i]), labels[i]) == Status::ok);
       loss += trainer.last_loss();
     }
   }
@@ -306,7 +306,7 @@ int xor_correct(const Model& model) {
   const std::array<std::size_t, 4> labels{0, 1, 1, 0};
   int correct = 0;
   for (std::size_t i = 0; i < 4; ++i) {
-    const auto out = model.forward(typename Model::input_view(inputs[i].data()), arena);
+    const auto out = model.forward(typename Model::input_view(inputs[i]), arena);
     const std::size_t predicted = out.values[1] > out.values[0] ? 1 : 0;
     correct += predicted == labels[i] ? 1 : 0;
   }

@@ -41,7 +41,7 @@ TEST_CASE("Adam: an update whose second moment would overflow is refused and cha
 
   const std::array<float, 2> huge{3e10f, 0.0f};
   const std::array<float, 1> zero{0.0f};
-  const Status refused = trainer.step(Model::input_view(huge.data()), std::span(zero));
+  const Status refused = trainer.step(Model::input_view(huge), std::span(zero));
   CHECK(refused != Status::ok);
   CHECK(model.state<0>().weights == w);
   CHECK(model.state<0>().bias == b);
@@ -51,15 +51,15 @@ TEST_CASE("Adam: an update whose second moment would overflow is refused and cha
   // A normal sample now moves the model exactly as it moves the twin's first step.
   const std::array<float, 2> x{0.5f, -0.25f};
   const std::array<float, 1> t{2.0f};
-  REQUIRE(trainer.step(Model::input_view(x.data()), std::span(t)) == Status::ok);
-  REQUIRE(twin_trainer.step(Model::input_view(x.data()), std::span(t)) == Status::ok);
+  REQUIRE(trainer.step(Model::input_view(x), std::span(t)) == Status::ok);
+  REQUIRE(twin_trainer.step(Model::input_view(x), std::span(t)) == Status::ok);
   CHECK(model.state<0>().weights == twin.state<0>().weights);
   CHECK(model.state<0>().bias == twin.state<0>().bias);
   // Adam's first step moves each parameter with a nonzero gradient by about lr = 0.001.
   CHECK(model.state<0>().weights != w);
   // And again: the second moments agree too (they scale the second step).
-  REQUIRE(trainer.step(Model::input_view(x.data()), std::span(t)) == Status::ok);
-  REQUIRE(twin_trainer.step(Model::input_view(x.data()), std::span(t)) == Status::ok);
+  REQUIRE(trainer.step(Model::input_view(x), std::span(t)) == Status::ok);
+  REQUIRE(twin_trainer.step(Model::input_view(x), std::span(t)) == Status::ok);
   CHECK(model.state<0>().weights == twin.state<0>().weights);
   CHECK(model.state<0>().bias == twin.state<0>().bias);
 }

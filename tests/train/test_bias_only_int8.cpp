@@ -96,9 +96,9 @@ TEST_CASE("int8 bias-only: the bias gradient matches the float layer's") {
     }
     const auto before8 = int8_model.state<0>().bias;
     const auto beforef = float_model.state<0>().bias;
-    REQUIRE(t8.step(Int8Model::input_view(codes.data()), static_cast<std::size_t>(sample % 3)) ==
+    REQUIRE(t8.step(Int8Model::input_view(codes), static_cast<std::size_t>(sample % 3)) ==
             Status::ok);
-    REQUIRE(tf.step(FloatModel::input_view(reals.data()), static_cast<std::size_t>(sample % 3)) ==
+    REQUIRE(tf.step(FloatModel::input_view(reals), static_cast<std::size_t>(sample % 3)) ==
             Status::ok);
     for (std::size_t c = 0; c < 3; ++c) {
       const double g8 = static_cast<double>(before8[c] - int8_model.state<0>().bias[c]);
@@ -148,7 +148,7 @@ TEST_CASE(
   for (int epoch = 0; epoch < 30; ++epoch) {
     float sum = 0;
     for (std::size_t n = 0; n < images.size(); ++n) {
-      REQUIRE(trainer.step(Int8Model::input_view(images[n].data()), n % 3) == Status::ok);
+      REQUIRE(trainer.step(Int8Model::input_view(images[n]), n % 3) == Status::ok);
       sum += trainer.last_loss();
     }
     (epoch == 0 ? first : last) = sum;
@@ -168,8 +168,8 @@ TEST_CASE(
   static Int8Model::InferenceArena a_trained;
   static Frozen::InferenceArena a_frozen;
   for (const auto& image : images) {
-    const auto y_trained = model.forward(Int8Model::input_view(image.data()), a_trained);
-    const auto y_frozen = frozen.forward(Frozen::input_view(image.data()), a_frozen);
+    const auto y_trained = model.forward(Int8Model::input_view(image), a_trained);
+    const auto y_frozen = frozen.forward(Frozen::input_view(image), a_frozen);
     for (std::size_t k = 0; k < 3; ++k) {
       CHECK(y_trained.values[k] == y_frozen.values[k]);
     }
@@ -194,8 +194,8 @@ TEST_CASE(
   CHECK(rebooted.state<0>().bias_q == model.state<0>().bias_q);  // recomputed on load
   static Int8Model::InferenceArena a1;
   static Int8Model::InferenceArena a2;
-  const auto y1 = model.forward(Int8Model::input_view(images[0].data()), a1);
-  const auto y2 = rebooted.forward(Int8Model::input_view(images[0].data()), a2);
+  const auto y1 = model.forward(Int8Model::input_view(images[0]), a1);
+  const auto y2 = rebooted.forward(Int8Model::input_view(images[0]), a2);
   for (std::size_t k = 0; k < 3; ++k)
     CHECK(y1.values[k] == y2.values[k]);
 }

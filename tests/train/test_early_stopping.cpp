@@ -44,7 +44,7 @@ void fill(R& rig, std::uint32_t seed) {
   Xorshift32 rng(seed);
   const auto images = random_images<8>(rng);
   for (std::size_t i = 0; i < images.size(); ++i) {
-    REQUIRE(rig.cache.add(rig.trainer, Net::input_view(images[i].data()), i % 3) == Status::ok);
+    REQUIRE(rig.cache.add(rig.trainer, Net::input_view(images[i]), i % 3) == Status::ok);
   }
 }
 

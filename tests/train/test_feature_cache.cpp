@@ -107,18 +107,17 @@ TEST_CASE("feature cache: int8 codes are cached, epochs train, labels are checke
 
   const auto images = random_images<8>(rng);
   for (std::size_t n = 0; n < images.size(); ++n) {
-    CHECK(cache.add(train_cached, Net::input_view(images[n].data()), 3) ==
-          Status::label_out_of_range);
-    REQUIRE(cache.add(train_cached, Net::input_view(images[n].data()), n % 3) == Status::ok);
+    CHECK(cache.add(train_cached, Net::input_view(images[n]), 3) == Status::label_out_of_range);
+    REQUIRE(cache.add(train_cached, Net::input_view(images[n]), n % 3) == Status::ok);
     CHECK(cache.size() == n + 1);
   }
   CHECK(cache.full());
-  CHECK(cache.add(train_cached, Net::input_view(images[0].data()), 0) == Status::capacity_exceeded);
+  CHECK(cache.add(train_cached, Net::input_view(images[0]), 0) == Status::capacity_exceeded);
 
   for (int epoch = 0; epoch < 5; ++epoch) {
     REQUIRE(cache.train_epoch(train_cached) == Status::ok);  // stored order
     for (std::size_t n = 0; n < images.size(); ++n) {
-      REQUIRE(train_direct.step(Net::input_view(images[n].data()), n % 3) == Status::ok);
+      REQUIRE(train_direct.step(Net::input_view(images[n]), n % 3) == Status::ok);
     }
   }
   // The cache replays exactly what the extractor produced: bit-identical training.
@@ -156,7 +155,7 @@ TEST_CASE("feature cache: a float-input model that quantizes on the way caches i
   QT trainer(model, SGD{0.1f, 0.0f}, arena);
   static FeatureCache<QT, 2> cache;
   const std::array<float, 4> x{0.5f, -0.5f, 1.0f, 0.0f};
-  REQUIRE(cache.add(trainer, QNet::input_view(x.data()), 1) == Status::ok);
+  REQUIRE(cache.add(trainer, QNet::input_view(x), 1) == Status::ok);
   REQUIRE(cache.train_epoch(trainer) == Status::ok);
 }
 
@@ -170,21 +169,21 @@ TEST_CASE("feature cache: the stored codes are the extractor's int8 output, repl
   static Net::InferenceArena net_arena;
   const auto images = random_images<5>(rng);
   for (std::size_t n = 0; n < images.size(); ++n) {
-    REQUIRE(rig.cache.add(rig.trainer, Net::input_view(images[n].data()), n % 3) == Status::ok);
+    REQUIRE(rig.cache.add(rig.trainer, Net::input_view(images[n]), n % 3) == Status::ok);
   }
   REQUIRE(rig.cache.size() == 5);
   int wrong_codes = 0;
   int wrong_outputs = 0;
   int nonzero_codes = 0;
   for (std::size_t n = 0; n < images.size(); ++n) {
-    const auto codes = extractor.forward(Extractor::input_view(images[n].data()), extractor_arena);
+    const auto codes = extractor.forward(Extractor::input_view(images[n]), extractor_arena);
     for (std::size_t k = 0; k < 18; ++k) {
       wrong_codes += rig.cache.sample(n)[k] == codes.values[k] ? 0 : 1;
       nonzero_codes += codes.values[k] != -128 ? 1 : 0;
     }
     CHECK(rig.cache.target(n) == n % 3);
     // The head on the replayed Dequantize gives bit for bit the whole model's output.
-    const auto expected = rig.model.forward(Net::input_view(images[n].data()), net_arena);
+    const auto expected = rig.model.forward(Net::input_view(images[n]), net_arena);
     const std::array<float, 3> want{expected.values[0], expected.values[1], expected.values[2]};
     const auto got = rig.trainer.predict_cached(rig.cache.sample(n));
     const std::array<float, 3> have{got[0], got[1], got[2]};
@@ -202,7 +201,7 @@ TEST_CASE("feature cache: capacity; a refused sample changes nothing; clear empt
   auto& cache = rig.cache;
   const auto images = random_images<6>(rng);
   const auto add = [&](std::size_t image, std::size_t label) {
-    return cache.add(rig.trainer, Net::input_view(images[image].data()), label);
+    return cache.add(rig.trainer, Net::input_view(images[image]), label);
   };
   CHECK(cache.size() == 0);
   CHECK_FALSE(cache.full());
@@ -250,7 +249,7 @@ TEST_CASE("feature cache: an epoch visits each stored sample once, in an order s
   const auto images = random_images<5>(rng);
   const auto fill = [&](auto& rig) {
     for (std::size_t n = 0; n < images.size(); ++n) {
-      REQUIRE(rig.cache.add(rig.trainer, Net::input_view(images[n].data()), n % 3) == Status::ok);
+      REQUIRE(rig.cache.add(rig.trainer, Net::input_view(images[n]), n % 3) == Status::ok);
     }
   };
 
@@ -316,13 +315,12 @@ TEST_CASE("feature cache: float features in mini-batches train bit-identically t
     microtl_test::fill_floats(image, rng, -1, 1);
   }
   for (std::size_t n = 0; n < images.size(); ++n) {
-    REQUIRE(cached.cache.add(cached.trainer, FloatNet::input_view(images[n].data()), n % 3) ==
-            Status::ok);
+    REQUIRE(cached.cache.add(cached.trainer, FloatNet::input_view(images[n]), n % 3) == Status::ok);
   }
   for (int epoch = 0; epoch < 4; ++epoch) {
     REQUIRE(cached.cache.train_epoch(cached.trainer) == Status::ok);
     for (std::size_t n = 0; n < images.size(); ++n) {
-      REQUIRE(direct.trainer.step(FloatNet::input_view(images[n].data()), n % 3) == Status::ok);
+      REQUIRE(direct.trainer.step(FloatNet::input_view(images[n]), n % 3) == Status::ok);
     }
     REQUIRE(direct.trainer.apply() == Status::ok);
   }
@@ -343,8 +341,7 @@ TEST_CASE(
   static Trained<Net, SGDMomentum> fresh(parts.net(), SGDMomentum{0.05f, 0.9f, 0.0f});
   const auto images = random_images<6>(rng);
   for (std::size_t n = 0; n < images.size(); ++n) {
-    REQUIRE(filler.cache.add(filler.trainer, Net::input_view(images[n].data()), n % 3) ==
-            Status::ok);
+    REQUIRE(filler.cache.add(filler.trainer, Net::input_view(images[n]), n % 3) == Status::ok);
   }
   // The extractor's output quantization, as the model defines it (the conv's output).
   CHECK(filler.cache.quant().scale == 0.02f);

@@ -174,8 +174,8 @@ struct Modes {
   // One sample in both modes; nullptr when they agree (else what differs); `status` gets
   // the bounded mode's answer.
   const char* try_step(const float* x, std::size_t label, Status& status) {
-    status = bounded.step(typename Model::input_view(x), label);
-    const Status f = full.step(typename Model::input_view(x), label);
+    status = bounded.step(Model::input_view::unchecked(x), label);
+    const Status f = full.step(Model::input_view::unchecked(x), label);
     if (status == Status::diverged) {
       ++refused;
     } else if (status == Status::ok) {
@@ -282,8 +282,8 @@ TEST_CASE("fused guard, both modes: a feature-cache epoch stops at the refused s
   MlpModes m(b, f, ba, fa, SGD{0.1f, 0.0f});
   static FeatureCache<MlpModes::T, 2> cache;  // features only: both trainers replay it
   const std::array<float, 4> x_huge{1e6f, -1e6f, 1e6f, 1e6f};
-  REQUIRE(cache.add(m.bounded, Mlp::input_view(x_huge.data()), 1) == Status::ok);
-  REQUIRE(cache.add(m.bounded, Mlp::input_view(x_good.data()), 0) == Status::ok);
+  REQUIRE(cache.add(m.bounded, Mlp::input_view(x_huge), 1) == Status::ok);
+  REQUIRE(cache.add(m.bounded, Mlp::input_view(x_good), 0) == Status::ok);
   CHECK(m.epoch(cache, 0) == Status::diverged);  // stored order: the huge sample first
   CHECK(same_bits(b, start));
 }
@@ -358,8 +358,8 @@ TEST_CASE("fused guard, both modes: float feature-cache epochs; a huge feature i
   Modes<Net> m(b, f, ba, fa, SGD{0.05f, 0.0f});
   static FeatureCache<Modes<Net>::T, 4> cache;
   const std::array<float, 4> other{-0.5f, 0.5f, 0.25f, -1.0f};
-  REQUIRE(cache.add(m.bounded, Net::input_view(x_good.data()), 0) == Status::ok);
-  REQUIRE(cache.add(m.bounded, Net::input_view(other.data()), 2) == Status::ok);
+  REQUIRE(cache.add(m.bounded, Net::input_view(x_good), 0) == Status::ok);
+  REQUIRE(cache.add(m.bounded, Net::input_view(other), 2) == Status::ok);
   for (std::uint32_t epoch = 1; epoch <= 3; ++epoch) {
     CHECK(m.epoch(cache, epoch) == Status::ok);
   }

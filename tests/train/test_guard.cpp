@@ -46,11 +46,11 @@ TEST_CASE_TEMPLATE(
   T trainer(model, opt, arena);
   T twin_trainer(twin, opt, twin_arena);
 
-  REQUIRE(trainer.step(Mlp::input_view(x_good.data()), 1) == Status::ok);
-  REQUIRE(twin_trainer.step(Mlp::input_view(x_good.data()), 1) == Status::ok);
+  REQUIRE(trainer.step(Mlp::input_view(x_good), 1) == Status::ok);
+  REQUIRE(twin_trainer.step(Mlp::input_view(x_good), 1) == Status::ok);
   REQUIRE(same_bits(model, twin));
 
-  CHECK(trainer.step(Mlp::input_view(x_huge.data()), 2) == Status::diverged);
+  CHECK(trainer.step(Mlp::input_view(x_huge), 2) == Status::diverged);
   CHECK(trainer.diverged_steps() == 1);
   CHECK(trainer.refused_samples() == 0);  // the update was the cause, not the input
   CHECK(same_bits(model, twin));          // parameters untouched
@@ -59,10 +59,8 @@ TEST_CASE_TEMPLATE(
   // The optimizer state (momentum, Adam's moments and step count) was untouched as well:
   // the next good steps give bit for bit what the twin, which never saw the bad sample, gets.
   for (int i = 0; i < 3; ++i) {
-    REQUIRE(trainer.step(Mlp::input_view(x_good.data()), static_cast<std::size_t>(i)) ==
-            Status::ok);
-    REQUIRE(twin_trainer.step(Mlp::input_view(x_good.data()), static_cast<std::size_t>(i)) ==
-            Status::ok);
+    REQUIRE(trainer.step(Mlp::input_view(x_good), static_cast<std::size_t>(i)) == Status::ok);
+    REQUIRE(twin_trainer.step(Mlp::input_view(x_good), static_cast<std::size_t>(i)) == Status::ok);
   }
   CHECK(same_bits(model, twin));
 }
@@ -74,7 +72,7 @@ TEST_CASE("divergence guard: without it the same step breaks the invariant") {
   static T::TrainingArena arena;
   T trainer(model, SGD{0.1f, 0.0f}, arena);
   REQUIRE(guard::check_model(model) == Status::ok);
-  CHECK(trainer.step(Mlp::input_view(x_huge.data()), 2) == Status::ok);
+  CHECK(trainer.step(Mlp::input_view(x_huge), 2) == Status::ok);
   CHECK(guard::check_model(model) == Status::out_of_range);  // what the guard prevents
 }
 
@@ -85,8 +83,8 @@ TEST_CASE("divergence guard: a feature-cache epoch stops at the refused step") {
   static T::TrainingArena arena;
   T trainer(model, SGDMomentum{0.1f, 0.9f, 0.0f}, arena);
   static FeatureCache<T, 2> cache;
-  REQUIRE(cache.add(trainer, Mlp::input_view(x_huge.data()), 1) == Status::ok);
-  REQUIRE(cache.add(trainer, Mlp::input_view(x_good.data()), 0) == Status::ok);
+  REQUIRE(cache.add(trainer, Mlp::input_view(x_huge), 1) == Status::ok);
+  REQUIRE(cache.add(trainer, Mlp::input_view(x_good), 0) == Status::ok);
   static Mlp before(init.p1, init.p2);
   std::memcpy(&before.state<0>(), &model.state<0>(), sizeof(model.state<0>()));
   std::memcpy(&before.state<1>(), &model.state<1>(), sizeof(model.state<1>()));
@@ -104,7 +102,7 @@ TEST_CASE("gradient clipping bounds the update: |delta p| <= lr * max_norm") {
   static T::TrainingArena arena;
   T trainer(model, SGD{1.0f, 0.0f}, arena);
   REQUIRE(trainer.set_gradient_clipping(1e-3f) == Status::ok);
-  REQUIRE(trainer.step(Mlp::input_view(x_good.data()), 0) == Status::ok);
+  REQUIRE(trainer.step(Mlp::input_view(x_good), 0) == Status::ok);
   const double moved = microtl_test::guard_mlp::distance(model, start);
   CHECK(moved <= 1e-3 * 1.001);
   CHECK(moved >=
@@ -121,8 +119,7 @@ TEST_CASE_TEMPLATE("learning rate 0: a step changes nothing", Opt, SGD, SGDMomen
   opt.learning_rate = 0.0f;
   T trainer(model, opt, arena);
   for (int i = 0; i < 5; ++i) {
-    REQUIRE(trainer.step(Mlp::input_view(x_good.data()), static_cast<std::size_t>(i % 3)) ==
-            Status::ok);
+    REQUIRE(trainer.step(Mlp::input_view(x_good), static_cast<std::size_t>(i % 3)) == Status::ok);
   }
   CHECK(same_bits(model, start));
 }
@@ -140,7 +137,7 @@ TEST_CASE("a frozen layer's parameters are bit-identical after any number of ste
   microtl_test::Xorshift32 rng(9);
   for (int i = 0; i < 200; ++i) {
     const auto x = microtl_test::random_floats<4>(rng, -1, 1);
-    REQUIRE(trainer.step(Net::input_view(x.data()), static_cast<std::size_t>(i % 3)) == Status::ok);
+    REQUIRE(trainer.step(Net::input_view(x), static_cast<std::size_t>(i % 3)) == Status::ok);
   }
   CHECK(frozen_w == init.w1);
   CHECK(frozen_b == init.b1);
@@ -165,8 +162,8 @@ TEST_CASE("fused SGD (batch 1, no guard) gives the parameters of the two-pass up
   microtl_test::Xorshift32 rng(10);
   for (int i = 0; i < 30; ++i) {
     const auto x = microtl_test::random_floats<4>(rng, -1, 1);
-    REQUIRE(fused.step(Mlp::input_view(x.data()), static_cast<std::size_t>(i % 3)) == Status::ok);
-    REQUIRE(stored.step(Mlp::input_view(x.data()), static_cast<std::size_t>(i % 3)) == Status::ok);
+    REQUIRE(fused.step(Mlp::input_view(x), static_cast<std::size_t>(i % 3)) == Status::ok);
+    REQUIRE(stored.step(Mlp::input_view(x), static_cast<std::size_t>(i % 3)) == Status::ok);
   }
   CHECK(distance(fused_model, stored_model) < 1e-5);
   CHECK(distance(fused_model, Mlp(init.p1, init.p2)) > 0.1);  // and it did train

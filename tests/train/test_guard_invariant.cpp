@@ -70,7 +70,7 @@ bool still_learns(T& trainer) {
   for (std::size_t i = 0; i < 6; ++i) {
     std::array<float, 4> x = normal_sample;
     x[i % 4] += 0.1f * static_cast<float>(i);
-    if (trainer.step(Mlp::input_view(x.data()), i % 3) != Status::ok ||
+    if (trainer.step(Mlp::input_view(x), i % 3) != Status::ok ||
         !std::isfinite(trainer.last_loss())) {
       return false;
     }
@@ -91,12 +91,12 @@ TEST_CASE("B1: an update that would push an int8 bias past the accumulator bound
 
   // The report's learning rate is refused outright: 1e12 is beyond max_learning_rate.
   T absurd(model, SGD{1e12f, 0.0f}, arena);
-  CHECK(absurd.step(Int8Net::input_view(extreme.data()), 1) == Status::invalid_argument);
+  CHECK(absurd.step(Int8Net::input_view(extreme), 1) == Status::invalid_argument);
 
   // A learning rate within range whose step still moves a real bias by ~1e5: about 1e9
   // bias steps of scale (1/127) * (1/127). The bound B refuses it, and nothing changes.
   T trainer(model, SGD{1e6f, 0.0f}, arena);
-  CHECK(trainer.step(Int8Net::input_view(extreme.data()), 1) == Status::diverged);
+  CHECK(trainer.step(Int8Net::input_view(extreme), 1) == Status::diverged);
   CHECK(trainer.diverged_steps() == 1);
   CHECK(model.state<0>().bias_q == untouched.state<0>().bias_q);
   CHECK(largest_bias_magnitude(model) <= int8_bias_limit);
@@ -104,13 +104,13 @@ TEST_CASE("B1: an update that would push an int8 bias past the accumulator bound
   // What the bound protects: the forward pass on the extreme input runs without overflow
   // (under the sanitize presets an int32 overflow here aborts the test).
   static Int8Net::InferenceArena inference;
-  const auto y = model.forward(Int8Net::input_view(extreme.data()), inference);
+  const auto y = model.forward(Int8Net::input_view(extreme), inference);
   CHECK(std::isfinite(y.values[0]));
   CHECK(std::isfinite(y.values[1]));
 
   // Learning still works at a sane rate.
   trainer.optimizer().learning_rate = 0.05f;
-  CHECK(trainer.step(Int8Net::input_view(extreme.data()), 1) == Status::ok);
+  CHECK(trainer.step(Int8Net::input_view(extreme), 1) == Status::ok);
   CHECK_FALSE(model.state<0>().bias_q == untouched.state<0>().bias_q);
 }
 
@@ -145,7 +145,7 @@ TEST_CASE(
     static Layer::InferenceArena inference;
     for (const std::int8_t x : {std::int8_t{127}, std::int8_t{-128}}) {
       const std::array<std::int8_t, 4> input{x, x, x, x};
-      const auto codes = model.forward(Layer::input_view(input.data()), inference);
+      const auto codes = model.forward(Layer::input_view(input), inference);
       for (std::size_t c = 0; c < 3; ++c) {
         CHECK(codes.values[c] == (sign > 0 ? 127 : -128));
       }
@@ -162,12 +162,12 @@ TEST_CASE("B2: a huge finite sample is refused as input and the model keeps lear
   T trainer(model, SGDMomentum{0.01f, 0.9f, 2e-4f}, arena);  // the demo's optimizer
 
   const std::array<float, 4> huge{1e30f, 0.1f, 0.2f, 0.3f};
-  CHECK(trainer.step(Mlp::input_view(huge.data()), 0) == Status::out_of_range);
+  CHECK(trainer.step(Mlp::input_view(huge), 0) == Status::out_of_range);
   CHECK(trainer.refused_samples() == 1);
   CHECK(trainer.diverged_steps() == 0);
   CHECK(same_bits(model, before));
   const std::array<float, 4> nan{0.1f, std::numeric_limits<float>::quiet_NaN(), 0.2f, 0.3f};
-  CHECK(trainer.step(Mlp::input_view(nan.data()), 0) == Status::not_finite);
+  CHECK(trainer.step(Mlp::input_view(nan), 0) == Status::not_finite);
   CHECK(trainer.refused_samples() == 2);
   CHECK(same_bits(model, before));
   // On the code before the fix the huge sample was accepted, and from then on every normal
@@ -199,7 +199,7 @@ TEST_CASE("B2: absurd hyper-parameters are refused before they touch the model")
     CAPTURE(bad.momentum);
     CAPTURE(bad.weight_decay);
     trainer.optimizer() = bad;
-    CHECK(trainer.step(Mlp::input_view(normal_sample.data()), 1) == Status::invalid_argument);
+    CHECK(trainer.step(Mlp::input_view(normal_sample), 1) == Status::invalid_argument);
     CHECK(same_bits(model, before));
   }
   trainer.optimizer() = good;
@@ -217,7 +217,7 @@ TEST_CASE("B2: an update that would move a weight past the parameter bound is re
   static T::TrainingArena arena;
   T trainer(model, SGD{max_learning_rate, 0.0f}, arena);
   const std::array<float, 4> x{4.0f, -4.0f, 4.0f, 4.0f};
-  CHECK(trainer.step(Mlp::input_view(x.data()), 2) == Status::diverged);
+  CHECK(trainer.step(Mlp::input_view(x), 2) == Status::diverged);
   CHECK(trainer.diverged_steps() == 1);
   CHECK(same_bits(model, before));
   trainer.optimizer().learning_rate = 0.01f;
@@ -232,16 +232,16 @@ TEST_CASE("B4: a float feature cache refuses NaN and out-of-range samples; epoch
   static T::TrainingArena arena;
   T trainer(model, SGD{0.05f, 0.0f}, arena);
   static FeatureCache<T, 4> cache;
-  REQUIRE(cache.add(trainer, Net::input_view(normal_sample.data()), 0) == Status::ok);
+  REQUIRE(cache.add(trainer, Net::input_view(normal_sample), 0) == Status::ok);
   const std::array<float, 4> nan{std::numeric_limits<float>::quiet_NaN(), 0.0f, 0.0f, 0.0f};
   const std::array<float, 4> inf{0.0f, std::numeric_limits<float>::infinity(), 0.0f, 0.0f};
   const std::array<float, 4> huge{0.0f, 0.0f, -3e7f, 0.0f};  // finite, beyond 2^24
-  CHECK(cache.add(trainer, Net::input_view(nan.data()), 1) == Status::not_finite);
-  CHECK(cache.add(trainer, Net::input_view(inf.data()), 1) == Status::not_finite);
-  CHECK(cache.add(trainer, Net::input_view(huge.data()), 1) == Status::out_of_range);
+  CHECK(cache.add(trainer, Net::input_view(nan), 1) == Status::not_finite);
+  CHECK(cache.add(trainer, Net::input_view(inf), 1) == Status::not_finite);
+  CHECK(cache.add(trainer, Net::input_view(huge), 1) == Status::out_of_range);
   CHECK(cache.size() == 1);
   const std::array<float, 4> other{-0.5f, 0.5f, 0.25f, -1.0f};
-  REQUIRE(cache.add(trainer, Net::input_view(other.data()), 2) == Status::ok);
+  REQUIRE(cache.add(trainer, Net::input_view(other), 2) == Status::ok);
   for (int epoch = 0; epoch < 3; ++epoch) {
     CHECK(cache.train_epoch(trainer, 7) == Status::ok);
   }
@@ -261,9 +261,9 @@ TEST_CASE("B4: a float extractor that makes a huge feature of a valid input is r
   T trainer(model, SGD{0.05f, 0.0f}, arena);
   static FeatureCache<T, 2> cache;
   const std::array<float, 4> x{2e3f, 2e3f, 2e3f, 2e3f};
-  CHECK(cache.add(trainer, Net::input_view(x.data()), 1) == Status::out_of_range);
+  CHECK(cache.add(trainer, Net::input_view(x), 1) == Status::out_of_range);
   CHECK(cache.size() == 0);
-  CHECK(trainer.step(Net::input_view(x.data()), 1) == Status::out_of_range);
+  CHECK(trainer.step(Net::input_view(x), 1) == Status::out_of_range);
 }
 
 TEST_CASE("Adam: hyper-parameters are validated; eps > 0 keeps an exactly-zero gradient finite") {
@@ -294,7 +294,7 @@ TEST_CASE("Adam: hyper-parameters are validated; eps > 0 keeps an exactly-zero g
     trainer.optimizer().beta1 = c.beta1;
     trainer.optimizer().beta2 = c.beta2;
     trainer.optimizer().epsilon = c.epsilon;
-    CHECK(trainer.step(Mlp::input_view(normal_sample.data()), 1) == Status::invalid_argument);
+    CHECK(trainer.step(Mlp::input_view(normal_sample), 1) == Status::invalid_argument);
     CHECK(same_bits(model, before));
   }
   trainer.optimizer() = good;
@@ -302,7 +302,7 @@ TEST_CASE("Adam: hyper-parameters are validated; eps > 0 keeps an exactly-zero g
   // update is 0 / (0 + eps) = 0, not NaN.
   const std::array<float, 4> x{0.5f, 0.0f, 1.0f, 0.75f};
   for (std::size_t i = 0; i < 3; ++i) {
-    CHECK(trainer.step(Mlp::input_view(x.data()), i) == Status::ok);
+    CHECK(trainer.step(Mlp::input_view(x), i) == Status::ok);
   }
   for (std::size_t out = 0; out < 5; ++out) {
     CHECK(model.state<0>().weights[out * 4 + 1] == parts.w1[out * 4 + 1]);
@@ -339,7 +339,7 @@ TEST_CASE("gradient clipping: an invalid norm is refused and changes nothing") {
         Status::invalid_argument);
   // Still clipping at 0.5: one step moves the parameters by at most lr * 0.5.
   static Mlp start(parts.p1, parts.p2);
-  REQUIRE(trainer.step(Mlp::input_view(normal_sample.data()), 0) == Status::ok);
+  REQUIRE(trainer.step(Mlp::input_view(normal_sample), 0) == Status::ok);
   CHECK(microtl_test::guard_mlp::distance(model, start) <= 0.1 * 0.5 * 1.001);
 }
 
@@ -356,12 +356,12 @@ TEST_CASE("a float model input is held to the bound even when a Quantize would h
   T trainer(model, SGD{0.1f, 0.0f}, arena);
   const std::array<float, 4> nan{std::numeric_limits<float>::quiet_NaN(), 0.1f, 0.2f, 0.3f};
   const std::array<float, 4> huge{0.1f, 1e30f, 0.2f, 0.3f};
-  CHECK(trainer.step(Net::input_view(nan.data()), 0) == Status::not_finite);
-  CHECK(trainer.step(Net::input_view(huge.data()), 1) == Status::out_of_range);
+  CHECK(trainer.step(Net::input_view(nan), 0) == Status::not_finite);
+  CHECK(trainer.step(Net::input_view(huge), 1) == Status::out_of_range);
   CHECK(trainer.refused_samples() == 2);
   CHECK(model.state<1>().bias_q == before.state<1>().bias_q);
   CHECK(model.state<3>().weights == before.state<3>().weights);
   const std::array<float, 4> fine{0.5f, -0.5f, 0.25f, 1.0f};
-  CHECK(trainer.step(Net::input_view(fine.data()), 1) == Status::ok);
+  CHECK(trainer.step(Net::input_view(fine), 1) == Status::ok);
   CHECK_FALSE(model.state<3>().weights == before.state<3>().weights);
 }

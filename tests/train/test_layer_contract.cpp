@@ -110,7 +110,7 @@ TEST_CASE("a user's layer with saved bytes trains: its gradient matches finite d
     const LinearParams<float, 8, 2> p2{w2, b2};
     Net probe(p1, p2);
     static Net::InferenceArena arena;
-    const auto y = probe.forward(Net::input_view(x.data()), arena);
+    const auto y = probe.forward(Net::input_view(x), arena);
     float sum = 0.0f;
     for (std::size_t i = 0; i < 2; ++i) {
       sum += (y.values[i] - target[i]) * (y.values[i] - target[i]);
@@ -125,7 +125,7 @@ TEST_CASE("a user's layer with saved bytes trains: its gradient matches finite d
   static T::TrainingArena arena;
   T trainer(model, SGD{1.0f}, arena);
   saved_reads = 0;
-  REQUIRE(trainer.step(Net::input_view(x.data()), std::span<const float, 2>(target)) == Status::ok);
+  REQUIRE(trainer.step(Net::input_view(x), std::span<const float, 2>(target)) == Status::ok);
   CHECK(saved_reads == 1);
   constexpr float eps = 1e-2f;
   for (std::size_t j = 0; j < 4; ++j) {
@@ -165,8 +165,8 @@ TEST_CASE("int8 bias-only: parameters made for another input scale are refused")
   const std::array<std::int8_t, 4> codes{10, -20, 30, 5};
   const auto bias_before = bad.state<0>().bias;
   const auto head_before = bad.state<2>().weights;
-  CHECK(train_good.step(Int8Net::input_view(codes.data()), 1) == Status::ok);
-  CHECK(train_bad.step(Int8Net::input_view(codes.data()), 1) == Status::model_mismatch);
+  CHECK(train_good.step(Int8Net::input_view(codes), 1) == Status::ok);
+  CHECK(train_bad.step(Int8Net::input_view(codes), 1) == Status::model_mismatch);
   CHECK(bad.state<0>().bias == bias_before);  // nothing trained
   CHECK(bad.state<2>().weights == head_before);
 }

@@ -49,8 +49,8 @@ struct Check {
   template <class P>
   float loss(const P& params, const std::array<float, n_in>& input) const {
     std::array<float, n_out> y{};
-    (void)L::forward(params, TensorView<const float, In>(input.data()), NoQuant{},
-                     TensorView<float, Out>(y.data()), std::span<std::byte>());
+    (void)L::forward(params, TensorView<const float, In>(input), NoQuant{},
+                     TensorView<float, Out>(y), std::span<std::byte>());
     float sum = 0.0f;
     for (std::size_t k = 0; k < n_out; ++k) {
       sum += u[k] * y[k];
@@ -63,27 +63,24 @@ struct Check {
   int run(const P& params, std::array<float, W>* weights = nullptr,
           std::array<float, B>* bias = nullptr) {
     std::array<float, n_out> y{};
-    (void)L::forward(params, TensorView<const float, In>(x.data()), NoQuant{},
-                     TensorView<float, Out>(y.data()), std::span<std::byte>());
+    (void)L::forward(params, TensorView<const float, In>(x), NoQuant{}, TensorView<float, Out>(y),
+                     std::span<std::byte>());
     std::array<float, n_out> dy = u;
     std::array<float, n_in> dx{};
     std::array<float, W> dw{};
     std::array<float, B> db{};
-    const ForwardRecord<L> record{TensorView<const float, In>(x.data()),
-                                  NoQuant{},
-                                  TensorView<const float, Out>(y.data()),
-                                  NoQuant{},
-                                  {}};
+    const ForwardRecord<L> record{
+        TensorView<const float, In>(x), NoQuant{}, TensorView<const float, Out>(y), NoQuant{}, {}};
     if constexpr (W > 0) {
       // Accumulating into zeroed gradients: what the trainer does for every layer that puts
       // several contributions per value (and the same sums as overwriting for the others).
       GradientSinkFor<GradientPolicy::accumulate, 2, 3U> sink{};
       sink.target = {dw.data(), db.data()};
-      L::template backward<true>(params, record, TensorView<float, Out>(dy.data()),
-                                 TensorView<float, In>(dx.data()), sink);
+      L::template backward<true>(params, record, TensorView<float, Out>(dy),
+                                 TensorView<float, In>(dx), sink);
     } else {
-      L::template backward<true>(params, record, TensorView<float, Out>(dy.data()),
-                                 TensorView<float, In>(dx.data()), NoGradients{});
+      L::template backward<true>(params, record, TensorView<float, Out>(dy),
+                                 TensorView<float, In>(dx), NoGradients{});
     }
     int mismatches = 0;
     for (std::size_t i = 0; i < n_in; ++i) {

@@ -99,8 +99,8 @@ struct Case {
     static typename T::TrainingArena arena;
     T trainer(model, SGD{kLearningRate, 0.0f}, arena, batch);
     for (std::size_t s = 0; s < kSamples; ++s) {
-      REQUIRE(trainer.step(typename Model::input_view(x[s].data()),
-                           std::span<const float, Units>(t[s])) == Status::ok);
+      REQUIRE(trainer.step(typename Model::input_view(x[s]), std::span<const float, Units>(t[s])) ==
+              Status::ok);
     }
     REQUIRE(trainer.apply() == Status::ok);  // the partial batch, if any
     std::array<double, In * Units> w{};
@@ -164,8 +164,10 @@ TEST_CASE("mini-batches: a partial last batch is the mean over its own samples")
   const std::array<float, 4> x2{0, 1, 0, 0};
   const std::array<float, 1> t1{1};
   const std::array<float, 1> t2{-1};
-  REQUIRE(trainer.step(Model::input_view(x1.data()), std::span<const float, 1>(t1)) == Status::ok);
-  REQUIRE(trainer.step(Model::input_view(x2.data()), std::span<const float, 1>(t2)) == Status::ok);
+  REQUIRE(trainer.step(Model::input_view::unchecked(x1.data()), std::span<const float, 1>(t1)) ==
+          Status::ok);
+  REQUIRE(trainer.step(Model::input_view::unchecked(x2.data()), std::span<const float, 1>(t2)) ==
+          Status::ok);
   CHECK(model.state<0>().weights == zeros);  // not applied yet: the batch is not full
   REQUIRE(trainer.apply() == Status::ok);
   CHECK(model.state<0>().weights == std::array<float, 4>{0.5f, -0.5f, 0.0f, 0.0f});
@@ -195,8 +197,10 @@ TEST_CASE("mini-batches: gradient clipping limits the norm of the batch's mean g
     model.state<0>().init(init);
     T trainer(model, SGD{1.0f, 0.0f}, arena, 2);
     REQUIRE(trainer.set_gradient_clipping(limit) == Status::ok);
-    REQUIRE(trainer.step(Model::input_view(x1.data()), std::span<const float, 1>(t)) == Status::ok);
-    REQUIRE(trainer.step(Model::input_view(x2.data()), std::span<const float, 1>(t)) == Status::ok);
+    REQUIRE(trainer.step(Model::input_view::unchecked(x1.data()), std::span<const float, 1>(t)) ==
+            Status::ok);
+    REQUIRE(trainer.step(Model::input_view::unchecked(x2.data()), std::span<const float, 1>(t)) ==
+            Status::ok);
   };
   train_batch(2.0f);
   const double clipped = 2.0 / 2.449489742783178;  // 2 / sqrt(6)

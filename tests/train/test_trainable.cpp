@@ -158,8 +158,7 @@ TEST_CASE("training changes the trainable values only, never the caller's arrays
   microtl_test::Xorshift32 rng(45);
   for (int i = 0; i < 20; ++i) {
     const auto x = random_floats<6>(rng, -1, 1);
-    REQUIRE(trainer.step(Mixed::input_view(x.data()), static_cast<std::size_t>(i % 2)) ==
-            Status::ok);
+    REQUIRE(trainer.step(Mixed::input_view(x), static_cast<std::size_t>(i % 2)) == Status::ok);
   }
   // What trains did train.
   CHECK_FALSE(bit_identical(model.state<0>().weights, w0_before));
@@ -197,7 +196,7 @@ TEST_CASE("trainer: bias-only training leaves the weights bit-identical") {
   T trainer(model, SGDMomentum{0.1f, 0.9f, 2e-4f}, arena);
   const auto x = random_floats<6>(rng, -1, 1);
   for (int i = 0; i < 20; ++i) {
-    REQUIRE(trainer.step(Net::input_view(x.data()), 1) == Status::ok);
+    REQUIRE(trainer.step(Net::input_view(x), 1) == Status::ok);
   }
   CHECK(model.parameters<0>().weights.data() == w1.data());  // still the caller's array
   CHECK(w1 == w1_copy);
@@ -223,7 +222,7 @@ TEST_CASE("trainer: a bias-only layer trains with plain SGD, on the two-pass upd
   T trainer(model, SGD{0.1f, 0.0f}, arena);
   const auto x = random_floats<6>(rng, -1, 1);
   for (int i = 0; i < 20; ++i) {
-    REQUIRE(trainer.step(Net::input_view(x.data()), 1) == Status::ok);
+    REQUIRE(trainer.step(Net::input_view(x), 1) == Status::ok);
   }
   CHECK_FALSE(model.state<0>().bias == b1);  // the biases did train
 }

@@ -23,7 +23,7 @@ namespace {
 template <class Model>
 float model_loss(const Model& model, const float* input, std::size_t label) {
   static typename Model::InferenceArena arena;
-  const auto out = model.forward(typename Model::input_view(input), arena);
+  const auto out = model.forward(Model::input_view::unchecked(input), arena);
   std::array<float, Model::output_shape::size> grad{};
   std::array<float, Model::output_shape::size> logits{};
   for (std::size_t i = 0; i < logits.size(); ++i) {
@@ -60,7 +60,7 @@ int check_step_against_finite_differences(Model& model, const float* input, std:
   using T = Trainer<Model, SoftmaxCrossEntropy, SGD>;
   static typename T::TrainingArena arena;
   T trainer(model, SGD{1.0f, 0.0f}, arena);
-  REQUIRE(trainer.step(typename Model::input_view(input), label) == Status::ok);
+  REQUIRE(trainer.step(Model::input_view::unchecked(input), label) == Status::ok);
   int mismatches = 0;
   const auto compare = [&](float before, float after, float numeric) {
     const float analytic = before - after;  // = gradient
@@ -171,14 +171,13 @@ TEST_CASE("trainer: bad targets and non-finite inputs change nothing") {
   T trainer(model, SGDMomentum{0.5f, 0.9f, 0.0f}, arena);
   const auto before = model.state<1>().weights;
   const std::array<float, 4> x{1, 2, 3, 4};
-  CHECK(trainer.step(Mlp::input_view(x.data()), 3) == Status::label_out_of_range);
-  CHECK(trainer.step(Mlp::input_view(x.data()), std::size_t{1000000}) ==
-        Status::label_out_of_range);
+  CHECK(trainer.step(Mlp::input_view(x), 3) == Status::label_out_of_range);
+  CHECK(trainer.step(Mlp::input_view(x), std::size_t{1000000}) == Status::label_out_of_range);
   const std::array<float, 4> nan_x{1, std::numeric_limits<float>::quiet_NaN(), 3, 4};
-  CHECK(trainer.step(Mlp::input_view(nan_x.data()), 0) == Status::not_finite);
+  CHECK(trainer.step(Mlp::input_view(nan_x), 0) == Status::not_finite);
   CHECK(model.state<1>().weights == before);
   // A good step afterwards still works and changes the weights.
-  CHECK(trainer.step(Mlp::input_view(x.data()), 0) == Status::ok);
+  CHECK(trainer.step(Mlp::input_view(x), 0) == Status::ok);
   CHECK_FALSE(model.state<1>().weights == before);
 }
 
@@ -196,19 +195,19 @@ TEST_CASE("trainer: a mini-batch of two applies the mean of the two gradients") 
   static Mlp batched(p1, p2);
   {
     T trainer(batched, SGD{0.1f, 0.0f}, arena, 2);
-    REQUIRE(trainer.step(Mlp::input_view(x1.data()), 0) == Status::ok);
+    REQUIRE(trainer.step(Mlp::input_view::unchecked(x1.data()), 0) == Status::ok);
     CHECK(batched.state<1>().bias == b2);  // nothing applied after the first sample
-    REQUIRE(trainer.step(Mlp::input_view(x2.data()), 2) == Status::ok);
+    REQUIRE(trainer.step(Mlp::input_view::unchecked(x2.data()), 2) == Status::ok);
   }
   static Mlp one(p1, p2);
   static Mlp two(p1, p2);
   {
     T trainer(one, SGD{0.1f, 0.0f}, arena);
-    REQUIRE(trainer.step(Mlp::input_view(x1.data()), 0) == Status::ok);
+    REQUIRE(trainer.step(Mlp::input_view::unchecked(x1.data()), 0) == Status::ok);
   }
   {
     T trainer(two, SGD{0.1f, 0.0f}, arena);
-    REQUIRE(trainer.step(Mlp::input_view(x2.data()), 2) == Status::ok);
+    REQUIRE(trainer.step(Mlp::input_view::unchecked(x2.data()), 2) == Status::ok);
   }
   // From the same start, the batched move is the average of the two single moves.
   for (std::size_t j = 0; j < 15; ++j) {
@@ -236,7 +235,7 @@ TEST_CASE("trainer: a linear model recovers known weights (MSE, SGD)") {
     const std::array<float, 2> t{
         w_true[0] * x[0] + w_true[1] * x[1] + w_true[2] * x[2] + b_true[0],
         w_true[3] * x[0] + w_true[4] * x[1] + w_true[5] * x[2] + b_true[1]};
-    REQUIRE(trainer.step(Linear::input_view(x.data()), std::span<const float, 2>(t)) == Status::ok);
+    REQUIRE(trainer.step(Linear::input_view(x), std::span<const float, 2>(t)) == Status::ok);
   }
   for (std::size_t j = 0; j < 6; ++j) {
     CHECK(static_cast<double>(model.state<0>().weights[j]) ==
@@ -264,13 +263,13 @@ TEST_CASE("trainer: a small MLP learns a non-linear problem (inside a circle or 
   };
   for (int step = 0; step < 4000; ++step) {
     const auto p = random_floats<2>(rng, -1, 1);
-    REQUIRE(trainer.step(Net::input_view(p.data()), label_of(p)) == Status::ok);
+    REQUIRE(trainer.step(Net::input_view(p), label_of(p)) == Status::ok);
   }
   static Net::InferenceArena inference;
   int correct = 0;
   for (int i = 0; i < 400; ++i) {
     const auto p = random_floats<2>(rng, -1, 1);
-    const auto out = model.forward(Net::input_view(p.data()), inference);
+    const auto out = model.forward(Net::input_view(p), inference);
     const std::size_t predicted = out.values[1] > out.values[0] ? 1 : 0;
     correct += predicted == label_of(p) ? 1 : 0;
   }
@@ -299,14 +298,13 @@ TEST_CASE("trainer: int8 extractor, float head; features cached give the same tr
   const auto images = microtl_test::int8_head::random_images<4>(rng);
   std::array<std::array<float, 18>, 4> cache{};
   for (std::size_t i = 0; i < 4; ++i) {
-    train_b.extract_features(Net::input_view(images[i].data()),
-                             TensorView<float, Shape<18>>(cache[i].data()));
+    train_b.extract_features(Net::input_view(images[i]), TensorView<float, Shape<18>>(cache[i]));
   }
   float first_loss = 0;
   for (int epoch = 0; epoch < 10; ++epoch) {
     for (std::size_t i = 0; i < 4; ++i) {
-      REQUIRE(train_a.step(Net::input_view(images[i].data()), i % 3) == Status::ok);
-      REQUIRE(train_b.step_features(T::feature_view(cache[i].data()), i % 3) == Status::ok);
+      REQUIRE(train_a.step(Net::input_view(images[i]), i % 3) == Status::ok);
+      REQUIRE(train_b.step_features(T::feature_view(cache[i]), i % 3) == Status::ok);
       if (epoch == 0 && i == 0) {
         first_loss = train_a.last_loss();
       }
@@ -345,15 +343,15 @@ TEST_CASE(
   static Net together(pc, pd, pf);
   static Net apart(pc, pd, pf);
   T a(together, SGD{0.1f, 0.0f}, arena_a);
-  REQUIRE(a.step(Net::input_view(x1.data()), 0) == Status::ok);
-  REQUIRE(a.step(Net::input_view(x2.data()), 2) == Status::ok);
+  REQUIRE(a.step(Net::input_view::unchecked(x1.data()), 0) == Status::ok);
+  REQUIRE(a.step(Net::input_view::unchecked(x2.data()), 2) == Status::ok);
   {
     T b(apart, SGD{0.1f, 0.0f}, arena_b);
-    REQUIRE(b.step(Net::input_view(x1.data()), 0) == Status::ok);
+    REQUIRE(b.step(Net::input_view::unchecked(x1.data()), 0) == Status::ok);
   }
   {
     T c(apart, SGD{0.1f, 0.0f}, arena_b);  // a new trainer: its arena (and gradients) zeroed
-    REQUIRE(c.step(Net::input_view(x2.data()), 2) == Status::ok);
+    REQUIRE(c.step(Net::input_view::unchecked(x2.data()), 2) == Status::ok);
   }
   CHECK(together.state<0>().weights == apart.state<0>().weights);
   CHECK(together.state<1>().weights == apart.state<1>().weights);

@@ -72,8 +72,7 @@ Job job;
 
 void nothing() {}
 void extract_one() {
-  job.status =
-      cache.add(*job.trainer, DeviceTrainer::model_input_view(job.image.data()), job.label);
+  job.status = cache.add(*job.trainer, DeviceTrainer::model_input_view(job.image), job.label);
 }
 void train_one_epoch() {
   job.status = cache.train_epoch(*job.trainer, job.epoch);

@@ -114,7 +114,7 @@ using Trainer = mtl::Trainer<FloatModel, mtl::SoftmaxCrossEntropy, mtl::Adam>;
 
 template <class Model>
 std::size_t argmax(const Model& model, const float* input, typename Model::InferenceArena& arena) {
-  const auto out = model.forward(typename Model::input_view(input), arena);
+  const auto out = model.forward(Model::input_view::unchecked(input), arena);
   std::size_t best = 0;
   for (std::size_t k = 1; k < kClasses; ++k) {
     best = out.values[k] > out.values[best] ? k : best;
@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
     std::size_t refused = 0;
     for (const std::size_t i : train_set) {
       load(train, i);
-      if (trainer.step(FloatModel::input_view(image.data()), train.labels[i]) != mtl::Status::ok) {
+      if (trainer.step(FloatModel::input_view(image), train.labels[i]) != mtl::Status::ok) {
         ++refused;
         continue;
       }
@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
   const std::size_t calibration = std::min(options.calibration, train_set.size());
   for (std::size_t n = 0; n < calibration; ++n) {
     load(train, train_set[n]);
-    (void)model.forward(FloatModel::input_view(image.data()), inference,
+    (void)model.forward(FloatModel::input_view(image), inference,
                         [&](auto index, auto values, auto) {
                           constexpr std::size_t layer = decltype(index)::value;
                           for (const float v : values) {
@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
     const std::uint8_t* p = test.image(i);
     for (std::size_t k = 0; k < 784; ++k)
       codes[k] = pixel_to_int8(p[k]);
-    const auto out = deployed.forward(DeviceModel::input_view(codes.data()), deployed_arena);
+    const auto out = deployed.forward(DeviceModel::input_view(codes), deployed_arena);
     std::size_t best = 0;
     for (std::size_t k = 1; k < kClasses; ++k)
       best = out.values[k] > out.values[best] ? k : best;
@@ -282,7 +282,7 @@ int main(int argc, char** argv) {
     for (std::size_t k = 0; k < 784; ++k)
       codes[k] = pixel_to_int8(p[k]);
     (void)deployed.forward(
-        DeviceModel::input_view(codes.data()), deployed_arena, [&](auto index, auto values, auto) {
+        DeviceModel::input_view(codes), deployed_arena, [&](auto index, auto values, auto) {
           if constexpr (decltype(index)::value == 6) {  // the Flatten: the int8 features
             for (std::size_t k = 0; k < kFeatures; ++k)
               reference[n][k] = values[k];

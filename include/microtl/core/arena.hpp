@@ -94,7 +94,8 @@ class Arena {
                   "microtl::Arena::view_at: the buffer does not fit in the arena");
     // The byte array provides storage; objects of implicit-lifetime types (all Elements)
     // begin to exist in it, and launder makes the pointer to them usable.
-    return TensorView<T, S>(std::launder(static_cast<T*>(static_cast<void*>(storage_ + Offset))));
+    return TensorView<T, S>::unchecked(
+        std::launder(static_cast<T*>(static_cast<void*>(storage_ + Offset))));
   }
 
   // Buffer I of a plan; the plan must fit this arena.

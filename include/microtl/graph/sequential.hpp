@@ -19,6 +19,7 @@
 // by graph/memory_plan.hpp: the forward pass uses that arena and a bounded stack, no heap.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <span>
 #include <tuple>
@@ -26,6 +27,7 @@
 #include <utility>
 
 #include "microtl/core/arena.hpp"
+#include "microtl/core/diagnostics.hpp"
 #include "microtl/core/shape.hpp"
 #include "microtl/core/tensor_view.hpp"
 #include "microtl/graph/memory_plan.hpp"
@@ -99,10 +101,93 @@ struct BindChain<S, E, std::tuple<Done...>, Sequential<Input<InnerS, InnerE>, In
   using type = typename BindChain<S, E, std::tuple<Done...>, Inner..., Rest...>::type;
 };
 
+// ---------------------------------------------------------------------------------------
+// Positions as written. Users count layers the way they wrote them; the bound chain has
+// fewer (a ReLU after a Dense or convolution is fused into it) and splices nested
+// Sequentials. FlatSpecs lists the specs as written with nested Sequentials spliced in (their
+// Input dropped); WrittenPositions maps each to the bound layer it became.
+// ---------------------------------------------------------------------------------------
+template <class... Specs>
+struct FlatSpecs;
+template <>
+struct FlatSpecs<> {
+  using type = std::tuple<>;
+};
+template <class T>
+struct FlatSpec {
+  using type = std::tuple<T>;
+};
+template <ShapeType S, ActivationElement E>
+struct FlatSpec<Input<S, E>> {
+  using type = std::tuple<>;
+};
+template <class First, class... Rest>
+struct FlatSpec<Sequential<First, Rest...>> {
+  using type = typename FlatSpecs<First, Rest...>::type;
+};
+template <class First, class... Rest>
+struct FlatSpecs<First, Rest...> {
+  template <class... A, class... B>
+  static std::tuple<A..., B...> join(std::tuple<A...>, std::tuple<B...>);
+  using type = decltype(join(std::declval<typename FlatSpec<First>::type>(),
+                             std::declval<typename FlatSpecs<Rest...>::type>()));
+};
+
+template <class Flat>
+struct WrittenPositions;
+template <class... Spec>
+struct WrittenPositions<std::tuple<Spec...>> {
+  static constexpr std::size_t count = sizeof...(Spec);
+  // fused[k]: spec k is an activation that BindChain fuses into the spec before it (the same
+  // rule: the spec before fuses activations and k is ReLU or ReLU6).
+  static constexpr std::array<bool, count> fused = [] {
+    constexpr std::array<bool, count> fuses = {fuses_activation_v<Spec>...};
+    constexpr std::array<bool, count> activation = {ActivationSpec<Spec>...};
+    std::array<bool, count> result{};
+    for (std::size_t k = 1; k < count; ++k) {
+      result[k] = fuses[k - 1] && !result[k - 1] && activation[k];
+    }
+    return result;
+  }();
+  // bound[k]: the index of the bound layer spec k became.
+  static constexpr std::array<std::size_t, count> bound = [] {
+    std::array<std::size_t, count> result{};
+    std::size_t next = 0;
+    for (std::size_t k = 0; k < count; ++k) {
+      result[k] = fused[k] ? next - 1 : next++;
+    }
+    return result;
+  }();
+  static constexpr std::size_t bound_count = count == 0 ? 0 : bound[count - 1] + 1;
+};
+
+// I itself when I < Count; otherwise a compile error that gives I and Count.
+template <std::size_t I, std::size_t Count>
+constexpr std::size_t checked_index() noexcept {
+  static_assert(diagnostics::index_out_of_range<I, Count>::fits);
+  return I < Count ? I : 0;
+}
+
+// The I-th type of a tuple, with a message that gives I and the count when I is too large.
+template <std::size_t I, class Tuple>
+struct CheckedElement {
+  static_assert(diagnostics::index_out_of_range<I, std::tuple_size_v<Tuple>>::fits);
+  using type = std::tuple_element_t<I, Tuple>;
+};
+template <std::size_t I, class Tuple>
+  requires(I >= std::tuple_size_v<Tuple>)
+struct CheckedElement<I, Tuple> {
+  static_assert(diagnostics::index_out_of_range<I, std::tuple_size_v<Tuple>>::fits);
+  using type = void;
+};
+
 // What the model object keeps for one layer: nothing (no parameters), a pointer to const
 // parameters (a frozen layer), or the parameters themselves (a trainable layer, in RAM).
+// A state that keeps a pointer says so (keeps_reference): the constructor then refuses a
+// temporary parameter struct, which would dangle.
 template <class L>
 struct FrozenState {
+  static constexpr bool keeps_reference = true;
   const typename L::Params* pointer = nullptr;
   using InitParams = typename L::Params;
   constexpr void init(const InitParams& params) noexcept { pointer = &params; }
@@ -134,6 +219,34 @@ using layer_state_t = typename LayerState<L>::type;
 template <class L>
 inline constexpr bool takes_init_v = !std::is_same_v<layer_state_t<L>, StatelessState>;
 
+template <class L>
+inline constexpr bool keeps_reference_v = requires { requires layer_state_t<L>::keeps_reference; };
+
+// One argument that is the model itself (or a derived one): the copy constructor's, not a
+// parameter set.
+template <class Model, class... P>
+inline constexpr bool copies_model_v =
+    sizeof...(P) == 1 && (std::is_base_of_v<Model, std::remove_cvref_t<P>> && ...);
+
+// The constructor's checks of one parameter set, each a template so that the compiler's
+// message names the layer (Layer: the bound layer; Position: where it was written).
+template <class Layer, std::size_t Position, class Given>
+struct CheckParameterSet {
+  using Expected = typename layer_state_t<Layer>::InitParams;
+  static_assert(std::is_convertible_v<const Given&, const Expected&>,
+                "microtl::Sequential: a parameter set has the wrong type for its layer (the "
+                "layer, its written position, and the type given are the arguments of "
+                "'CheckParameterSet<Layer, Position, Given>'; the layer takes its "
+                "Model::params_for<Position>)");
+  static_assert(!keeps_reference_v<Layer> || std::is_lvalue_reference_v<Given>,
+                "microtl::Sequential: a frozen layer's parameters are referenced, not copied: a "
+                "temporary parameter struct would dangle. Pass a named object that outlives the "
+                "model (const data with static storage; the layer and its written position are "
+                "the arguments of 'CheckParameterSet<Layer, Position, Given>' in the message)");
+  static constexpr bool fits = std::is_convertible_v<const Given&, const Expected&> &&
+                               (!keeps_reference_v<Layer> || std::is_lvalue_reference_v<Given>);
+};
+
 template <class List>
 struct StateTuple;
 template <class... L>
@@ -161,7 +274,7 @@ struct InferencePolicy {
   void after(const void*, InQuant, const Out* output, OutQuant quant) const noexcept {
     using L = typename Model::template layer<I>;
     observer(std::integral_constant<std::size_t, I>{},
-             TensorView<const Out, typename L::output_shape>(output), quant);
+             TensorView<const Out, typename L::output_shape>::unchecked(output), quant);
   }
 };
 
@@ -174,10 +287,41 @@ class Sequential<Input<InS, InE>, Layers...> {
   static_assert(std::tuple_size_v<layer_list> > 0,
                 "microtl::Sequential: a model needs at least one layer after its Input");
 
+  // The bound layers, after fusion (a ReLU after a Dense or convolution is part of it) and
+  // with nested Sequentials spliced in. Trainers, plans and parameters() count these.
   template <std::size_t I>
-  using layer = std::tuple_element_t<I, layer_list>;
+  using layer = typename graph::CheckedElement<I, layer_list>::type;
 
   static constexpr std::size_t layer_count = std::tuple_size_v<layer_list>;
+
+  // The layers as written: position K counts the specs after Input from 0, with nested
+  // Sequentials spliced in (their own Input not counted). written_layer<K> is the bound layer
+  // spec K became (for a fused ReLU: the layer it was fused into); params_for<K> the
+  // parameter set the constructor takes for it.
+  using written_specs = typename graph::FlatSpecs<Layers...>::type;
+  static constexpr std::size_t written_count = std::tuple_size_v<written_specs>;
+  template <std::size_t K>
+  static constexpr std::size_t bound_index =
+      graph::WrittenPositions<written_specs>::bound[graph::checked_index<K, written_count>()];
+  template <std::size_t K>
+  using written_layer = layer<bound_index<K>>;
+
+ private:
+  template <std::size_t K>
+  struct ParamsFor {
+    static_assert(
+        !graph::WrittenPositions<written_specs>::fused[graph::checked_index<K, written_count>()],
+        "microtl::Sequential::params_for: the layer at this position is a ReLU fused "
+        "into the layer before it; it has no parameters of its own (use the position "
+        "of the layer before it)");
+    static_assert(graph::takes_init_v<written_layer<K>>,
+                  "microtl::Sequential::params_for: the layer at this position has no parameters");
+    using type = typename graph::layer_state_t<written_layer<K>>::InitParams;
+  };
+
+ public:
+  template <std::size_t K>
+  using params_for = typename ParamsFor<K>::type;
   template <std::size_t I>
   using layer_state_t = graph::layer_state_t<layer<I>>;
   using input_shape = InS;
@@ -220,22 +364,28 @@ class Sequential<Input<InS, InE>, Layers...> {
   // How many parameter sets the constructor takes (after the input's quantization).
   static constexpr std::size_t parameter_count = init_slot<layer_count>;
 
-  // A float-input model takes the parameters of every layer that has them, in chain order.
-  // A frozen layer's parameters are referenced, not copied: they must outlive the model
-  // (const data in flash). A trainable layer's are copied into the model (RAM): they are
-  // its initial values.
+  // A float-input model takes the parameters of every layer that has them, in the order
+  // written (the type of each is params_for<its position>). A frozen layer's parameters are
+  // referenced, not copied: they must outlive the model (const data in flash), and a
+  // temporary is refused at compile time. A trainable layer's are copied into the model
+  // (RAM): they are its initial values. A wrong count or type is a compile error that says
+  // which.
   template <class... P>
-    requires(std::is_same_v<InE, float> && sizeof...(P) == parameter_count)
-  explicit constexpr Sequential(const P&... params) noexcept {
-    init_states(std::forward_as_tuple(params...), std::make_index_sequence<layer_count>{});
+    requires(std::is_same_v<InE, float> && !graph::copies_model_v<Sequential, P...>)
+  explicit constexpr Sequential(P&&... params) noexcept {
+    if constexpr (check_parameter_sets<P...>()) {
+      init_states(std::forward_as_tuple(params...), std::make_index_sequence<layer_count>{});
+    }
   }
 
   // An int8-input model takes the input's quantization parameters first.
   template <class... P>
-    requires(std::is_same_v<InE, QInt8> && sizeof...(P) == parameter_count)
-  explicit constexpr Sequential(quant::QuantParams input_quant, const P&... params) noexcept
+    requires std::is_same_v<InE, QInt8>
+  explicit constexpr Sequential(quant::QuantParams input_quant, P&&... params) noexcept
       : input_quant_(input_quant) {
-    init_states(std::forward_as_tuple(params...), std::make_index_sequence<layer_count>{});
+    if constexpr (check_parameter_sets<P...>()) {
+      init_states(std::forward_as_tuple(params...), std::make_index_sequence<layer_count>{});
+    }
   }
 
   // Runs the model on `input`, using `arena` for every activation. Returns a view of the
@@ -258,13 +408,13 @@ class Sequential<Input<InS, InE>, Layers...> {
   template <std::size_t Bytes, std::size_t Alignment, class Observer>
   Output forward(input_view input, Arena<Bytes, Alignment>& arena,
                  Observer&& observer) const noexcept {
-    static_assert(Bytes >= inference_arena_bytes,
+    static_assert(diagnostics::arena_too_small<inference_arena_bytes, Bytes>::fits,
                   "microtl::Sequential::forward: the arena is smaller than inference_arena_bytes");
     static_assert(Alignment >= MICROTL_ALIGNMENT,
                   "microtl::Sequential::forward: the arena must be aligned to MICROTL_ALIGNMENT");
     graph::InferencePolicy<Sequential, Observer> policy{arena.bytes().data(), observer};
     const auto end = graph::walk<0, layer_count>(*this, input.data(), input_quant_, policy);
-    return Output{output_view(static_cast<const storage_t<output_element>*>(end.output)),
+    return Output{output_view::unchecked(static_cast<const storage_t<output_element>*>(end.output)),
                   end.quant};
   }
 
@@ -287,6 +437,40 @@ class Sequential<Input<InS, InE>, Layers...> {
   quant_info_t<InE> input_quant() const noexcept { return input_quant_; }
 
  private:
+  // The written position of bound layer I (the first spec that became it).
+  template <std::size_t I>
+  static constexpr std::size_t written_position = [] {
+    using Positions = graph::WrittenPositions<written_specs>;
+    std::size_t k = 0;
+    while (k < written_count && Positions::bound[k] != I) {
+      ++k;
+    }
+    return k;
+  }();
+
+  // The constructor's compile-time checks: the count, then each set's type and lifetime.
+  template <class... P>
+  static constexpr bool check_parameter_sets() noexcept {
+    static_assert(diagnostics::wrong_parameter_count<parameter_count, sizeof...(P)>::fits);
+    if constexpr (sizeof...(P) == parameter_count) {
+      using Given = std::tuple<P...>;
+      return [&]<std::size_t... I>(std::index_sequence<I...>) {
+        return (check_parameter_set<I, Given>() && ...);
+      }(std::make_index_sequence<layer_count>{});
+    } else {
+      return false;
+    }
+  }
+  template <std::size_t I, class Given>
+  static constexpr bool check_parameter_set() noexcept {
+    if constexpr (graph::takes_init_v<layer<I>>) {
+      return graph::CheckParameterSet<layer<I>, written_position<I>,
+                                      std::tuple_element_t<init_slot<I>, Given>>::fits;
+    } else {
+      return true;
+    }
+  }
+
   template <class Args, std::size_t... I>
   constexpr void init_states(const Args& args, std::index_sequence<I...>) noexcept {
     (init_state<I>(args), ...);

@@ -56,8 +56,9 @@ WalkEnd<walk_out_quant_t<Model, End - 1>> walk(
     Out* out = policy.template output<I>();
     out_quant = L::forward(
         model.template parameters<I>(),
-        TensorView<const In, typename L::input_shape>(static_cast<const In*>(input)), quant,
-        TensorView<Out, typename L::output_shape>(out), policy.template scratch<I>());
+        TensorView<const In, typename L::input_shape>::unchecked(static_cast<const In*>(input)),
+        quant, TensorView<Out, typename L::output_shape>::unchecked(out),
+        policy.template scratch<I>());
     output = out;
   }
   policy.template after<I>(input, quant, static_cast<const Out*>(output), out_quant);

@@ -23,6 +23,7 @@
 #include <span>
 #include <type_traits>
 
+#include "microtl/core/borrowed_span.hpp"
 #include "microtl/core/element.hpp"
 #include "microtl/core/shape.hpp"
 #include "microtl/layers/contract.hpp"
@@ -73,10 +74,10 @@ struct BatchNormValues : VisitTensors<BatchNormValues<C>> {
 template <std::size_t C>
 struct BatchNormParams {
   using Values = BatchNormValues<C>;
-  std::span<const float, C> gamma;
-  std::span<const float, C> beta;
-  std::span<const float, C> mean;
-  std::span<const float, C> variance;
+  BorrowedSpan<float, C> gamma;
+  BorrowedSpan<float, C> beta;
+  BorrowedSpan<float, C> mean;
+  BorrowedSpan<float, C> variance;
   float epsilon = 1e-3f;  // Keras's default
 };
 

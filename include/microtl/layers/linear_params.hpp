@@ -14,6 +14,7 @@
 #include <span>
 #include <type_traits>
 
+#include "microtl/core/borrowed_span.hpp"
 #include "microtl/core/shape.hpp"
 #include "microtl/core/tensor_view.hpp"
 #include "microtl/kernels/params.hpp"
@@ -61,8 +62,8 @@ struct LinearParams<float, WeightCount, Channels> {
   static constexpr std::size_t weights_extent = WeightCount;
   static constexpr std::size_t bias_extent = Channels;
   using Values = LinearValues<WeightCount, Channels>;
-  std::span<const float, WeightCount> weights;
-  std::span<const float, Channels> bias;
+  BorrowedSpan<float, WeightCount> weights;
+  BorrowedSpan<float, Channels> bias;
 };
 
 // int8, TFLite's scheme: symmetric int8 weights (zero point 0, per output channel or per
@@ -73,8 +74,8 @@ template <std::size_t WeightCount, std::size_t Channels>
 struct LinearParams<QInt8, WeightCount, Channels> {
   static constexpr std::size_t weights_extent = WeightCount;
   static constexpr std::size_t bias_extent = Channels;
-  std::span<const std::int8_t, WeightCount> weights;
-  std::span<const std::int32_t, Channels> bias;
+  BorrowedSpan<std::int8_t, WeightCount> weights;
+  BorrowedSpan<std::int32_t, Channels> bias;
   kernels::ChannelMultipliers<Channels> multipliers;
   quant::QuantParams output;
 };

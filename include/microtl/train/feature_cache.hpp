@@ -67,7 +67,7 @@ class FeatureCache {
           std::span<const float>(input.data(), decltype(input)::shape_type::size)));
     }
     element* slot = features_.data() + count_ * shape::size;
-    trainer.extract_cached(input, TensorView<element, shape>(slot));
+    trainer.extract_cached(input, TensorView<element, shape>::unchecked(slot));
     if constexpr (std::same_as<element, float>) {
       // A float extractor can still make a huge value of a valid input.
       MICROTL_TRY(guard::check_features(std::span<const float>(slot, shape::size)));
@@ -157,7 +157,7 @@ class FeatureCache {
 
   TensorView<const element, shape> sample(std::size_t i) const noexcept {
     MICROTL_ASSERT(i < count_);
-    return TensorView<const element, shape>(features_.data() + i * shape::size);
+    return TensorView<const element, shape>::unchecked(features_.data() + i * shape::size);
   }
   const Target& target(std::size_t i) const noexcept {
     MICROTL_ASSERT(i < count_);

@@ -19,6 +19,7 @@
 #include <span>
 #include <type_traits>
 
+#include "microtl/core/borrowed_span.hpp"
 #include "microtl/core/element.hpp"
 #include "microtl/core/shape.hpp"
 #include "microtl/layers/contract.hpp"
@@ -158,7 +159,7 @@ struct BiasOnlyLayer : B, BiasOnlyTraits<B> {
 template <std::size_t W, std::size_t C>
 struct QuantizedBiasOnlyParams {
   LinearParams<QInt8, W, C> frozen;
-  std::span<const float, C> weight_scales;
+  BorrowedSpan<float, C> weight_scales;
   float input_scale;
 };
 
@@ -195,7 +196,8 @@ struct BiasOnlyQuantizedLayer : B, BiasOnlyTraits<B> {
 
   struct State : TrainedBias<bias_count> {
     using InitParams = QuantizedBiasOnlyParams<weight_count, bias_count>;
-    const InitParams* init_params = nullptr;  // referenced: flash
+    static constexpr bool keeps_reference = true;  // the model refuses a temporary
+    const InitParams* init_params = nullptr;       // referenced: flash
     std::array<std::int32_t, bias_count> bias_q{};
     // 1 / (input_scale * weight_scales[c]) as quant::quantize_bias computes it: kept, so that
     // neither refresh() nor the guard divide (a double division is a library call on an M4).

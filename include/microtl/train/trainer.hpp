@@ -50,6 +50,7 @@
 
 #include "microtl/config.hpp"
 #include "microtl/core/arena.hpp"
+#include "microtl/core/diagnostics.hpp"
 #include "microtl/core/status.hpp"
 #include "microtl/core/tensor_view.hpp"
 #include "microtl/graph/sequential.hpp"
@@ -91,12 +92,19 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   // ---------------------------------------------------------------------------------------
   // Use.
   // ---------------------------------------------------------------------------------------
-  Trainer(Model& model, Optimizer optimizer, TrainingArena& arena,
+  // The arena is normally a TrainingArena (exactly training_arena_bytes); a larger Arena
+  // works too, and a smaller one is a compile error that gives both sizes.
+  template <std::size_t Bytes, std::size_t Alignment>
+  Trainer(Model& model, Optimizer optimizer, Arena<Bytes, Alignment>& arena,
           std::size_t batch_size = 1) noexcept
       : model_(model),
         optimizer_(optimizer),
         pass_(model, arena.bytes().data()),
         batch_size_(batch_size > 0 ? batch_size : 1) {
+    static_assert(diagnostics::arena_too_small<Layout::training_arena_bytes, Bytes>::fits,
+                  "microtl::Trainer: the arena is smaller than training_arena_bytes");
+    static_assert(Alignment >= TrainingArena::alignment,
+                  "microtl::Trainer: the arena must be aligned like TrainingArena");
     std::fill(arena.bytes().begin(), arena.bytes().end(), std::byte{0});
   }
 
@@ -130,7 +138,7 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
       const auto* codes = static_cast<const std::int8_t*>(pass_.forward_to_cache(input));
       std::copy(codes, codes + cache_shape::size, out.data());
     } else {
-      extract_features(input, TensorView<feature_storage, feature_shape>(out.data()));
+      extract_features(input, TensorView<feature_storage, feature_shape>(out.span()));
     }
   }
 
@@ -164,7 +172,7 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   TensorView<const float, output_shape> predict_cached(
       TensorView<const cache_element, cache_shape> cached,
       const quant::QuantParams& quant) noexcept {
-    return TensorView<const float, output_shape>(
+    return TensorView<const float, output_shape>::unchecked(
         pass_.forward_region(pass_.features_from_cache(cached, quant)));
   }
   TensorView<const float, output_shape> predict_cached(
@@ -175,7 +183,7 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   // Forward through the trainable part only; returns the model's output (valid until the
   // next call).
   TensorView<const float, output_shape> predict_features(feature_view features) noexcept {
-    return TensorView<const float, output_shape>(pass_.forward_region(features.data()));
+    return TensorView<const float, output_shape>::unchecked(pass_.forward_region(features.data()));
   }
 
   // Applies the gradients accumulated so far (also a last, partial batch; ok when none).

@@ -231,11 +231,12 @@ class TrainingPass {
     if constexpr (BackwardLayer<L>) {
       saved_bytes = L::backward_saved_bytes;
     }
-    return {
-        TensorView<const In, typename L::input_shape>(static_cast<const In*>(saved_input<I>())),
-        saved_input_quant<I>(),
-        TensorView<const Out, typename L::output_shape>(at<const Out>(plan.activation_offset[I])),
-        y_quant, std::span<std::byte>(base_ + plan.saved_offset[I], saved_bytes)};
+    return {TensorView<const In, typename L::input_shape>::unchecked(
+                static_cast<const In*>(saved_input<I>())),
+            saved_input_quant<I>(),
+            TensorView<const Out, typename L::output_shape>::unchecked(
+                at<const Out>(plan.activation_offset[I])),
+            y_quant, std::span<std::byte>(base_ + plan.saved_offset[I], saved_bytes)};
   }
 
   // The sink layer I's backward puts its parameter gradients into, for this sample's policy.
@@ -295,9 +296,9 @@ class TrainingPass {
     if constexpr (L::placement != OutputPlacement::view) {
       constexpr bool input_grad = I > first_trainable;
       next = 1 - current;
-      const TensorView<float, typename L::output_shape> dy(
+      const auto dy = TensorView<float, typename L::output_shape>::unchecked(
           at<float>(plan.shared_offset + current * plan.gradient_buffer_bytes));
-      const TensorView<float, typename L::input_shape> dx(
+      const auto dx = TensorView<float, typename L::input_shape>::unchecked(
           at<float>(plan.shared_offset + next * plan.gradient_buffer_bytes));
       if constexpr (is_trainable_v<L>) {
         const auto sink = sink_of<I, Policy>(learning_rate);
