@@ -29,10 +29,26 @@ ensure_packages() {
   fi
   local cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-    log "installing missing packages: ${missing[*]}"
+    log "installing missing packages (${#missing[@]}): ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # A line per step, so that a first run (several minutes) shows it is moving: apt's
+    # downloads ("Get:N ..."), then each package unpacked and set up.
+    echo "   apt-get update"
+    apt-get update 2>&1 | sed -u -n 's/^\(Get\|Hit\|Err\):/   &/p'
+    echo "   apt-get install"
+    apt-get install -y --no-install-recommends -o Dpkg::Progress-Fancy=0 "${missing[@]}" 2>&1 |
+      sed -u -n -e 's/^\(Get:[0-9]*\) [^ ]* [^ ]* [^ ]* \([^ ]*\) .*\[\(.*\)\]$/   download \2 (\3)/p' \
+        -e 's/^Setting up \([^ ]*\) .*/   set up \1/p' -e 's/^\(E: .*\)/   \1/p'
+    local pkg_missing=()
+    for pkg in "${missing[@]}"; do
+      if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+        pkg_missing+=("$pkg")
+      fi
+    done
+    if [ ${#pkg_missing[@]} -ne 0 ]; then
+      echo "apt-get could not install: ${pkg_missing[*]}" >&2
+      exit 1
+    fi
   else
     echo "microtl needs these Debian packages: ${missing[*]}" >&2
     echo "Install them with:" >&2
