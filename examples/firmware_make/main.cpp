@@ -28,8 +28,8 @@ using Extractor =
                     mtl::Conv2D<4, mtl::Kernel<3>, mtl::Padding::same>, mtl::ReLU,
                     mtl::MaxPool2D<2>, mtl::Conv2D<8, mtl::Kernel<3>, mtl::Padding::same>,
                     mtl::ReLU, mtl::MaxPool2D<2>, mtl::Flatten>;
-using Model = mtl::Sequential<Extractor, mtl::Dequantize, mtl::Trainable<mtl::Dense<16>>,
-                              mtl::ReLU, mtl::Trainable<mtl::Dense<3>>>;
+using Model = mtl::Sequential<Extractor, mtl::Dequantize, mtl::Trainable<mtl::Dense<16>>, mtl::ReLU,
+                              mtl::Trainable<mtl::Dense<3>>>;
 using Trainer = mtl::Trainer<Model, mtl::SoftmaxCrossEntropy, mtl::SGDMomentum>;
 
 constexpr std::size_t kSide = 12;
@@ -82,8 +82,10 @@ constexpr auto conv2_w = random_codes<3 * 3 * 4 * 8>(2);
 constexpr std::array<std::int32_t, 8> conv2_b{};
 constexpr auto conv2_m = mtl::kernels::conv_output_multiplier(conv1_q.scale, 0.005f, conv2_q.scale);
 
-constexpr mtl::LinearParams<mtl::QInt8, conv1_w.size(), 4> conv1{conv1_w, conv1_b, conv1_m, conv1_q};
-constexpr mtl::LinearParams<mtl::QInt8, conv2_w.size(), 8> conv2{conv2_w, conv2_b, conv2_m, conv2_q};
+constexpr mtl::LinearParams<mtl::QInt8, conv1_w.size(), 4> conv1{conv1_w, conv1_b, conv1_m,
+                                                                 conv1_q};
+constexpr mtl::LinearParams<mtl::QInt8, conv2_w.size(), 8> conv2{conv2_w, conv2_b, conv2_m,
+                                                                 conv2_q};
 
 // The head's initial values (copied into the model's RAM: they are what it trains from).
 constexpr auto dense1_w = random_floats<kFeatures * kHidden>(3, 0.1f);
