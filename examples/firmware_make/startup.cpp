@@ -20,6 +20,8 @@ extern std::uint32_t __data_start__;
 extern std::uint32_t __data_end__;
 extern std::uint32_t __bss_start__;
 extern std::uint32_t __bss_end__;
+extern char __heap_start[];
+extern char __heap_end[];
 extern void (*__init_array_start[])();
 extern void (*__init_array_end[])();
 
@@ -59,6 +61,7 @@ char stdout_buffer[128];
 
 // Set once the C library is set up: from then on a heap request is the program's, and shows.
 bool program_started = false;
+char* heap_next = nullptr;
 
 }  // namespace
 
@@ -99,7 +102,7 @@ extern "C" void Reset_Handler() {
   std::memcpy(&__data_start__, &__data_load__, bytes(&__data_start__, &__data_end__));
   std::memset(&__bss_start__, 0, bytes(&__bss_start__, &__bss_end__));
 
-  initialise_monitor_handles();  // (asks for heap; refused, it works without)
+  initialise_monitor_handles();  // (allocates stdio structures: the start-up heap)
   std::setvbuf(stdout, stdout_buffer, _IOLBF, sizeof(stdout_buffer));
   program_started = true;
 
@@ -115,13 +118,22 @@ extern "C" void Fault_Handler() {
   semihosting_exit(3);
 }
 
-// No heap: every request is refused, and those of the program (constructors, main) are said
-// so. (newlib's printf asks for heap to format floats: %f fails here; print fixed point.)
+// The heap: newlib's stdio set-up only (nrf52840.ld). Once the program starts, every request
+// is refused and said so: microtl never allocates, and a malloc or new in the program shows.
+// (newlib's printf asks for heap to format %f: that fails here; print fixed point.)
 extern "C" void* _sbrk(std::ptrdiff_t increment) {
-  static_cast<void>(increment);
-  if (program_started) {
-    console_write("firmware: heap request refused (_sbrk): this firmware has no heap\n");
+  if (heap_next == nullptr) {
+    heap_next = __heap_start;
   }
-  errno = ENOMEM;
-  return reinterpret_cast<void*>(-1);
+  if (program_started || increment > __heap_end - heap_next ||
+      increment < __heap_start - heap_next) {
+    console_write(program_started
+                      ? "firmware: heap request refused (_sbrk): this firmware has no heap\n"
+                      : "firmware: the C library's start-up heap is too small (nrf52840.ld)\n");
+    errno = ENOMEM;
+    return reinterpret_cast<void*>(-1);
+  }
+  char* const previous = heap_next;
+  heap_next += increment;
+  return previous;
 }
