@@ -51,10 +51,9 @@ struct QuantizedLinear {
 };
 
 template <ChannelAxis Axis, std::size_t WeightCount, std::size_t Channels>
-constexpr QuantizedLinear<WeightCount, Channels> quantize_linear(std::span<const float, WeightCount> weights,
-                                                       std::span<const float, Channels> bias,
-                                                       quant::QuantParams input,
-                                                       quant::QuantParams output) noexcept {
+constexpr QuantizedLinear<WeightCount, Channels> quantize_linear(
+    std::span<const float, WeightCount> weights, std::span<const float, Channels> bias,
+    quant::QuantParams input, quant::QuantParams output) noexcept {
   static_assert(Channels >= 1, "a linear layer has at least one output channel");
   static_assert(WeightCount % Channels == 0, "the weights must split evenly into output channels");
   constexpr std::size_t per_channel = WeightCount / Channels;
