@@ -332,25 +332,30 @@ void make_window(std::size_t activity, Rng& rng, Window& window) {
   // Up to three tones per body axis and the noise level, by activity.
   std::array<std::array<Tone, 3>, kAxes> tones{};  // [axis][tone]
   std::int32_t noise = 0;
+  // Every draw is a statement of its own: the order in which a call's arguments are evaluated
+  // is unspecified (g++ and clang++ differ), and the windows must not depend on it.
   if (activity == 0) {  // still
     noise = rng.uniform(8, 40);
-    tones[rng.uniform(0, 1) == 0 ? 0 : 1][0] =
-        Tone(rng.uniform(0, 80), rng.uniform(10, 40), random_phase(rng));
+    const std::size_t axis = rng.uniform(0, 1) == 0 ? 0 : 1;
+    const std::int32_t amplitude = rng.uniform(0, 80);
+    const std::int32_t centi_hz = rng.uniform(10, 40);
+    tones[axis][0] = Tone(amplitude, centi_hz, random_phase(rng));
   } else if (activity == 1 || activity == 2) {  // walking, running
     const bool run = activity == 2;
     const std::int32_t f = run ? rng.uniform(230, 330) : rng.uniform(150, 230);
     const std::int32_t a = run ? rng.uniform(500, 1400) : rng.uniform(150, 700);
     const std::uint32_t phase = random_phase(rng);
     tones[2][0] = Tone(a, f, phase);
-    tones[2][1] =
-        Tone(a * (run ? rng.uniform(30, 50) : rng.uniform(20, 45)) / 100, 2 * f, random_phase(rng));
+    const std::int32_t heel = a * (run ? rng.uniform(30, 50) : rng.uniform(20, 45)) / 100;
+    tones[2][1] = Tone(heel, 2 * f, random_phase(rng));
     if (run) {
-      tones[2][2] = Tone(a * rng.uniform(10, 25) / 100, 3 * f, random_phase(rng));
+      const std::int32_t impact = a * rng.uniform(10, 25) / 100;
+      tones[2][2] = Tone(impact, 3 * f, random_phase(rng));
     }
-    tones[1][0] =
-        Tone(a * (run ? rng.uniform(30, 50) : rng.uniform(30, 60)) / 100, f, phase + 256U);
-    tones[0][0] =
-        Tone(run ? rng.uniform(100, 300) : rng.uniform(50, 150), f / 2, random_phase(rng));
+    const std::int32_t forward = a * (run ? rng.uniform(30, 50) : rng.uniform(30, 60)) / 100;
+    tones[1][0] = Tone(forward, f, phase + 256U);
+    const std::int32_t sway = run ? rng.uniform(100, 300) : rng.uniform(50, 150);
+    tones[0][0] = Tone(sway, f / 2, random_phase(rng));
     noise = run ? rng.uniform(30, 60) : rng.uniform(20, 40);
   } else {  // shaking: along a random direction (u), partly along a perpendicular one (v)
     const std::int32_t f = rng.uniform(300, 700);
@@ -409,9 +414,14 @@ constexpr float kLearningRate = 0.05f;
 constexpr std::uint32_t kTestSeed = 0x7e57u;  // separate streams: no window is in two sets
 constexpr std::uint32_t kFactorySeed = 0xfac7u;
 constexpr std::uint32_t kLearnSeed = 0x1ea2u;
-// The program fails below these (percent of the test windows; see the README's figures).
+// The program fails below these (percent of the test windows). Chance is 25 %, and before
+// learning the head gets 0 % of the new class; the program prints 100 % (new) and 96 % (old
+// classes) with every compiler and core (the windows and the int8 features are bit-exact
+// everywhere). A learning step that does not learn, a lost class, forgetting the old classes
+// (a head trained on the new class alone) fall far below; the margin leaves room for changes
+// to the recipe and for float arithmetic that rounds otherwise (e.g. another libm's expf).
 constexpr double kRequireNew = 80.0;
-constexpr double kRequireOld = 80.0;
+constexpr double kRequireOld = 85.0;
 
 using FactoryCache = mtl::FeatureCache<Trainer, kFactoryPerClass * kFactoryClasses>;
 using LearnCache = mtl::FeatureCache<Trainer, kLearnPerClass * kClasses>;
