@@ -440,17 +440,23 @@ Flash flash;
 std::array<std::array<std::int8_t, kBands>, kTestPerClass * kClasses> test_features;
 std::array<std::uint8_t, kTestPerClass * kClasses> test_labels;
 
-// What the device needs in RAM for inference and learning, against an nRF52840's 256 KB
-// (and its 1 MB of flash for the const extractor), known before the program runs.
+// What the device needs for inference and learning, known before the program runs, against
+// an nRF52840's 256 KB of RAM and 1 MB of flash. RAM: the model (the head's values are in
+// it), the two arenas, the cache of the windows learned from, and io::load's staging area
+// (.bss, where a blob is checked before it replaces the head). Flash: the extractor's const
+// parameters and the two slots of the parameter store (RamStorage stands in for them here).
+// Not counted: the program's own test set (test_features, the factory cache: they stand for
+// the factory's host).
+using Store = mtl::io::ParameterStore<Model, Flash>;
 constexpr std::size_t kLearningRam = sizeof(Model) + Trainer::training_arena_bytes +
                                      Model::inference_arena_bytes + sizeof(LearnCache) +
-                                     sizeof(Flash);
+                                     Store::load_staging_bytes;
 constexpr std::size_t kExtractorFlash =
     sizeof(kConv1Int8.weights) + sizeof(kConv1Int8.bias) + sizeof(kConv1Int8.multipliers) +
     sizeof(kConv2Int8.weights) + sizeof(kConv2Int8.bias) + sizeof(kConv2Int8.multipliers);
 static_assert(kLearningRam <= 16 * 1024, "learning fits in 16 KB: a sixteenth of an nRF52840");
 static_assert(kLearningRam <= 256 * 1024, "nRF52840: 256 KB of RAM");
-static_assert(kExtractorFlash <= 1024 * 1024, "nRF52840: 1 MB of flash");
+static_assert(kExtractorFlash + Store::storage_bytes <= 1024 * 1024, "nRF52840: 1 MB of flash");
 
 // ---------------------------------------------------------------------------------------
 // Steps.
@@ -510,16 +516,21 @@ void print_accuracy(const char* phase, const Accuracy& a) {
   }
 }
 
-// Windows of the given classes, `per_class` each, interleaved, into the cache.
+// Windows of the given classes, `per_class` each, interleaved, into the cache. `extraction`
+// receives the instructions the extractor took (the synthetic sensor's left out; 0 on the
+// host).
 template <class Cache>
 mtl::Status collect(Trainer& trainer, Cache& cache, std::size_t classes, std::size_t per_class,
-                    std::uint32_t seed) {
+                    std::uint32_t seed, std::uint64_t& extraction) {
   Rng rng(seed);
   static Window window;
+  extraction = 0;
   for (std::size_t i = 0; i < per_class; ++i) {
     for (std::size_t c = 0; c < classes; ++c) {
       make_window(c, rng, window);
+      const board::InstructionCounter counter;
       MICROTL_TRY(cache.add(trainer, view_of(window), c));
+      extraction += counter.elapsed();
     }
   }
   return mtl::Status::ok;
@@ -567,8 +578,9 @@ int run() {
 
   // 1. The factory: the head learns still, walking and running.
   std::uint32_t epochs = 0;
+  std::uint64_t cost = 0;
   if (const mtl::Status s =
-          collect(trainer, factory_cache, kFactoryClasses, kFactoryPerClass, kFactorySeed);
+          collect(trainer, factory_cache, kFactoryClasses, kFactoryPerClass, kFactorySeed, cost);
       s != mtl::Status::ok) {
     std::printf("error: factory collect: %s\n", mtl::to_string(s));
     return 1;
@@ -586,14 +598,16 @@ int run() {
 
   // 2. In the field: shaking appears. The user labels a few windows of every activity (the
   // old ones too, so that the head keeps them); the device extracts them once and learns.
-  board::InstructionCounter counter;
-  if (const mtl::Status s = collect(trainer, learn_cache, kClasses, kLearnPerClass, kLearnSeed);
+  board::paint_stack();
+  const std::size_t stack_base = board::stack_in_use();
+  std::uint64_t extraction = 0;
+  if (const mtl::Status s =
+          collect(trainer, learn_cache, kClasses, kLearnPerClass, kLearnSeed, extraction);
       s != mtl::Status::ok) {
     std::printf("error: collect: %s\n", mtl::to_string(s));
     return 1;
   }
-  const std::uint64_t extraction = counter.elapsed();
-  counter.restart();
+  board::InstructionCounter counter;
   if (const mtl::Status s = learn_cache.train(trainer, mtl::EarlyStopping{kLearnEpochs, 0.0f},
                                               epochs, [](std::uint32_t) {});
       s != mtl::Status::ok) {
@@ -601,16 +615,19 @@ int run() {
     return 1;
   }
   const std::uint64_t learning = counter.elapsed();
+  const std::size_t learning_stack = board::stack_peak_since_paint() - stack_base;
   const Accuracy after = evaluate(trainer, features_quant);
   std::printf("on the device: learned %s from %u windows (%u per class), %u epochs, loss %.4f\n",
               kClassNames[kNewClass], static_cast<unsigned>(learn_cache.size()),
               static_cast<unsigned>(kLearnPerClass), static_cast<unsigned>(epochs),
               static_cast<double>(learn_cache.last_epoch_loss()));
   if (board::counts_instructions()) {
-    std::printf("  instructions: extraction %llu (%llu per window), learning %llu\n",
-                static_cast<unsigned long long>(extraction),
-                static_cast<unsigned long long>(extraction / learn_cache.size()),
-                static_cast<unsigned long long>(learning));
+    std::printf(
+        "  instructions (QEMU -icount, not cycles): int8 extraction %llu per window, the "
+        "head's %u epochs over the cache %llu; stack %u B\n",
+        static_cast<unsigned long long>(extraction / learn_cache.size()),
+        static_cast<unsigned>(epochs), static_cast<unsigned long long>(learning),
+        static_cast<unsigned>(learning_stack));
   }
   std::printf("accuracy on the held-out test set (%u windows per class):\n",
               static_cast<unsigned>(kTestPerClass));
@@ -631,22 +648,25 @@ int run() {
   std::printf(
       "persistence: saved a %u-byte blob; a fresh model differs on %u of the first %u "
       "test windows; load %s; then %u of %u test windows give different outputs\n",
-      static_cast<unsigned>(mtl::io::ParameterStore<Model, Flash>::blob_bytes),
-      static_cast<unsigned>(differing_before), static_cast<unsigned>(kClasses),
-      mtl::to_string(loaded), static_cast<unsigned>(differing),
+      static_cast<unsigned>(Store::blob_bytes), static_cast<unsigned>(differing_before),
+      static_cast<unsigned>(kClasses), mtl::to_string(loaded), static_cast<unsigned>(differing),
       static_cast<unsigned>(kTestPerClass * kClasses));
 
   // 4. Memory, known at compile time.
   std::printf(
-      "memory (constexpr): inference arena %u B, training arena %u B, feature cache %u B "
-      "(%u B per window), model state %u B, parameter flash %u B: %u B of RAM to learn "
-      "(nRF52840: 262144); extractor %u B of const data (flash)\n",
+      "RAM (constexpr): inference arena %u B, training arena %u B, feature cache %u B (%u "
+      "windows, %u B of features each), model %u B, load staging %u B: %u B to learn "
+      "(nRF52840: 262144 B)\n",
       static_cast<unsigned>(Model::inference_arena_bytes),
       static_cast<unsigned>(Trainer::training_arena_bytes),
-      static_cast<unsigned>(sizeof(LearnCache)),
+      static_cast<unsigned>(sizeof(LearnCache)), static_cast<unsigned>(LearnCache::capacity),
       static_cast<unsigned>(LearnCache::bytes_per_sample), static_cast<unsigned>(sizeof(Model)),
-      static_cast<unsigned>(sizeof(Flash)), static_cast<unsigned>(kLearningRam),
-      static_cast<unsigned>(kExtractorFlash));
+      static_cast<unsigned>(Store::load_staging_bytes), static_cast<unsigned>(kLearningRam));
+  std::printf(
+      "flash (constexpr): extractor %u B of const parameters, parameter store %u B (two "
+      "slots of %u B, a blob of %u B)\n",
+      static_cast<unsigned>(kExtractorFlash), static_cast<unsigned>(Store::storage_bytes),
+      static_cast<unsigned>(Store::slot_bytes), static_cast<unsigned>(Store::blob_bytes));
 
   const bool learned_new = after.of(kNewClass) >= kRequireNew;
   const bool kept_old = after.old_classes() >= kRequireOld;
