@@ -401,10 +401,11 @@ void make_window(std::size_t activity, Rng& rng, Window& window) {
   }
 }
 
-// The input view of a window: from a std::span of exactly the input's size (a window of
-// another size does not compile).
+// The input view of a window: a TensorView constructed from a std::array (through a
+// std::span) of exactly the input's size; a window of another size does not compile. (It
+// must be constructed explicitly: model.forward(window, arena) would need two conversions.)
 Model::input_view view_of(const Window& window) {
-  return Model::input_view(std::span<const std::int8_t, Model::input_view::size>(window));
+  return Model::input_view(window);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -497,8 +498,7 @@ Accuracy evaluate(Trainer& trainer, const mtl::quant::QuantParams& quant) {
   for (std::size_t i = 0; i < test_features.size(); ++i) {
     const std::size_t label = test_labels[i];
     ++a.total[label];
-    const auto logits = trainer.predict_cached(
-        CachedView(std::span<const std::int8_t, kBands>(test_features[i])), quant);
+    const auto logits = trainer.predict_cached(CachedView(test_features[i]), quant);
     const std::size_t predicted = argmax(logits);
     a.correct[label] += predicted == label ? 1U : 0U;
     ++a.confusion[label][predicted];
@@ -572,9 +572,8 @@ int run() {
     for (std::size_t n = 0; n < kTestPerClass; ++n) {
       for (std::size_t c = 0; c < kClasses; ++c, ++i) {
         make_window(c, rng, window);
-        trainer.extract_cached(view_of(window),
-                               mtl::TensorView<std::int8_t, Trainer::cache_shape>(
-                                   std::span<std::int8_t, kBands>(test_features[i])));
+        trainer.extract_cached(
+            view_of(window), mtl::TensorView<std::int8_t, Trainer::cache_shape>(test_features[i]));
         test_labels[i] = static_cast<std::uint8_t>(c);
       }
     }
