@@ -34,15 +34,81 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <span>
 
 #include "board/board.hpp"
+#include "board/semihosting.hpp"
 
 namespace mtl = microtl;
 
 namespace {
+
+// ---------------------------------------------------------------------------------------
+// Output without printf: newlib's printf allocates (its stdout buffer; %f's big integers),
+// and this firmware links no heap at all (a test inspects its ELF). A line is built in a
+// fixed buffer and written to the semihosting console (on the host: stdout).
+// ---------------------------------------------------------------------------------------
+class Line {
+ public:
+  Line& text(const char* s, std::size_t width = 0) {  // left-aligned in `width` columns
+    const std::size_t start = n_;
+    while (*s != '\0') {
+      put(*s++);
+    }
+    while (n_ - start < width) {
+      put(' ');
+    }
+    return *this;
+  }
+  Line& num(std::uint64_t value, std::size_t width = 0) {  // right-aligned in `width`
+    std::array<char, 20> digits{};
+    std::size_t k = 0;
+    do {
+      digits[k++] = static_cast<char>('0' + value % 10U);
+      value /= 10U;
+    } while (value != 0U);
+    for (std::size_t pad = k; pad < width; ++pad) {
+      put(' ');
+    }
+    while (k > 0) {
+      put(digits[--k]);
+    }
+    return *this;
+  }
+  // A value >= 0 with `decimals` digits after the point, rounded half up.
+  Line& fixed(double value, unsigned decimals, std::size_t width = 0) {
+    std::uint64_t scale = 1;
+    for (unsigned d = 0; d < decimals; ++d) {
+      scale *= 10U;
+    }
+    const auto scaled = static_cast<std::uint64_t>(value * static_cast<double>(scale) + 0.5);
+    const std::size_t integer_width = width > decimals + 1 ? width - decimals - 1 : 0;
+    num(scaled / scale, integer_width);
+    if (decimals > 0) {
+      put('.');
+      const std::uint64_t fraction = scaled % scale;
+      for (std::uint64_t unit = scale / 10U; unit > 0; unit /= 10U) {
+        put(static_cast<char>('0' + (fraction / unit) % 10U));
+      }
+    }
+    return *this;
+  }
+  ~Line() {
+    buffer_[n_] = '\n';
+    buffer_[n_ + 1] = '\0';
+    board::semihosting::write0(buffer_.data());
+  }
+
+ private:
+  void put(char c) {
+    if (n_ + 2 < buffer_.size()) {  // room for the newline and the terminator
+      buffer_[n_++] = c;
+    }
+  }
+  std::array<char, 320> buffer_{};
+  std::size_t n_ = 0;
+};
 
 // ---------------------------------------------------------------------------------------
 // The problem.
@@ -507,17 +573,20 @@ Accuracy evaluate(Trainer& trainer, const mtl::quant::QuantParams& quant) {
 }
 
 void print_accuracy(const char* phase, const Accuracy& a) {
-  std::printf("  %-7s", phase);
-  for (std::size_t c = 0; c < kClasses; ++c) {
-    std::printf("  %s %5.1f %%", kClassNames[c], a.of(c));
-  }
-  std::printf("  (old classes %5.1f %%)\n", a.old_classes());
-  for (std::size_t c = 0; c < kClasses; ++c) {
-    std::printf("           %-7s taken for", kClassNames[c]);
-    for (std::size_t p = 0; p < kClasses; ++p) {
-      std::printf("  %s %2u", kClassNames[p], static_cast<unsigned>(a.confusion[c][p]));
+  {
+    Line line;
+    line.text("  ").text(phase, 7);
+    for (std::size_t c = 0; c < kClasses; ++c) {
+      line.text("  ").text(kClassNames[c]).text(" ").fixed(a.of(c), 1, 5).text(" %");
     }
-    std::printf("\n");
+    line.text("  (old classes ").fixed(a.old_classes(), 1, 5).text(" %)");
+  }
+  for (std::size_t c = 0; c < kClasses; ++c) {
+    Line line;
+    line.text("           ").text(kClassNames[c], 7).text(" taken for");
+    for (std::size_t p = 0; p < kClasses; ++p) {
+      line.text("  ").text(kClassNames[p]).text(" ").num(a.confusion[c][p], 2);
+    }
   }
 }
 
@@ -559,9 +628,16 @@ std::size_t differing_outputs(const Model& a, const Model& b, std::size_t window
 }
 
 int run() {
-  std::printf("accelerometer on %s: %u Hz, windows of %u samples x %u axes (int8, 1/32 g)\n",
-              board::core_name(), static_cast<unsigned>(kRateHz), static_cast<unsigned>(kWindow),
-              static_cast<unsigned>(kAxes));
+  Line()
+      .text("accelerometer on ")
+      .text(board::core_name())
+      .text(": ")
+      .num(kRateHz)
+      .text(" Hz, windows of ")
+      .num(kWindow)
+      .text(" samples x ")
+      .num(kAxes)
+      .text(" axes (int8, 1/32 g)");
   Trainer trainer(model, mtl::SGD{kLearningRate, 0.0f}, training_arena);
 
   // The held-out test set, through the extractor once: its int8 features.
@@ -586,18 +662,24 @@ int run() {
   if (const mtl::Status s =
           collect(trainer, factory_cache, kFactoryClasses, kFactoryPerClass, kFactorySeed, cost);
       s != mtl::Status::ok) {
-    std::printf("error: factory collect: %s\n", mtl::to_string(s));
+    Line().text("error: factory collect: ").text(mtl::to_string(s));
     return 1;
   }
   if (const mtl::Status s = factory_cache.train(trainer, mtl::EarlyStopping{kFactoryEpochs, 0.0f},
                                                 epochs, [](std::uint32_t) {});
       s != mtl::Status::ok) {
-    std::printf("error: factory training: %s\n", mtl::to_string(s));
+    Line().text("error: factory training: ").text(mtl::to_string(s));
     return 1;
   }
-  std::printf("factory: head trained on %u windows of %u classes, %u epochs, loss %.4f\n",
-              static_cast<unsigned>(factory_cache.size()), static_cast<unsigned>(kFactoryClasses),
-              static_cast<unsigned>(epochs), static_cast<double>(factory_cache.last_epoch_loss()));
+  Line()
+      .text("factory: head trained on ")
+      .num(factory_cache.size())
+      .text(" windows of ")
+      .num(kFactoryClasses)
+      .text(" classes, ")
+      .num(epochs)
+      .text(" epochs, loss ")
+      .fixed(static_cast<double>(factory_cache.last_epoch_loss()), 4);
   const Accuracy before = evaluate(trainer, features_quant);
 
   // 2. In the field: shaking appears. The user labels a few windows of every activity (the
@@ -608,39 +690,52 @@ int run() {
   if (const mtl::Status s =
           collect(trainer, learn_cache, kClasses, kLearnPerClass, kLearnSeed, extraction);
       s != mtl::Status::ok) {
-    std::printf("error: collect: %s\n", mtl::to_string(s));
+    Line().text("error: collect: ").text(mtl::to_string(s));
     return 1;
   }
   board::InstructionCounter counter;
   if (const mtl::Status s = learn_cache.train(trainer, mtl::EarlyStopping{kLearnEpochs, 0.0f},
                                               epochs, [](std::uint32_t) {});
       s != mtl::Status::ok) {
-    std::printf("error: learning: %s\n", mtl::to_string(s));
+    Line().text("error: learning: ").text(mtl::to_string(s));
     return 1;
   }
   const std::uint64_t learning = counter.elapsed();
   const std::size_t learning_stack = board::stack_peak_since_paint() - stack_base;
   const Accuracy after = evaluate(trainer, features_quant);
-  std::printf("on the device: learned %s from %u windows (%u per class), %u epochs, loss %.4f\n",
-              kClassNames[kNewClass], static_cast<unsigned>(learn_cache.size()),
-              static_cast<unsigned>(kLearnPerClass), static_cast<unsigned>(epochs),
-              static_cast<double>(learn_cache.last_epoch_loss()));
+  Line()
+      .text("on the device: learned ")
+      .text(kClassNames[kNewClass])
+      .text(" from ")
+      .num(learn_cache.size())
+      .text(" windows (")
+      .num(kLearnPerClass)
+      .text(" per class), ")
+      .num(epochs)
+      .text(" epochs, loss ")
+      .fixed(static_cast<double>(learn_cache.last_epoch_loss()), 4);
   if (board::counts_instructions()) {
-    std::printf(
-        "  instructions (QEMU -icount, not cycles): int8 extraction %llu per window, the "
-        "head's %u epochs over the cache %llu; stack %u B\n",
-        static_cast<unsigned long long>(extraction / learn_cache.size()),
-        static_cast<unsigned>(epochs), static_cast<unsigned long long>(learning),
-        static_cast<unsigned>(learning_stack));
+    Line()
+        .text("  instructions (QEMU -icount, not cycles): int8 extraction ")
+        .num(extraction / learn_cache.size())
+        .text(" per window, the head's ")
+        .num(epochs)
+        .text(" epochs over the cache ")
+        .num(learning)
+        .text("; stack ")
+        .num(learning_stack)
+        .text(" B");
   }
-  std::printf("accuracy on the held-out test set (%u windows per class):\n",
-              static_cast<unsigned>(kTestPerClass));
+  Line()
+      .text("accuracy on the held-out test set (")
+      .num(kTestPerClass)
+      .text(" windows per class):");
   print_accuracy("before", before);
   print_accuracy("after", after);
 
   // 3. Persistence: save the head, build a fresh model, restore, compare.
   if (const mtl::Status s = mtl::io::save(model, flash); s != mtl::Status::ok) {
-    std::printf("error: save: %s\n", mtl::to_string(s));
+    Line().text("error: save: ").text(mtl::to_string(s));
     return 1;
   }
   // The fresh model: the factory's parameters, as after a reset. Before the load it must
@@ -649,35 +744,61 @@ int run() {
   const std::size_t differing_before = differing_outputs(model, restored, kClasses);
   const mtl::Status loaded = mtl::io::load(restored, flash);
   const std::size_t differing = differing_outputs(model, restored, kTestPerClass * kClasses);
-  std::printf(
-      "persistence: saved a %u-byte blob; a fresh model differs on %u of the first %u "
-      "test windows; load %s; then %u of %u test windows give different outputs\n",
-      static_cast<unsigned>(Store::blob_bytes), static_cast<unsigned>(differing_before),
-      static_cast<unsigned>(kClasses), mtl::to_string(loaded), static_cast<unsigned>(differing),
-      static_cast<unsigned>(kTestPerClass * kClasses));
+  Line()
+      .text("persistence: saved a ")
+      .num(Store::blob_bytes)
+      .text("-byte blob; a fresh model differs on ")
+      .num(differing_before)
+      .text(" of the first ")
+      .num(kClasses)
+      .text(" test windows; load ")
+      .text(mtl::to_string(loaded))
+      .text("; then ")
+      .num(differing)
+      .text(" of ")
+      .num(kTestPerClass * kClasses)
+      .text(" test windows give different outputs");
 
   // 4. Memory, known at compile time.
-  std::printf(
-      "RAM (constexpr): inference arena %u B, training arena %u B, feature cache %u B (%u "
-      "windows, %u B of features each), model %u B, load staging %u B: %u B to learn "
-      "(nRF52840: 262144 B)\n",
-      static_cast<unsigned>(Model::inference_arena_bytes),
-      static_cast<unsigned>(Trainer::training_arena_bytes),
-      static_cast<unsigned>(sizeof(LearnCache)), static_cast<unsigned>(LearnCache::capacity),
-      static_cast<unsigned>(LearnCache::bytes_per_sample), static_cast<unsigned>(sizeof(Model)),
-      static_cast<unsigned>(Store::load_staging_bytes), static_cast<unsigned>(kLearningRam));
-  std::printf(
-      "flash (constexpr): extractor %u B of const parameters, parameter store %u B (two "
-      "slots of %u B, a blob of %u B)\n",
-      static_cast<unsigned>(kExtractorFlash), static_cast<unsigned>(Store::storage_bytes),
-      static_cast<unsigned>(Store::slot_bytes), static_cast<unsigned>(Store::blob_bytes));
+  Line()
+      .text("RAM (constexpr): inference arena ")
+      .num(Model::inference_arena_bytes)
+      .text(" B, training arena ")
+      .num(Trainer::training_arena_bytes)
+      .text(" B, feature cache ")
+      .num(sizeof(LearnCache))
+      .text(" B (")
+      .num(LearnCache::capacity)
+      .text(" windows, ")
+      .num(LearnCache::bytes_per_sample)
+      .text(" B of features each), model ")
+      .num(sizeof(Model))
+      .text(" B, load staging ")
+      .num(Store::load_staging_bytes)
+      .text(" B: ")
+      .num(kLearningRam)
+      .text(" B to learn (nRF52840: 262144 B)");
+  Line()
+      .text("flash (constexpr): extractor ")
+      .num(kExtractorFlash)
+      .text(" B of const parameters, parameter store ")
+      .num(Store::storage_bytes)
+      .text(" B (two slots of ")
+      .num(Store::slot_bytes)
+      .text(" B, a blob of ")
+      .num(Store::blob_bytes)
+      .text(" B)");
 
   const bool learned_new = after.of(kNewClass) >= kRequireNew;
   const bool kept_old = after.old_classes() >= kRequireOld;
   const bool identical = differing_before > 0 && loaded == mtl::Status::ok && differing == 0;
-  std::printf("result: new class %s, old classes %s, restored model %s\n",
-              learned_new ? "learned" : "NOT LEARNED", kept_old ? "kept" : "NOT KEPT",
-              identical ? "identical" : "DIFFERS");
+  Line()
+      .text("result: new class ")
+      .text(learned_new ? "learned" : "NOT LEARNED")
+      .text(", old classes ")
+      .text(kept_old ? "kept" : "NOT KEPT")
+      .text(", restored model ")
+      .text(identical ? "identical" : "DIFFERS");
   return learned_new && kept_old && identical ? 0 : 1;
 }
 
