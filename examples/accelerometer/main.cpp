@@ -15,7 +15,9 @@
 //  4. RAM and flash figures known at compile time, static_asserted against an nRF52840
 //     (256 KB RAM, 1 MB flash).
 // Exit status 0 only when every step worked, the new activity is learned (see kRequire...),
-// the old ones are kept, and the restored model is identical.
+// the old ones are kept, and the restored model is identical. No heap: all memory is static
+// and sized at compile time, and the program prints without printf (see Line), so that its
+// Cortex-M ELF can be checked for allocation (CTest: example_accelerometer_no_heap).
 //
 // The data: a deterministic synthetic generator (below, "The sensor"), integer arithmetic
 // only, so that every build (host, sanitizers, Cortex-M in QEMU) sees the very same windows
