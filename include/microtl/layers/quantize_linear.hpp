@@ -13,7 +13,8 @@
 //
 // This is setup code for the host (or for a device that converts once): it returns the
 // parameters by value in std::array storage (no heap). Keep the returned object alive while
-// a model refers to its params().
+// a model refers to its params(). constexpr: weights designed at compile time can be
+// quantized at compile time too (a constexpr object: const data, in flash on a device).
 #pragma once
 
 #include <array>
@@ -44,16 +45,15 @@ struct QuantizedLinear {
   quant::QuantParams output{1.0f, 0};
 
   // The parameters a QInt8 layer takes, referring to this object's arrays.
-  LinearParams<QInt8, WeightCount, Channels> params() const noexcept {
+  constexpr LinearParams<QInt8, WeightCount, Channels> params() const noexcept {
     return {weights, bias, multipliers, output};
   }
 };
 
 template <ChannelAxis Axis, std::size_t WeightCount, std::size_t Channels>
-QuantizedLinear<WeightCount, Channels> quantize_linear(std::span<const float, WeightCount> weights,
-                                                       std::span<const float, Channels> bias,
-                                                       quant::QuantParams input,
-                                                       quant::QuantParams output) noexcept {
+constexpr QuantizedLinear<WeightCount, Channels> quantize_linear(
+    std::span<const float, WeightCount> weights, std::span<const float, Channels> bias,
+    quant::QuantParams input, quant::QuantParams output) noexcept {
   static_assert(Channels >= 1, "a linear layer has at least one output channel");
   static_assert(WeightCount % Channels == 0, "the weights must split evenly into output channels");
   constexpr std::size_t per_channel = WeightCount / Channels;
