@@ -141,7 +141,7 @@ constexpr std::size_t write_chunk_bytes(std::size_t write_bytes) noexcept {
 template <Storage S, std::size_t WriteBytes>
 class ChunkWriter {
  public:
-  ChunkWriter(S& storage, std::size_t offset) noexcept : storage_(storage), offset_(offset) {}
+  ChunkWriter(S& destination, std::size_t start) noexcept : storage_(destination), offset_(start) {}
 
   void put(std::byte b) noexcept {
     crc_.update(b);

@@ -120,7 +120,7 @@ constexpr auto tensor_segments() noexcept {
 template <class Model>
 class ModelAdmission {
  public:
-  explicit ModelAdmission(const Model& model) noexcept : model_(model) {}
+  explicit ModelAdmission(const Model& admitted) noexcept : model_(admitted) {}
 
   bool operator()(std::size_t index, float value) noexcept {
     constexpr auto segments = tensor_segments<Model>();

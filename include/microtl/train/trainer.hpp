@@ -95,17 +95,17 @@ class Trainer : public TrainingLayout<Model, Loss, Optimizer, Guard> {
   // The arena is normally a TrainingArena (exactly training_arena_bytes); a larger Arena
   // works too, and a smaller one is a compile error that gives both sizes.
   template <std::size_t Bytes, std::size_t Alignment>
-  Trainer(Model& model, Optimizer optimizer, Arena<Bytes, Alignment>& arena,
+  Trainer(Model& trained, Optimizer optimizer, Arena<Bytes, Alignment>& working_memory,
           std::size_t batch_size = 1) noexcept
-      : model_(model),
+      : model_(trained),
         optimizer_(optimizer),
-        pass_(model, arena.bytes().data()),
+        pass_(trained, working_memory.bytes().data()),
         batch_size_(batch_size > 0 ? batch_size : 1) {
     static_assert(diagnostics::arena_too_small<Layout::training_arena_bytes, Bytes>::fits,
                   "microtl::Trainer: the arena is smaller than training_arena_bytes");
     static_assert(Alignment >= TrainingArena::alignment,
                   "microtl::Trainer: the arena must be aligned like TrainingArena");
-    std::fill(arena.bytes().begin(), arena.bytes().end(), std::byte{0});
+    std::fill(working_memory.bytes().begin(), working_memory.bytes().end(), std::byte{0});
   }
 
   // One training sample from the model's input: forward through the whole model, loss,

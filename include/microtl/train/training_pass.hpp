@@ -39,7 +39,8 @@ class TrainingPass {
   using cache_element = typename Layout::cache_element;
   using cache_shape = typename Layout::cache_shape;
 
-  TrainingPass(Model& model, std::byte* arena) noexcept : model_(model), base_(arena) {}
+  TrainingPass(Model& trained, std::byte* arena_bytes) noexcept
+      : model_(trained), base_(arena_bytes) {}
 
   // Forward of layers 0 .. first_trainable-1; returns the features' address (and keeps
   // their quantization, for int8 features).
