@@ -28,6 +28,7 @@
 #include "microtl/layers/pooling.hpp"
 #include "microtl/layers/pooling1d.hpp"
 #include "microtl/layers/quantize.hpp"
+#include "microtl/layers/quantize_linear.hpp"
 #include "microtl/layers/reshape.hpp"
 #include "microtl/layers/sigmoid_tanh.hpp"
 #include "microtl/layers/softmax.hpp"

@@ -58,8 +58,7 @@ int use() {
   failures += trainer.step(input, label) != mtl::Status::ok;
   failures += cache.add(trainer, image, label) != mtl::Status::ok;
   std::uint32_t epochs = 0;
-  failures += cache.train(trainer, mtl::EarlyStopping{2, 0.5f}, epochs, [](std::uint32_t) {}) !=
-              mtl::Status::ok;
+  failures += cache.train(trainer, mtl::EarlyStopping{2, 0.5f}, epochs) != mtl::Status::ok;
   failures += mtl::io::save(model, storage) != mtl::Status::ok;
   failures += mtl::io::load(model, storage) != mtl::Status::ok;
   const auto prediction = model.forward(sample, inference_arena);

@@ -48,11 +48,12 @@ static_assert(std::is_same_v<FloatCache::shape, Shape<18>>);
 static_assert(Cache::bytes_per_sample == 18);  // int8: 18 bytes, not 72
 static_assert(FloatCache::bytes_per_sample == 72);
 static_assert(4 * Cache::bytes_per_sample == FloatCache::bytes_per_sample);
-// The object holds the samples, the labels and a resting flag per sample: no more than that
-// (and a few counters, alignment).
+// The object holds the samples, the labels (one byte each: three classes) and a resting flag
+// per sample: no more than that (and a few counters, alignment).
 static_assert(Cache::capacity == 8 && FloatCache::capacity == 8);
-static_assert(sizeof(Cache) >= 8 * 18 + 8 * sizeof(std::size_t) + 8);
-static_assert(sizeof(Cache) <= 8 * 18 + 8 * sizeof(std::size_t) + 8 + 40);
+static_assert(std::is_same_v<Cache::StoredTarget, std::uint8_t>);
+static_assert(sizeof(Cache) >= 8 * 18 + 8 * 1 + 8);
+static_assert(sizeof(Cache) <= 8 * 18 + 8 * 1 + 8 + 40);
 static_assert(sizeof(FloatCache) - sizeof(Cache) == 8 * (72 - 18));
 
 // The cross-entropy of cached sample i with the head's current parameters.
@@ -354,4 +355,25 @@ TEST_CASE(
   const auto& b = fresh.model.state<Net::layer_count - 1>();
   CHECK(a.weights == b.weights);
   CHECK(a.bias == b.bias);
+}
+
+TEST_CASE("FeatureCache: a label of 300 classes is kept in two bytes and read back as given") {
+  using Wide = Sequential<Input<Shape<2>>, Trainable<Dense<300>>>;
+  using WideTrainer = Trainer<Wide, SoftmaxCrossEntropy, SGD>;
+  using WideCache = FeatureCache<WideTrainer, 2>;
+  static_assert(std::is_same_v<WideCache::StoredTarget, std::uint16_t>);
+  static const std::array<float, 600> weights{};
+  static const std::array<float, 300> bias{};
+  static Wide model(LinearParams<float, 600, 300>{weights, bias});
+  static WideTrainer::TrainingArena arena;
+  WideTrainer trainer(model, SGD{0.1f}, arena);
+  static WideCache cache;
+  const std::array<float, 2> x{0.5f, -0.5f};
+  REQUIRE(cache.add(trainer, x, 299) == Status::ok);
+  REQUIRE(cache.add(trainer, x, 256) == Status::ok);
+  CHECK(cache.target(0) == 299);  // one byte would have kept 43
+  CHECK(cache.target(1) == 256);  // and 0
+  cache.clear();
+  CHECK(cache.add(trainer, x, 300) == Status::label_out_of_range);
+  CHECK(cache.size() == 0);
 }

@@ -11,9 +11,13 @@
 // it, and its layers are spliced into the chain. A Dense or convolution followed by ReLU or
 // ReLU6 is fused (one layer, the activation applied in its output stage).
 //
-// The object holds what the layers need at run time: for each layer with parameters, a
-// pointer to its parameter struct. Parameters are const data (in flash on a device) that
-// must outlive the model; nothing is copied into RAM.
+// The object holds what the layers need at run time: for each frozen layer with parameters,
+// a pointer to its parameter struct (const data, in flash on a device, that must outlive the
+// model: a temporary is a compile error); for each trainable layer, its values (RAM). The
+// constructor takes one parameter set per layer that has them, in the order written;
+// params_for<K> is the type for the spec written at position K (ReLUs and the layers of
+// nested Sequentials count; Input does not), and a wrong count or type is a compile error
+// that gives the numbers.
 //
 // Working memory is one arena of `inference_arena_bytes`, a compile-time constant computed
 // by graph/memory_plan.hpp: the forward pass uses that arena and a bounded stack, no heap.

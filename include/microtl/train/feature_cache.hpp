@@ -36,12 +36,34 @@ struct EarlyStopping {
   float settled_fraction = 0.0f;
 };
 
+namespace detail {
+// How a cache stores a target. A class label (std::size_t, below the class count once
+// validated) needs only the smallest unsigned type that holds every class: one byte for up
+// to 256 classes, not the eight of a size_t on the host or four on a Cortex-M. Other
+// targets (regression values) are stored as they are.
+template <class Target, std::size_t Classes>
+struct StoredTarget {
+  using type = Target;
+};
+template <std::size_t Classes>
+  requires(Classes <= 256)
+struct StoredTarget<std::size_t, Classes> {
+  using type = std::uint8_t;
+};
+template <std::size_t Classes>
+  requires(Classes > 256 && Classes <= 65536)
+struct StoredTarget<std::size_t, Classes> {
+  using type = std::uint16_t;
+};
+}  // namespace detail
+
 template <class TrainerT, std::size_t Capacity>
 class FeatureCache {
  public:
   using element = typename TrainerT::cache_element;
   using shape = typename TrainerT::cache_shape;
   using Target = typename TrainerT::Target;
+  using StoredTarget = typename detail::StoredTarget<Target, TrainerT::output_shape::size>::type;
   static constexpr std::size_t capacity = Capacity;
   static constexpr std::size_t bytes_per_sample = shape::size * sizeof(element);
   static_assert(Capacity >= 1, "microtl::FeatureCache: capacity of at least one sample");
@@ -82,7 +104,7 @@ class FeatureCache {
         return Status::model_mismatch;
       }
     }
-    targets_[count_] = target;
+    targets_[count_] = static_cast<StoredTarget>(target);  // validated: it fits
     ++count_;
     return Status::ok;
   }
@@ -102,7 +124,7 @@ class FeatureCache {
         resting_[i] = 0;
         continue;
       }
-      MICROTL_TRY(trainer.step_cached(sample(i), quant_, targets_[i]));
+      MICROTL_TRY(trainer.step_cached(sample(i), quant_, target(i)));
       loss_sum += trainer.last_loss();
       stepped += trainer.last_sample_skipped() ? 0U : 1U;
       ++visited;
@@ -133,6 +155,11 @@ class FeatureCache {
     return Status::ok;
   }
 
+  // The same without a callback.
+  Status train(TrainerT& trainer, const EarlyStopping& stopping, std::uint32_t& epochs) noexcept {
+    return train(trainer, stopping, epochs, [](std::uint32_t) {});
+  }
+
   // A sample whose loss is below `loss` (the head gets it right with a wide margin) rests
   // for the next epoch: not even a forward pass; the epoch after, it is visited again.
   // 0 (the default) rests none. invalid_argument (and no change) for a negative, NaN or
@@ -159,9 +186,9 @@ class FeatureCache {
     MICROTL_ASSERT(i < count_);
     return TensorView<const element, shape>::unchecked(features_.data() + i * shape::size);
   }
-  const Target& target(std::size_t i) const noexcept {
+  Target target(std::size_t i) const noexcept {
     MICROTL_ASSERT(i < count_);
-    return targets_[i];
+    return Target(targets_[i]);
   }
   std::size_t size() const noexcept { return count_; }
   bool full() const noexcept { return count_ == Capacity; }
@@ -194,7 +221,7 @@ class FeatureCache {
   }
 
   std::array<element, Capacity * shape::size> features_{};
-  std::array<Target, Capacity> targets_{};
+  std::array<StoredTarget, Capacity> targets_{};
   std::size_t count_ = 0;
   // Zero until the first sample sets it: an all-zero cache object stays in .bss (a nonzero
   // initializer would put the whole cache in .data, its size again in flash).
