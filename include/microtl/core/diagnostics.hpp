@@ -5,49 +5,53 @@
 // when an assertion failed, so a check that has a number to report puts it in a template
 // argument:
 //
+//   In instantiation of 'struct microtl::diagnostics::numbers<
+//       microtl::diagnostics::Check::arena_too_small, 28464, 1000>':
 //   error: static assertion failed: microtl: the arena is too small ...
-//   In instantiation of 'struct microtl::diagnostics::arena_too_small<28464, 1000>'
-//                                                       bytes needed ^      ^ bytes given
+//   (28464: the bytes needed, 1000: the bytes given)
 #pragma once
 
 #include <cstddef>
 
 namespace microtl::diagnostics {
 
-// Instantiated by every check of an arena's size; it fails to compile exactly when the
-// arena holds fewer than NeededBytes bytes.
+enum class Check {
+  arena_too_small,        // First: the bytes needed, Second: the bytes of the arena given
+  index_out_of_range,     // First: the index given, Second: how many there are
+  wrong_parameter_count,  // First: the sets the model takes, Second: the sets given
+};
+
+// Instantiated by each check that has numbers to report; it fails to compile exactly when
+// the check fails, and the compiler's "In instantiation of 'numbers<Check::..., First,
+// Second>'" line gives the two numbers.
+template <Check C, std::size_t First, std::size_t Second>
+struct numbers {
+  static_assert(C != Check::arena_too_small || First <= Second,
+                "microtl: the arena is too small: in 'numbers<Check::arena_too_small, Needed, "
+                "Given>' (the compiler's 'In instantiation of' line) Needed is the bytes the model "
+                "needs and Given the arena's; the model's or trainer's InferenceArena / "
+                "TrainingArena type has exactly the bytes it needs");
+  static_assert(
+      C != Check::index_out_of_range || First < Second,
+      "microtl: index out of range: in 'numbers<Check::index_out_of_range, Index, Count>' "
+      "(the compiler's 'In instantiation of' line) Index is the index given and Count "
+      "how many there are (valid indices: 0 to Count - 1)");
+  static_assert(C != Check::wrong_parameter_count || First == Second,
+                "microtl::Sequential: wrong number of parameter sets: in "
+                "'numbers<Check::wrong_parameter_count, Expected, Given>' (the compiler's 'In "
+                "instantiation of' line) Expected is how many the model takes (one per layer with "
+                "parameters, in the order written, after the input's quantization for an int8 "
+                "model) and Given how many were given");
+  static constexpr bool fits = C == Check::arena_too_small      ? First <= Second
+                               : C == Check::index_out_of_range ? First < Second
+                                                                : First == Second;
+};
+
 template <std::size_t NeededBytes, std::size_t GivenBytes>
-struct arena_too_small {
-  static_assert(NeededBytes <= GivenBytes,
-                "microtl: the arena is too small: the two numbers in "
-                "'arena_too_small<NeededBytes, GivenBytes>' (in the compiler's 'In instantiation "
-                "of' line) are the bytes the "
-                "model needs and the bytes of the arena given; use the model's or trainer's "
-                "InferenceArena / TrainingArena type, which has exactly the bytes it needs");
-  static constexpr bool fits = true;
-};
-
-// The same for an index past the end of a list (layers, parameter sets).
+using arena_too_small = numbers<Check::arena_too_small, NeededBytes, GivenBytes>;
 template <std::size_t Index, std::size_t Count>
-struct index_out_of_range {
-  static_assert(Index < Count,
-                "microtl: index out of range: the two numbers in "
-                "'index_out_of_range<Index, Count>' (in the compiler's 'In instantiation of' line) "
-                "are the index given and "
-                "how many there are (valid indices are 0 to Count - 1)");
-  static constexpr bool fits = true;
-};
-
-// The same for a count of arguments.
+using index_out_of_range = numbers<Check::index_out_of_range, Index, Count>;
 template <std::size_t Expected, std::size_t Given>
-struct wrong_parameter_count {
-  static_assert(Expected == Given,
-                "microtl::Sequential: wrong number of parameter sets: the two numbers in "
-                "'wrong_parameter_count<Expected, Given>' (in the compiler's 'In instantiation of' "
-                "line) are how many the "
-                "model takes (one per layer with parameters, in the order written, after the "
-                "input's quantization for an int8 model) and how many were given");
-  static constexpr bool fits = true;
-};
+using wrong_parameter_count = numbers<Check::wrong_parameter_count, Expected, Given>;
 
 }  // namespace microtl::diagnostics
