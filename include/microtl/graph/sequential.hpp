@@ -149,7 +149,7 @@ struct WrittenPositions<std::tuple<Spec...>> {
     constexpr std::array<bool, count> activation = {ActivationSpec<Spec>...};
     std::array<bool, count> result{};
     for (std::size_t k = 1; k < count; ++k) {
-      result[k] = fuses[k - 1] && !result[k - 1] && activation[k];
+      result[k] = fuses[k - 1] && activation[k];  // a fused ReLU does not fuse
     }
     return result;
   }();
