@@ -67,6 +67,11 @@ TEST_CASE("quantize_linear: Dense layout, channel axis leading") {
   CHECK(q.input.zero_point == kInput.zero_point);
   CHECK(q.output.scale == kOutput.scale);
   CHECK(q.output.zero_point == kOutput.zero_point);
+
+  // From the arrays themselves: the same result.
+  const auto from_arrays = quantize_linear<ChannelAxis::leading>(weights, kBias, kInput, kOutput);
+  CHECK(from_arrays.weights == q.weights);
+  CHECK(from_arrays.bias == q.bias);
 }
 
 // DepthwiseConv2D [KH][KW][C*M], here [1][2][3]: the output channel trails (i % 3).

@@ -83,4 +83,13 @@ constexpr QuantizedLinear<WeightCount, Channels> quantize_linear(
   return q;
 }
 
+// The same from arrays (a span's extent is not deduced from a std::array).
+template <ChannelAxis Axis, std::size_t WeightCount, std::size_t Channels>
+constexpr QuantizedLinear<WeightCount, Channels> quantize_linear(
+    const std::array<float, WeightCount>& weights, const std::array<float, Channels>& bias,
+    quant::QuantParams input, quant::QuantParams output) noexcept {
+  return quantize_linear<Axis>(std::span<const float, WeightCount>(weights),
+                               std::span<const float, Channels>(bias), input, output);
+}
+
 }  // namespace microtl
