@@ -97,7 +97,12 @@ struct Add {
   Range range;
 
   Add(quant::QuantParams p1, quant::QuantParams p2, quant::QuantParams po, quant::Activation a)
-      : m1{}, m2{}, out{}, zp1(p1.zero_point), zp2(p2.zero_point), zp_out(po.zero_point),
+      : m1{},
+        m2{},
+        out{},
+        zp1(p1.zero_point),
+        zp2(p2.zero_point),
+        zp_out(po.zero_point),
         range(clamp_range(a, po)) {
     const double twice_max =
         2.0 * std::max(static_cast<double>(p1.scale), static_cast<double>(p2.scale));
@@ -160,8 +165,9 @@ TEST_CASE("add_s8: bit-exact with TFLite's int8 ADD on random scales, codes and 
     const float larger = std::max(p1.scale, p2.scale);
     // Output scales from just above TFLite's lower limit 2 max / 2^20 (almost every sum
     // saturates) to far above the inputs (the sum rounds to a few codes).
-    quant::QuantParams po{std::ldexp(larger * rng.uniform_float(1.0f, 2.0f), rng.uniform_int(-18, 8)),
-                          rng.uniform_int(-128, 127)};
+    quant::QuantParams po{
+        std::ldexp(larger * rng.uniform_float(1.0f, 2.0f), rng.uniform_int(-18, 8)),
+        rng.uniform_int(-128, 127)};
     if (t % 16 == 3) {  // the power-of-two limit itself: output multiplier exactly 1/2
       po.scale = std::ldexp(larger, -18);
     }
@@ -477,10 +483,9 @@ TEST_CASE("Residual: int8 backward in real units") {
   std::array<std::int8_t, 4> y{};
   alignas(MICROTL_ALIGNMENT) static std::byte scratch[L::scratch_bytes + 1];
   alignas(MICROTL_ALIGNMENT) static std::byte saved[L::backward_saved_bytes + 1];
-  const quant::QuantParams yq =
-      L::forward(p, TensorView<const std::int8_t, Shape<4>>(x.data()), xq,
-                 TensorView<std::int8_t, Shape<4>>(y.data()),
-                 std::span<std::byte>(scratch, L::scratch_bytes));
+  const quant::QuantParams yq = L::forward(p, TensorView<const std::int8_t, Shape<4>>(x.data()), xq,
+                                           TensorView<std::int8_t, Shape<4>>(y.data()),
+                                           std::span<std::byte>(scratch, L::scratch_bytes));
   CHECK(y[2] == 127);
   const ForwardRecord<L> record{TensorView<const std::int8_t, Shape<4>>(x.data()), xq,
                                 TensorView<const std::int8_t, Shape<4>>(y.data()), yq,
@@ -509,8 +514,8 @@ float cross_entropy(const float* logits, std::size_t label) {
 // One SGD step of a Trainable Dense before a frozen Residual: the step equals -lr times the
 // gradient of the whole model's loss, measured by central differences through forward().
 TEST_CASE("Residual: a trainable layer before a frozen block gets the model's gradient") {
-  using Model = Sequential<Input<Shape<3>>, Trainable<Dense<3>>,
-                           Residual<Dense<3>, Tanh, Dense<3>>, Dense<2>>;
+  using Model = Sequential<Input<Shape<3>>, Trainable<Dense<3>>, Residual<Dense<3>, Tanh, Dense<3>>,
+                           Dense<2>>;
   using T = Trainer<Model, SoftmaxCrossEntropy, SGD>;
   static_assert(T::first_trainable == 0);
   static_assert(T::plan.region_scratch_bytes == al(Model::layer<1>::scratch_bytes));

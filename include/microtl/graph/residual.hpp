@@ -104,8 +104,8 @@ struct ParamsOf;
 template <class OutQuant, class... L>
 struct ParamsOf<OutQuant, std::tuple<L...>> {
   using type = decltype(std::tuple_cat(
-      std::declval<std::conditional_t<has_params_v<L>, std::tuple<typename L::Params>,
-                                      std::tuple<>>>()...));
+      std::declval<
+          std::conditional_t<has_params_v<L>, std::tuple<typename L::Params>, std::tuple<>>>()...));
 };
 template <class OutQuant, class Tuple>
 struct ParamsFromTuple;
@@ -156,12 +156,13 @@ struct ResidualLayer {
   static_assert(std::is_same_v<typename last::output_element, E>,
                 "microtl::Residual: the element type (float / QInt8) of the block's layers' "
                 "output differs from the block's input's");
-  static_assert([]<std::size_t... J>(std::index_sequence<J...>) {
-    return (!is_trainable_v<inner<J>> && ...);
-  }(std::make_index_sequence<inner_count>{}),
-                "microtl::Residual: layers inside a Residual cannot train (no Trainable<...> "
-                "or BiasOnly<...> inside the block); the block passes gradients to trainable "
-                "layers before it");
+  static_assert(
+      []<std::size_t... J>(std::index_sequence<J...>) {
+        return (!is_trainable_v<inner<J>> && ...);
+      }(std::make_index_sequence<inner_count>{}),
+      "microtl::Residual: layers inside a Residual cannot train (no Trainable<...> "
+      "or BiasOnly<...> inside the block); the block passes gradients to trainable "
+      "layers before it");
 
   using input_shape = S;
   using output_shape = S;
@@ -253,8 +254,7 @@ struct ResidualLayer {
     const InnerModel model{p};
     ScratchPolicy policy{scratch.data()};
     const auto f = walk<0, inner_count>(model, in.data(), in_quant, policy);
-    return add(p, in.data(), in_quant, static_cast<const storage*>(f.output), f.quant,
-               out.data());
+    return add(p, in.data(), in_quant, static_cast<const storage*>(f.output), f.quant, out.data());
   }
 
   // ---------------------------------------------------------------------------------------
@@ -278,8 +278,8 @@ struct ResidualLayer {
            s.activation[J] = J == 0 ? 0 : s.activation[J == 0 ? 0 : J - 1];
          } else {
            s.activation[J] = cursor;
-           cursor += align_up(L::output_shape::size * sizeof(storage_t<typename L::output_element>),
-                              a);
+           cursor +=
+               align_up(L::output_shape::size * sizeof(storage_t<typename L::output_element>), a);
          }
          largest_grad = std::max({largest_grad, L::input_shape::size, L::output_shape::size});
          largest_scratch = std::max(largest_scratch, align_up(L::scratch_bytes, a));
@@ -325,8 +325,7 @@ struct ResidualLayer {
     return {TensorView<const In, typename L::input_shape>(static_cast<const In*>(x)), x_quant,
             TensorView<const Out, typename L::output_shape>(
                 static_cast<const Out*>(inner_output<J>(r))),
-            y_quant,
-            r.saved.subspan(saved_layout.own[J], residual_detail::saved_bytes_of<L>())};
+            y_quant, r.saved.subspan(saved_layout.own[J], residual_detail::saved_bytes_of<L>())};
   }
 
   // Runs F again, keeping every output (and its quantization) for backward.
@@ -336,8 +335,7 @@ struct ResidualLayer {
     template <std::size_t J>
     auto* output() const noexcept {
       using Out = storage_t<typename inner<J>::output_element>;
-      return static_cast<Out*>(
-          static_cast<void*>(r.saved.data() + saved_layout.activation[J]));
+      return static_cast<Out*>(static_cast<void*>(r.saved.data() + saved_layout.activation[J]));
     }
     template <std::size_t J>
     std::span<std::byte> scratch() const noexcept {
@@ -375,8 +373,7 @@ struct ResidualLayer {
     } else {
       L::template backward<true>(InnerModel{p}.template parameters<J>(), inner_record<J>(r),
                                  TensorView<float, typename L::output_shape>(g),
-                                 TensorView<float, typename L::input_shape>(target),
-                                 NoGradients{});
+                                 TensorView<float, typename L::input_shape>(target), NoGradients{});
       if constexpr (J > 0) {
         inner_backward<J - 1>(p, r, target, g, dx);
       }
@@ -387,16 +384,17 @@ struct ResidualLayer {
   template <bool InputGrad, GradientSink Sink>
   static void backward(const Params& p, const ForwardRecord<ResidualLayer>& forward,
                        TensorView<float, S> dy, TensorView<float, S> dx, const Sink&) noexcept {
-    static_assert([]<std::size_t... J>(std::index_sequence<J...>) {
-      return (residual_detail::runs_backward<inner<J>>() && ...);
-    }(std::make_index_sequence<inner_count>{}),
-                  "microtl::Residual: a layer inside this Residual has no backward pass, so the "
-                  "trainer cannot pass gradients through the block (see layers/contract.hpp, "
-                  "BackwardLayer)");
+    static_assert(
+        []<std::size_t... J>(std::index_sequence<J...>) {
+          return (residual_detail::runs_backward<inner<J>>() && ...);
+        }(std::make_index_sequence<inner_count>{}),
+        "microtl::Residual: a layer inside this Residual has no backward pass, so the "
+        "trainer cannot pass gradients through the block (see layers/contract.hpp, "
+        "BackwardLayer)");
     if constexpr (InputGrad) {
       apply_output_activation_grad<ResidualLayer, A>(forward, dy);
-      float* g = static_cast<float*>(
-          static_cast<void*>(forward.saved.data() + saved_layout.workspace));
+      float* g =
+          static_cast<float*>(static_cast<void*>(forward.saved.data() + saved_layout.workspace));
       float* spare = g + saved_layout.gradient_floats;
       std::copy(dy.data(), dy.data() + S::size, g);
       inner_backward<inner_count - 1>(p, forward, g, spare, dx.data());
