@@ -143,12 +143,15 @@ struct SavedLayout {
 }  // namespace residual_detail
 
 template <ShapeType S, ActivationElement E, quant::Activation A, class... Specs>
-struct ResidualLayer {
+struct ResidualLayer : LayerBase<S, E> {
   static_assert(sizeof...(Specs) > 0, "microtl::Residual: the block needs at least one layer");
-  using chain = typename BindChain<S, E, std::tuple<>, Specs...>::type;
-  static constexpr std::size_t inner_count = std::tuple_size_v<chain>;
+  // F, bound and planned as a model of its own: its input (the block's) is external to its
+  // plan, everything else lives in the block's scratch.
+  using F = Sequential<Input<S, E>, Specs...>;
+  using chain = typename F::layer_list;
+  static constexpr std::size_t inner_count = F::layer_count;
   template <std::size_t J>
-  using inner = std::tuple_element_t<J, chain>;
+  using inner = typename F::template layer<J>;
   using last = inner<inner_count - 1>;
   static_assert(std::is_same_v<typename last::output_shape, S>,
                 "microtl::Residual: the output shape of the block's layers F differs from the "
@@ -164,31 +167,14 @@ struct ResidualLayer {
       "or BiasOnly<...> inside the block); the block passes gradients to trainable "
       "layers before it");
 
-  using input_shape = S;
   using output_shape = S;
-  using input_element = E;
-  using output_element = E;
   using Params = typename residual_detail::ParamsFromTuple<
       quant_info_t<E>, typename residual_detail::ParamsOf<quant_info_t<E>, chain>::type>::type;
   static constexpr const char* name = "Residual";
-  static constexpr OutputPlacement placement = OutputPlacement::separate;
   static constexpr quant::Activation activation = A;
 
-  // F's inference plan: its input is the block's input (external), everything else in the
-  // block's scratch.
-  static constexpr InferencePlan<inner_count> inner_plan = [] {
-    std::array<LayerFootprint, inner_count> footprints{};
-    [&]<std::size_t... J>(std::index_sequence<J...>) {
-      ((footprints[J] = {inner<J>::input_shape::size *
-                             sizeof(storage_t<typename inner<J>::input_element>),
-                         inner<J>::output_shape::size *
-                             sizeof(storage_t<typename inner<J>::output_element>),
-                         inner<J>::scratch_bytes, inner<J>::placement}),
-       ...);
-    }(std::make_index_sequence<inner_count>{});
-    return plan_inference(footprints);
-  }();
-  static constexpr std::size_t scratch_bytes = inner_plan.arena_bytes;
+  static constexpr const InferencePlan<inner_count>& inner_plan = F::plan;
+  static constexpr std::size_t scratch_bytes = F::inference_arena_bytes;
 
   // Index of inner layer J's parameters in Params::inner.
   template <std::size_t J>
