@@ -82,17 +82,21 @@ struct ResidualParams {
   std::tuple<const Inner*...> inner{};
 };
 
-// A float block's parameters: those of F's layers with parameters, in chain order.
+// A float block's parameters: those of F's layers with parameters, in chain order. They are
+// referenced: each must be an lvalue that outlives the model (a temporary does not compile).
 template <class... Inner>
-constexpr ResidualParams<NoQuant, Inner...> residual_params(const Inner&... inner) noexcept {
-  return {NoQuant{}, std::tuple<const Inner*...>(&inner...)};
+  requires(std::is_lvalue_reference_v<Inner> && ...)
+constexpr ResidualParams<NoQuant, std::remove_cvref_t<Inner>...> residual_params(
+    Inner&&... inner) noexcept {
+  return {NoQuant{}, {&inner...}};
 }
 
 // An int8 block's parameters: the add's output quantization, then F's layers' parameters.
 template <class... Inner>
-constexpr ResidualParams<quant::QuantParams, Inner...> residual_params_int8(
-    quant::QuantParams output, const Inner&... inner) noexcept {
-  return {output, std::tuple<const Inner*...>(&inner...)};
+  requires(std::is_lvalue_reference_v<Inner> && ...)
+constexpr ResidualParams<quant::QuantParams, std::remove_cvref_t<Inner>...> residual_params_int8(
+    quant::QuantParams output, Inner&&... inner) noexcept {
+  return {output, {&inner...}};
 }
 
 namespace graph {
