@@ -17,7 +17,9 @@
 // Parameters: one ResidualParams per block, made by residual_params(inner...) (float) or
 // residual_params_int8(output_quant, inner...) (int8), where inner... are the parameters of
 // F's layers that have parameters, in chain order. The ResidualParams keeps pointers to them
-// and the model keeps a pointer to it: all of them must outlive the model (const data).
+// (lvalues only: a temporary does not compile) and the model keeps a pointer to it: all of
+// them must outlive the model (const data). The int8 add's multipliers are derived from the
+// three quantizations once per forward call (as Sigmoid's are), not per element.
 //
 // Memory (inference). x must stay alive while F runs, and the block's output must not
 // overwrite it. The block is one layer of the outer chain with placement `separate`, so the
