@@ -518,7 +518,9 @@ TEST_CASE("Residual: a trainable layer before a frozen block gets the model's gr
                            Dense<2>>;
   using T = Trainer<Model, SoftmaxCrossEntropy, SGD>;
   static_assert(T::first_trainable == 0);
+  // The block's scratch in the training arena's shared region (free during the forward pass).
   static_assert(T::plan.region_scratch_bytes == al(Model::layer<1>::scratch_bytes));
+  static_assert(T::training_arena_bytes >= T::plan.shared_offset + T::plan.region_scratch_bytes);
   microtl_test::Xorshift32 rng(1404);
   static const RandomLinear<9, 3> head(rng), f1(rng), f2(rng);
   static const RandomLinear<6, 2> tail(rng);
