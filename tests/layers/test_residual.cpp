@@ -293,6 +293,24 @@ TEST_CASE("Residual: an int8 model with a residual block, hand-worked") {
   CHECK(clamped.values[2] == -10);
 }
 
+// F may change element types inside: float in, int8 in the middle, float out.
+//   x = [0.5, -0.3, 0.04, 20], scale 0.1:  codes [5, -3, 0, 127 (clamped)] -> ReLU [5, 0, 0, 127]
+//   -> [0.5, 0, 0, 12.7];  y = x + F(x) = [1, -0.3, 0.04, 32.7]
+TEST_CASE("Residual: a float block with int8 layers inside") {
+  using Model = Sequential<Input<Shape<4>>, Residual<Quantize, ReLU, Dequantize>>;
+  static_assert(Model::layer<0>::int8_inside);
+  static constexpr quant::QuantParams q{0.1f, 0};
+  static constexpr auto block = residual_params(q);
+  static const Model model(block);
+  static Model::InferenceArena arena;
+  const std::array<float, 4> x{0.5f, -0.3f, 0.04f, 20.0f};
+  const auto y = model.forward(Model::input_view(x.data()), arena);
+  const std::array<float, 4> expected{1.0f, -0.3f, 0.04f, 32.7f};
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(std::fabs(y.values[i] - expected[i]) < 1e-5f);
+  }
+}
+
 // An int8 block around a quantized Dense: the same as running the Dense as a model of its
 // own, then the reference add of its input and output.
 TEST_CASE("Residual: int8 block around a Dense equals the Dense, then the reference add") {

@@ -252,9 +252,12 @@ struct ResidualLayer : LayerBase<S, E> {
   // ---------------------------------------------------------------------------------------
   // Backward.
   // ---------------------------------------------------------------------------------------
-  static constexpr bool int8 = std::is_same_v<E, QInt8>;
+  // A quantization per inner output when any is int8 (F may change element types inside).
+  static constexpr bool int8_inside = []<std::size_t... J>(std::index_sequence<J...>) {
+    return (std::is_same_v<typename inner<J>::output_element, QInt8> || ...);
+  }(std::make_index_sequence<inner_count>{});
   static constexpr std::size_t quant_table_bytes =
-      int8 ? align_up(inner_count * sizeof(quant::QuantParams), MICROTL_ALIGNMENT) : 0;
+      int8_inside ? align_up(inner_count * sizeof(quant::QuantParams), MICROTL_ALIGNMENT) : 0;
 
   static constexpr residual_detail::SavedLayout<inner_count> saved_layout = [] {
     constexpr std::size_t a = MICROTL_ALIGNMENT;
@@ -310,8 +313,14 @@ struct ResidualLayer : LayerBase<S, E> {
     if constexpr (J > 0) {
       x = inner_output<J - 1>(r);
     }
-    if constexpr (int8) {
-      x_quant = J == 0 ? r.x_quant : quant_table(r)[J == 0 ? 0 : J - 1];
+    if constexpr (std::is_same_v<typename L::input_element, QInt8>) {
+      if constexpr (J == 0) {
+        x_quant = r.x_quant;
+      } else {
+        x_quant = quant_table(r)[J - 1];
+      }
+    }
+    if constexpr (std::is_same_v<typename L::output_element, QInt8>) {
       y_quant = quant_table(r)[J];
     }
     return {TensorView<const In, typename L::input_shape>(static_cast<const In*>(x)), x_quant,
@@ -335,7 +344,7 @@ struct ResidualLayer : LayerBase<S, E> {
     }
     template <std::size_t J, class InQuant, class Out, class OutQuant>
     void after(const void*, InQuant, const Out*, OutQuant out_quant) const noexcept {
-      if constexpr (int8) {
+      if constexpr (std::is_same_v<OutQuant, quant::QuantParams>) {
         quant_table(r)[J] = out_quant;
       }
       if constexpr (SavesForBackward<inner<J>>) {
