@@ -627,4 +627,80 @@ TEST_CASE("Residual: a frozen block between trained layers; a block before them"
   }
 }
 
+// An int8 block in the trained part, after an int8 BiasOnly Dense: one SGD step moves the
+// bias by -lr times the gradient worked out here by the chain rule from the forward values
+// (real units; gradients pass where codes are not clamped):
+//   g_z = softmax(z) - onehot            g_h = W2^T g_z                (frozen float head)
+//   g   = g_h [-128 < r < 127]           the block's add, r its output codes
+//   dx  = g + g [zp_d < d < 127]         skip + F = ReLU on the Dense's output codes d
+//   db  = dx [-128 < d < 127]            the BiasOnly Dense's output stage
+TEST_CASE("Residual: an int8 block passes gradients to an int8 BiasOnly layer before it") {
+  using Model =
+      Sequential<Input<Shape<4>, QInt8>, BiasOnly<Dense<4>>, Residual<ReLU>, Dequantize, Dense<2>>;
+  using T = Trainer<Model, SoftmaxCrossEntropy, SGD>;
+  static_assert(T::first_trainable == 0);
+  constexpr quant::QuantParams in_q{1.0f / 64.0f, 0};
+  constexpr quant::QuantParams dense_q{0.05f, 3};
+  constexpr quant::QuantParams add_q{0.08f, -5};
+  microtl_test::Xorshift32 rng(1407);
+  static std::array<float, 16> wf{};
+  static std::array<float, 4> bf{};
+  for (auto& v : wf)
+    v = rng.uniform_float(-1.0f, 1.0f);
+  for (auto& v : bf)
+    v = rng.uniform_float(-0.5f, 0.5f);
+  static const auto quantized = quantize_linear<ChannelAxis::leading>(
+      std::span<const float, 16>(wf), std::span<const float, 4>(bf), in_q, dense_q);
+  static const auto int8_params = quantized.params();
+  static const layers::QuantizedBiasOnlyParams<16, 4> bias_only{
+      int8_params, quantized.weight_scales, in_q.scale};
+  static const auto block = residual_params_int8(add_q);
+  static const RandomLinear<8, 2> head(rng);
+  static const auto head_p = head.params();
+  static Model model(in_q, bias_only, block, head_p);
+  constexpr float lr = 0.1f;
+  static T::TrainingArena arena;
+  T trainer(model, SGD{lr}, arena);
+
+  int checked = 0;
+  for (int t = 0; t < 20; ++t) {
+    std::array<std::int8_t, 4> x{};
+    for (auto& v : x)
+      v = static_cast<std::int8_t>(rng.uniform_int(-127, 127));
+    const std::size_t label = static_cast<std::size_t>(t % 2);
+    std::array<std::int8_t, 4> d{}, r{};
+    std::array<float, 2> z{};
+    static Model::InferenceArena probe;
+    (void)model.forward(Model::input_view(x.data()), probe, [&](auto i, auto y, auto) {
+      constexpr std::size_t I = decltype(i)::value;
+      if constexpr (I == 0) {
+        d = {y[0], y[1], y[2], y[3]};
+      } else if constexpr (I == 1) {
+        r = {y[0], y[1], y[2], y[3]};
+      } else if constexpr (I == 3) {
+        z = {y[0], y[1]};
+      }
+    });
+    const float m = std::fmax(z[0], z[1]);
+    const float e0 = std::exp(z[0] - m), e1 = std::exp(z[1] - m);
+    const std::array<float, 2> g_z{e0 / (e0 + e1) - (label == 0 ? 1.0f : 0.0f),
+                                   e1 / (e0 + e1) - (label == 1 ? 1.0f : 0.0f)};
+    std::array<float, 4> expected{};
+    const auto before = model.state<0>().bias;
+    for (std::size_t c = 0; c < 4; ++c) {
+      const float g_h = head.w[c] * g_z[0] + head.w[4 + c] * g_z[1];
+      const float g = (r[c] > -128 && r[c] < 127) ? g_h : 0.0f;
+      const float dx = g + ((d[c] > dense_q.zero_point && d[c] < 127) ? g : 0.0f);
+      const float db = (d[c] > -128 && d[c] < 127) ? dx : 0.0f;
+      expected[c] = before[c] - lr * db;
+    }
+    REQUIRE(trainer.step(Model::input_view(x.data()), label) == Status::ok);
+    for (std::size_t c = 0; c < 4; ++c) {
+      CHECK(std::fabs(model.state<0>().bias[c] - expected[c]) <= 1e-5f);
+      checked += before[c] != expected[c] ? 1 : 0;
+    }
+  }
+  CHECK(checked > 20);  // the steps moved the biases (the check is not vacuous)
+}
+
 }  // namespace
