@@ -33,6 +33,7 @@
 #include "microtl/layers/sigmoid_tanh.hpp"
 #include "microtl/layers/softmax.hpp"
 
+#include "microtl/graph/residual.hpp"
 #include "microtl/graph/sequential.hpp"
 #include "microtl/graph/training_plan.hpp"
 #include "microtl/graph/walk.hpp"

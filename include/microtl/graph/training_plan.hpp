@@ -14,7 +14,9 @@
 //   [ parameter gradients | optimizer state | saved activations + saved bytes | shared ]
 //                                                                              prefix plan,
 //                                                                              or the two
-//                                                                              gradient buffers
+//                                                                              gradient buffers,
+//                                                                              or the trainable
+//                                                                              part's scratch
 //
 // Why this is the least memory for this execution order (forward of the whole chain, then
 // backward from the loss):
@@ -72,6 +74,7 @@ struct TrainingPlan {
   std::size_t saved_activation_bytes = 0;
   std::size_t gradient_buffer_bytes = 0;  // each of the two
   std::size_t prefix_bytes = 0;
+  std::size_t region_scratch_bytes = 0;  // the largest kernel scratch of the trainable part
   std::size_t shared_offset = 0;
   std::size_t bytes = 0;  // the arena
 };
@@ -153,9 +156,18 @@ constexpr TrainingPlan<N> plan_training(const std::array<TrainingFootprint, N>& 
     p.prefix_bytes = p.prefix.arena_bytes;
   }
 
+  // The kernel scratch of the trainable part's forward (a Residual block's inner chain)
+  // also goes to the shared region: the prefix is done and no gradient exists yet.
+  for (std::size_t i = p.first_trainable; i < N; ++i) {
+    const std::size_t scratch = align_up(layers[i].forward.scratch_bytes, a);
+    p.region_scratch_bytes = scratch > p.region_scratch_bytes ? scratch : p.region_scratch_bytes;
+  }
+
   p.shared_offset = cursor;
   const std::size_t gradients = 2 * p.gradient_buffer_bytes;
-  cursor += gradients > p.prefix_bytes ? gradients : p.prefix_bytes;
+  std::size_t shared = gradients > p.prefix_bytes ? gradients : p.prefix_bytes;
+  shared = p.region_scratch_bytes > shared ? p.region_scratch_bytes : shared;
+  cursor += shared;
   p.bytes = cursor;
   return p;
 }

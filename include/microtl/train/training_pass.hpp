@@ -179,14 +179,14 @@ class TrainingPass {
     TrainingPass& t;
     template <std::size_t I>
     auto* output() const noexcept {
-      static_assert(layer<I>::scratch_bytes == 0,
-                    "microtl::Trainer: layers that train need no kernel scratch");
       using Out = storage_t<typename layer<I>::output_element>;
       return t.template at<Out>(plan.activation_offset[I]);
     }
+    // Kernel scratch (a Residual's inner chain) in the shared region: free during this
+    // forward pass (the prefix is done, the gradients do not exist yet).
     template <std::size_t I>
     std::span<std::byte> scratch() const noexcept {
-      return {};
+      return {t.base_ + plan.shared_offset, layer<I>::scratch_bytes};
     }
     template <std::size_t I, class InQuant, class Out, class OutQuant>
     void after(const void*, InQuant, const Out*, OutQuant out_quant) const noexcept {
