@@ -210,8 +210,8 @@ int fold_mismatches(const LinearP& linear, const BatchNormP& bn, const LinearP& 
   int mismatches = 0;
   for (int t = 0; t < 20; ++t) {
     const auto x = random_array<N>(rng, -1.0f, 1.0f);
-    const auto a = chain.forward(typename Chain::input_view(x.data()), chain_arena);
-    const auto b = one.forward(typename Folded::input_view(x.data()), folded_arena);
+    const auto a = chain.forward(typename Chain::input_view(x), chain_arena);
+    const auto b = one.forward(typename Folded::input_view(x), folded_arena);
     for (std::size_t i = 0; i < Chain::output_shape::size; ++i) {
       if (std::fabs(a.values[i] - b.values[i]) > 1e-5f * std::fmax(1.0f, std::fabs(a.values[i]))) {
         ++mismatches;
@@ -351,9 +351,9 @@ TEST_CASE("fold_batch_norm: folded then quantized equals the int8 path built by 
       x[i] = static_cast<std::int8_t>(rng.uniform_int(-127, 127));
       xf[i] = quant::dequantize(x[i], in_q);
     }
-    const auto y1 = library_model.forward(Int8::input_view(x.data()), a1);
-    const auto y2 = hand_model.forward(Int8::input_view(x.data()), a2);
-    const auto yf = float_model.forward(Float::input_view(xf.data()), a3);
+    const auto y1 = library_model.forward(Int8::input_view(x), a1);
+    const auto y2 = hand_model.forward(Int8::input_view(x), a2);
+    const auto yf = float_model.forward(Float::input_view(xf), a3);
     for (std::size_t i = 0; i < 75; ++i) {
       differ += y1.values[i] == y2.values[i] ? 0 : 1;
       const float real = quant::dequantize(y1.values[i], out_q);

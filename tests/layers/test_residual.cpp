@@ -245,7 +245,7 @@ TEST_CASE("Residual: a float model with a residual block, hand-worked") {
   static Model::InferenceArena arena;
   const std::array<float, 2> x{1.0f, 2.0f};
   std::array<float, 2> after_block{};
-  const auto out = model.forward(Model::input_view(x.data()), arena, [&](auto i, auto y, auto) {
+  const auto out = model.forward(Model::input_view(x), arena, [&](auto i, auto y, auto) {
     if constexpr (decltype(i)::value == 0) {
       after_block = {y[0], y[1]};
     }
@@ -258,7 +258,7 @@ TEST_CASE("Residual: a float model with a residual block, hand-worked") {
   using Plain = Sequential<Input<Shape<2>>, Residual<Dense<2>>, Dense<1>>;
   static const Plain plain(block, head);
   static Plain::InferenceArena plain_arena;
-  CHECK(plain.forward(Plain::input_view(x.data()), plain_arena).values[0] == -2.0f);
+  CHECK(plain.forward(Plain::input_view(x), plain_arena).values[0] == -2.0f);
 }
 
 // int8, x with scale 1/2 and zero point 0, F = ReLU (same quantization), add output scale 1/4
@@ -276,7 +276,7 @@ TEST_CASE("Residual: an int8 model with a residual block, hand-worked") {
   static const Model model(quant::QuantParams{0.5f, 0}, block);
   static Model::InferenceArena arena;
   const std::array<std::int8_t, 3> x{4, -6, 0};
-  const auto out = model.forward(Model::input_view(x.data()), arena);
+  const auto out = model.forward(Model::input_view(x), arena);
   CHECK(out.values[0] == 6);
   CHECK(out.values[1] == -22);
   CHECK(out.values[2] == -10);
@@ -287,7 +287,7 @@ TEST_CASE("Residual: an int8 model with a residual block, hand-worked") {
   static_assert(Fused::layer_count == 1);
   static const Fused fused(quant::QuantParams{0.5f, 0}, block);
   static Fused::InferenceArena fused_arena;
-  const auto clamped = fused.forward(Fused::input_view(x.data()), fused_arena);
+  const auto clamped = fused.forward(Fused::input_view(x), fused_arena);
   CHECK(clamped.values[0] == 6);
   CHECK(clamped.values[1] == -10);
   CHECK(clamped.values[2] == -10);
@@ -304,7 +304,7 @@ TEST_CASE("Residual: a float block with int8 layers inside") {
   static const Model model(block);
   static Model::InferenceArena arena;
   const std::array<float, 4> x{0.5f, -0.3f, 0.04f, 20.0f};
-  const auto y = model.forward(Model::input_view(x.data()), arena);
+  const auto y = model.forward(Model::input_view(x), arena);
   const std::array<float, 4> expected{1.0f, -0.3f, 0.04f, 32.7f};
   for (std::size_t i = 0; i < 4; ++i) {
     CHECK(std::fabs(y.values[i] - expected[i]) < 1e-5f);
@@ -341,9 +341,9 @@ TEST_CASE("Residual: int8 block around a Dense equals the Dense, then the refere
     std::array<std::int8_t, 4> x{};
     for (auto& v : x)
       v = random_code(rng);
-    const auto f = dense_only.forward(DenseOnly::input_view(x.data()), dense_arena);
+    const auto f = dense_only.forward(DenseOnly::input_view(x), dense_arena);
     REQUIRE(f.quant.scale == dense_q.scale);
-    const auto y = model.forward(Model::input_view(x.data()), arena);
+    const auto y = model.forward(Model::input_view(x), arena);
     for (std::size_t i = 0; i < 4; ++i) {
       mismatches += y.values[i] == reference(x[i], f.values[i]) ? 0 : 1;
     }
@@ -394,7 +394,8 @@ struct BlockRun {
   alignas(MICROTL_ALIGNMENT) std::byte saved[L::backward_saved_bytes + 1]{};
 
   void forward(const typename L::Params& p, const float* x, float* y) {
-    (void)L::forward(p, TensorView<const float, S>(x), NoQuant{}, TensorView<float, S>(y),
+    (void)L::forward(p, TensorView<const float, S>::unchecked(x), NoQuant{},
+                     TensorView<float, S>::unchecked(y),
                      std::span<std::byte>(scratch, L::scratch_bytes));
   }
 
@@ -412,14 +413,14 @@ struct BlockRun {
     };
     std::array<float, n> y{};
     forward(p, x.data(), y.data());
-    const ForwardRecord<L> record{TensorView<const float, S>(x.data()), NoQuant{},
-                                  TensorView<const float, S>(y.data()), NoQuant{},
+    const ForwardRecord<L> record{TensorView<const float, S>(x), NoQuant{},
+                                  TensorView<const float, S>(y), NoQuant{},
                                   std::span<std::byte>(saved, L::backward_saved_bytes)};
     L::save_for_backward(p, record);
     std::array<float, n> dy = u;
     std::array<float, n> dx{};
-    L::template backward<true>(p, record, TensorView<float, S>(dy.data()),
-                               TensorView<float, S>(dx.data()), NoGradients{});
+    L::template backward<true>(p, record, TensorView<float, S>(dy), TensorView<float, S>(dx),
+                               NoGradients{});
     constexpr float eps = 1e-2f;
     int mismatches = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -501,18 +502,18 @@ TEST_CASE("Residual: int8 backward in real units") {
   std::array<std::int8_t, 4> y{};
   alignas(MICROTL_ALIGNMENT) static std::byte scratch[L::scratch_bytes + 1];
   alignas(MICROTL_ALIGNMENT) static std::byte saved[L::backward_saved_bytes + 1];
-  const quant::QuantParams yq = L::forward(p, TensorView<const std::int8_t, Shape<4>>(x.data()), xq,
-                                           TensorView<std::int8_t, Shape<4>>(y.data()),
+  const quant::QuantParams yq = L::forward(p, TensorView<const std::int8_t, Shape<4>>(x), xq,
+                                           TensorView<std::int8_t, Shape<4>>(y),
                                            std::span<std::byte>(scratch, L::scratch_bytes));
   CHECK(y[2] == 127);
-  const ForwardRecord<L> record{TensorView<const std::int8_t, Shape<4>>(x.data()), xq,
-                                TensorView<const std::int8_t, Shape<4>>(y.data()), yq,
+  const ForwardRecord<L> record{TensorView<const std::int8_t, Shape<4>>(x), xq,
+                                TensorView<const std::int8_t, Shape<4>>(y), yq,
                                 std::span<std::byte>(saved, L::backward_saved_bytes)};
   L::save_for_backward(p, record);
   std::array<float, 4> dy{1.0f, 1.0f, 1.0f, 0.5f};
   std::array<float, 4> dx{};
-  L::backward<true>(p, record, TensorView<float, Shape<4>>(dy.data()),
-                    TensorView<float, Shape<4>>(dx.data()), NoGradients{});
+  L::backward<true>(p, record, TensorView<float, Shape<4>>(dy), TensorView<float, Shape<4>>(dx),
+                    NoGradients{});
   CHECK(dx[0] == 2.0f);
   CHECK(dx[1] == 1.0f);
   CHECK(dx[2] == 0.0f);  // the add saturated
@@ -562,10 +563,10 @@ TEST_CASE("Residual: a trainable layer before a frozen block gets the model's gr
     const LinearParams<float, 9, 3> p{w, head.b};
     const Model probe(p, block, tail_p);
     static Model::InferenceArena probe_arena;
-    const auto out = probe.forward(Model::input_view(x.data()), probe_arena);
+    const auto out = probe.forward(Model::input_view(x), probe_arena);
     return cross_entropy(out.values.data(), label);
   };
-  REQUIRE(trainer.step(Model::input_view(x.data()), label) == Status::ok);
+  REQUIRE(trainer.step(Model::input_view(x), label) == Status::ok);
   CHECK(std::fabs(trainer.last_loss() - loss_with(head.w)) < 1e-5f);
   constexpr float eps = 1e-2f;
   int mismatches = 0;
@@ -600,7 +601,7 @@ void learns(const P&... params) {
     float sum = 0.0f;
     for (const auto& s : samples) {
       const std::size_t label = s[0] > s[2] ? 1 : 0;
-      REQUIRE(trainer.step(typename Model::input_view(s.data()), label) == Status::ok);
+      REQUIRE(trainer.step(typename Model::input_view(s), label) == Status::ok);
       sum += trainer.last_loss();
     }
     (epoch == 0 ? first : last) = sum;
@@ -671,7 +672,7 @@ TEST_CASE("Residual: an int8 block passes gradients to an int8 BiasOnly layer be
     std::array<std::int8_t, 4> d{}, r{};
     std::array<float, 2> z{};
     static Model::InferenceArena probe;
-    (void)model.forward(Model::input_view(x.data()), probe, [&](auto i, auto y, auto) {
+    (void)model.forward(Model::input_view(x), probe, [&](auto i, auto y, auto) {
       constexpr std::size_t I = decltype(i)::value;
       if constexpr (I == 0) {
         d = {y[0], y[1], y[2], y[3]};
@@ -694,7 +695,7 @@ TEST_CASE("Residual: an int8 block passes gradients to an int8 BiasOnly layer be
       const float db = (d[c] > -128 && d[c] < 127) ? dx : 0.0f;
       expected[c] = before[c] - lr * db;
     }
-    REQUIRE(trainer.step(Model::input_view(x.data()), label) == Status::ok);
+    REQUIRE(trainer.step(Model::input_view(x), label) == Status::ok);
     for (std::size_t c = 0; c < 4; ++c) {
       CHECK(std::fabs(model.state<0>().bias[c] - expected[c]) <= 1e-5f);
       checked += before[c] != expected[c] ? 1 : 0;

@@ -323,8 +323,9 @@ struct ResidualLayer : LayerBase<S, E> {
     if constexpr (std::is_same_v<typename L::output_element, QInt8>) {
       y_quant = quant_table(r)[J];
     }
-    return {TensorView<const In, typename L::input_shape>(static_cast<const In*>(x)), x_quant,
-            TensorView<const Out, typename L::output_shape>(
+    return {TensorView<const In, typename L::input_shape>::unchecked(static_cast<const In*>(x)),
+            x_quant,
+            TensorView<const Out, typename L::output_shape>::unchecked(
                 static_cast<const Out*>(inner_output<J>(r))),
             y_quant, r.saved.subspan(saved_layout.own[J], residual_detail::saved_bytes_of<L>())};
   }
@@ -373,8 +374,9 @@ struct ResidualLayer : LayerBase<S, E> {
       }
     } else {
       L::template backward<true>(InnerModel{p}.template parameters<J>(), inner_record<J>(r),
-                                 TensorView<float, typename L::output_shape>(g),
-                                 TensorView<float, typename L::input_shape>(target), NoGradients{});
+                                 TensorView<float, typename L::output_shape>::unchecked(g),
+                                 TensorView<float, typename L::input_shape>::unchecked(target),
+                                 NoGradients{});
       if constexpr (J > 0) {
         inner_backward<J - 1>(p, r, target, g, dx);
       }
