@@ -86,8 +86,17 @@ bool counts_instructions() {
   return true;
 }
 
+// Exact, not rounded: after I instructions the virtual time is I * 2^N ns and SysTick has
+// counted t = floor(I * 2^N / 40) ticks, so  t <= I * 2^N / 40 < t + 1,  that is
+//   t * 40 / 2^N  <=  I  <  (t + 1) * 40 / 2^N.
+// With 2^N > 40 that interval is shorter than one, so I is the one integer in it:
+//   I = ceil(t * 40 / 2^N).
+// (Rounding down instead made a region's count depend, by one, on where in a tick it began:
+// on anything before it, such as the length of a file path.)
+static_assert(ns_per_instruction > core_clock_period_ns,
+              "the exact inversion needs an instruction longer than a SysTick tick");
 std::uint64_t instructions() {
-  return ticks() * core_clock_period_ns / ns_per_instruction;
+  return (ticks() * core_clock_period_ns + ns_per_instruction - 1) / ns_per_instruction;
 }
 
 std::uint64_t InstructionCounter::elapsed() const {
