@@ -20,7 +20,10 @@ add_library(microtl_warnings INTERFACE)
 target_compile_options(microtl_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wconversion -Wsign-conversion -Wshadow
   -Wcast-align -Wnon-virtual-dtor -Wold-style-cast -Wdouble-promotion
-  -Wnull-dereference -Wimplicit-fallthrough -Werror)
+  -Wnull-dereference -Wimplicit-fallthrough -Werror
+  # __FILE__ (in assertion messages) relative to the repository: a program's bytes, and so
+  # the instructions its counted regions execute, do not depend on where it was checked out.
+  -fmacro-prefix-map=${PROJECT_SOURCE_DIR}/=)
 
 # ---------------------------------------------------------------------------
 # Third-party test headers (doctest, Catch2) come from Debian packages. The ARM

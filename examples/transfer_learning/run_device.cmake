@@ -4,11 +4,13 @@
 #                   save, and produce the host's int8 features bit for bit
 #   -DMODE=restore  run again on the saved flash: the device must restore the head without
 #                   learning and report exactly the accuracy the learning run ended with
-#   -DRUN=<emulator;args;firmware> -DLOG=<file> [-DFLASH=<file>] [-DLEARN_LOG=<file>]
+#   -DRUN=<emulator;args;firmware> -DLOG=<file> -DWORKDIR=<dir> [-DFLASH=<file>] [-DLEARN_LOG=<file>]
 if(MODE STREQUAL "learn")
   file(REMOVE ${FLASH})
 endif()
-execute_process(COMMAND ${RUN} OUTPUT_VARIABLE output ERROR_VARIABLE errors RESULT_VARIABLE result)
+# WORKDIR: where the firmware's relative file names (data, parameter flash) resolve.
+execute_process(COMMAND ${RUN} WORKING_DIRECTORY ${WORKDIR}
+                OUTPUT_VARIABLE output ERROR_VARIABLE errors RESULT_VARIABLE result)
 file(WRITE ${LOG} "${output}")
 message("${output}")
 if(NOT result EQUAL 0)
