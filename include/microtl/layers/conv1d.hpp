@@ -61,10 +61,10 @@ struct Conv1DLayer : LinearLayerBase<Conv1DLayer<S, E, Filters, K, Pad, Stride, 
   // The backward pass of the equivalent one-row Conv2D (see conv2d.hpp for the math).
   static constexpr bool single_gradient_write = false;
   template <bool InputGrad, GradientSink Sink>
-  static void backward_f32(const Params& params, const float* x, const float* y, float* dy,
-                           float* dx, const Sink& sink) noexcept {
-    convolve_backward_f32<1, length, in_channels, Filters, 1, K, Stride, Pad, A, InputGrad>(
-        x, y, dy, dx, params.weights.data(), sink);
+  static void backward_linear(const LinearOperands<E, Filters>& ops, const float* g, float* dx,
+                              const Sink& sink) noexcept {
+    convolve_backward<1, length, in_channels, Filters, 1, K, Stride, Pad, InputGrad>(ops, g, dx,
+                                                                                     sink);
   }
 };
 

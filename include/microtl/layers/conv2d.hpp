@@ -26,25 +26,25 @@ namespace microtl {
 
 namespace layers {
 
-// Backward pass of a float convolution (also used by Conv1D, as a one-row image):
+// Backward pass of a convolution (also used by Conv1D, as a one-row image), in real units for
+// float and int8 layers alike (LinearOperands, layers/linear_params.hpp):
 //
-//   g[oy][ox][f]        = dy[oy][ox][f] * activation'(y[oy][ox][f])          (in place in dy)
+//   g[oy][ox][f]                        (dy with the activation's derivative applied)
 //   db[f]              += sum_{oy, ox} g[oy][ox][f]
 //   dW[f][ky][kx][c]   += sum_{oy, ox} g[oy][ox][f] x[iy][ix][c]
 //   dx[iy][ix][c]       = sum_{oy, ox, f} W[f][ky][kx][c] g[oy][ox][f]
+//                       = sum_{oy, ox, f} q[f][ky][kx][c] (s_w[f] g[oy][ox][f])     (int8)
 //   with iy = oy*s + ky - pad_top, ix = ox*s + kx - pad_left inside the input (padding taps
 //   take no part, as in the forward pass).
 // One walk over the output positions and their in-range taps serves all three sums. Each
 // parameter receives one contribution per output position: the sink must add them up.
 template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t F, std::size_t KH,
-          std::size_t KW, std::size_t Stride, Padding Pad, quant::Activation A, bool InputGrad,
+          std::size_t KW, std::size_t Stride, Padding Pad, bool InputGrad, class Operands,
           GradientSink Sink>
-void convolve_backward_f32(const float* x, const float* y, float* dy, float* dx,
-                           const float* weights, const Sink& sink) noexcept {
+void convolve_backward(const Operands& ops, const float* g_all, float* dx,
+                       const Sink& sink) noexcept {
   using Rows = kernels::WindowAxis<H, KH, Stride, Pad>;
   using Cols = kernels::WindowAxis<W, KW, Stride, Pad>;
-  constexpr std::size_t out_size = Rows::output * Cols::output * F;
-  apply_activation_grad<A, out_size>(y, dy);
   if constexpr (InputGrad) {
     for (std::size_t i = 0; i < H * W * Cin; ++i) {
       dx[i] = 0.0f;
@@ -58,7 +58,7 @@ void convolve_backward_f32(const float* x, const float* y, float* dy, float* dx,
       const int x_origin = Cols::origin(ox);
       const int kx_begin = Cols::first_tap(x_origin);
       const int kx_end = Cols::end_tap(x_origin);
-      const float* g = dy + (oy * Cols::output + ox) * F;
+      const float* g = g_all + (oy * Cols::output + ox) * F;
       if constexpr (Sink::template wants<linear_tensor::bias>) {
         sink.template put<linear_tensor::bias>(0, F, [g](std::size_t f) { return g[f]; });
       }
@@ -66,7 +66,7 @@ void convolve_backward_f32(const float* x, const float* y, float* dy, float* dx,
         const auto iy = static_cast<std::size_t>(y_origin + ky);
         for (int kx = kx_begin; kx < kx_end; ++kx) {
           const auto ix = static_cast<std::size_t>(x_origin + kx);
-          const float* pixel = x + (iy * W + ix) * Cin;
+          const std::size_t pixel = (iy * W + ix) * Cin;
           const std::size_t tap = static_cast<std::size_t>(ky) * KW + static_cast<std::size_t>(kx);
           for (std::size_t f = 0; f < F; ++f) {
             const float gf = g[f];
@@ -76,13 +76,14 @@ void convolve_backward_f32(const float* x, const float* y, float* dy, float* dx,
             const std::size_t offset = (f * KH * KW + tap) * Cin;
             if constexpr (Sink::template wants<linear_tensor::weights>) {
               sink.template put<linear_tensor::weights>(
-                  offset, Cin, [gf, pixel](std::size_t c) { return gf * pixel[c]; });
+                  offset, Cin,
+                  [gf, pixel, &ops](std::size_t c) { return gf * ops.input(pixel + c); });
             }
             if constexpr (InputGrad) {
-              const float* w = weights + offset;
-              float* dpixel = dx + (iy * W + ix) * Cin;
+              const float gain = gf * ops.weight_scale(f);
+              float* dpixel = dx + pixel;
               for (std::size_t c = 0; c < Cin; ++c) {
-                dpixel[c] += w[c] * gf;
+                dpixel[c] += ops.weight(offset + c) * gain;
               }
             }
           }
@@ -127,10 +128,10 @@ struct Conv2DLayer : LinearLayerBase<Conv2DLayer<S, E, Filters, K, Pad, Stride, 
 
   static constexpr bool single_gradient_write = false;
   template <bool InputGrad, GradientSink Sink>
-  static void backward_f32(const Params& params, const float* x, const float* y, float* dy,
-                           float* dx, const Sink& sink) noexcept {
-    convolve_backward_f32<height, width, in_channels, Filters, K::height, K::width, Stride, Pad, A,
-                          InputGrad>(x, y, dy, dx, params.weights.data(), sink);
+  static void backward_linear(const LinearOperands<E, Filters>& ops, const float* g, float* dx,
+                              const Sink& sink) noexcept {
+    convolve_backward<height, width, in_channels, Filters, K::height, K::width, Stride, Pad,
+                      InputGrad>(ops, g, dx, sink);
   }
 };
 

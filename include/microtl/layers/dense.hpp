@@ -13,6 +13,7 @@
 #include <span>
 
 #include "microtl/core/shape.hpp"
+#include "microtl/kernels/float_linear.hpp"
 #include "microtl/kernels/fully_connected.hpp"
 #include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
@@ -47,26 +48,54 @@ struct DenseLayer : LinearLayerBase<DenseLayer<S, E, Units, A>, S, E, A> {
     kernels::fully_connected_s8<in_features, Units>(in, params.weights, params.bias, out, op);
   }
 
-  // g = dy * activation'(y)                         (in place in dy)
+  // g: dy with the activation's derivative applied (LinearLayerBase::backward)
   // dx[i]  = sum_o W[o][i] g[o]                    (when InputGrad)
   // dW[o][i] <- g[o] x[i]      db[o] <- g[o]       (to the sink, when they train)
+  // all in real units (int8: W[o][i] = s_w[o] q[o][i], x[i] = s_in (x_q[i] - z_in)).
   // Each parameter's gradient is put once, after dx has read the weights: a sink may update
   // the parameters in place (single_gradient_write).
   static constexpr bool single_gradient_write = true;
   // dW = g x^T, db = g (train/fused_guard.hpp bounds the fused SGD step from g and x).
   static constexpr bool outer_product_gradient = true;
   template <bool InputGrad, GradientSink Sink>
-  static void backward_f32(const Params& params, const float* x, const float* y, float* dy,
-                           float* dx, const Sink& sink) noexcept {
-    apply_activation_grad<A, Units>(y, dy);
-    const float* g = dy;
-    if constexpr (InputGrad) {
-      kernels::dense_input_grad_f32<in_features, Units>(
-          params.weights, std::span<const float, Units>(g, Units),
-          std::span<float, in_features>(dx, in_features));
-    }
-    if constexpr (Sink::template wants<linear_tensor::weights>) {
-      sink.template put_outer<linear_tensor::weights, in_features, Units>(g, x);
+  static void backward_linear(const LinearOperands<E, Units>& ops, const float* g, float* dx,
+                              const Sink& sink) noexcept {
+    if constexpr (std::same_as<E, float>) {
+      if constexpr (InputGrad) {
+        kernels::dense_input_grad_f32<in_features, Units>(
+            std::span<const float, Units * in_features>(ops.w, Units * in_features),
+            std::span<const float, Units>(g, Units),
+            std::span<float, in_features>(dx, in_features));
+      }
+      if constexpr (Sink::template wants<linear_tensor::weights>) {
+        sink.template put_outer<linear_tensor::weights, in_features, Units>(g, ops.x);
+      }
+    } else {
+      if constexpr (InputGrad) {
+        // Row by row, rows with g[o] == 0 skipped (as the float kernel does): each dx[i] sums
+        // over o ascending.
+        for (std::size_t i = 0; i < in_features; ++i) {
+          dx[i] = 0.0f;
+        }
+        for (std::size_t o = 0; o < Units; ++o) {
+          if (g[o] == 0.0f) {
+            continue;
+          }
+          const float gain = g[o] * ops.weight_scale(o);
+          const std::size_t row = o * in_features;
+          for (std::size_t i = 0; i < in_features; ++i) {
+            dx[i] = kernels::fused_mac(dx[i], ops.weight(row + i), gain);
+          }
+        }
+      }
+      if constexpr (Sink::template wants<linear_tensor::weights>) {
+        for (std::size_t o = 0; o < Units; ++o) {
+          const float go = g[o];
+          sink.template put<linear_tensor::weights>(
+              o * in_features, in_features,
+              [&ops, go](std::size_t i) { return go * ops.input(i); });
+        }
+      }
     }
     if constexpr (Sink::template wants<linear_tensor::bias>) {
       sink.template put<linear_tensor::bias>(0, Units, [g](std::size_t o) { return g[o]; });

@@ -48,6 +48,7 @@ struct DepthwiseConv2DLayer
   using output_shape = Shape<out_height, out_width, out_channels>;
   using Params = LinearParams<E, K::height * K::width * out_channels, out_channels>;
   static constexpr const char* name = "DepthwiseConv2D";
+  static constexpr bool weights_channel_last = true;  // [KH][KW][C*M]
 
   static void forward_f32(const Params& params, std::span<const float, S::size> in,
                           std::span<float, output_shape::size> out) noexcept {
@@ -61,28 +62,28 @@ struct DepthwiseConv2DLayer
         in, params.weights, params.bias, out, op);
   }
 
-  // g[oy][ox][k]        = dy[oy][ox][k] * activation'(y[oy][ox][k])       (k = c*M + m; in place)
+  // In real units for float and int8 alike (LinearOperands, layers/linear_params.hpp);
+  // g = dy with the activation's derivative applied, k = c*M + m:
   // db[k]              += sum_{oy, ox} g[oy][ox][k]
   // dW[ky][kx][k]      += sum_{oy, ox} g[oy][ox][k] x[iy][ix][c]
   // dx[iy][ix][c]       = sum_{oy, ox, m} W[ky][kx][c*M + m] g[oy][ox][c*M + m]
+  //                     = sum_{oy, ox, m} q[ky][kx][k] (s_w[k] g[oy][ox][k])          (int8)
   static constexpr bool single_gradient_write = false;
   template <bool InputGrad, GradientSink Sink>
-  static void backward_f32(const Params& params, const float* x, const float* y, float* dy,
-                           float* dx, const Sink& sink) noexcept {
+  static void backward_linear(const LinearOperands<E, out_channels>& ops, const float* g_all,
+                              float* dx, const Sink& sink) noexcept {
     using Rows = kernels::WindowAxis<height, K::height, Stride, Pad>;
     using Cols = kernels::WindowAxis<width, K::width, Stride, Pad>;
-    apply_activation_grad<A, output_shape::size>(y, dy);
     if constexpr (InputGrad) {
       for (std::size_t i = 0; i < S::size; ++i) {
         dx[i] = 0.0f;
       }
     }
-    const float* weights = params.weights.data();
     for (std::size_t oy = 0; oy < out_height; ++oy) {
       const int y_origin = Rows::origin(oy);
       for (std::size_t ox = 0; ox < out_width; ++ox) {
         const int x_origin = Cols::origin(ox);
-        const float* g = dy + (oy * out_width + ox) * out_channels;
+        const float* g = g_all + (oy * out_width + ox) * out_channels;
         if constexpr (Sink::template wants<linear_tensor::bias>) {
           sink.template put<linear_tensor::bias>(0, out_channels,
                                                  [g](std::size_t k) { return g[k]; });
@@ -94,17 +95,17 @@ struct DepthwiseConv2DLayer
             const std::size_t tap =
                 (static_cast<std::size_t>(ky) * K::width + static_cast<std::size_t>(kx)) *
                 out_channels;
-            const float* pixel = x + (iy * width + ix) * in_channels;
+            const std::size_t pixel = (iy * width + ix) * in_channels;
             for (std::size_t c = 0; c < in_channels; ++c) {
               if constexpr (Sink::template wants<linear_tensor::weights>) {
-                const float value = pixel[c];
+                const float value = ops.input(pixel + c);
                 sink.template put<linear_tensor::weights>(
                     tap + c * M, M, [g, c, value](std::size_t m) { return g[c * M + m] * value; });
               }
               if constexpr (InputGrad) {
                 for (std::size_t m = 0; m < M; ++m) {
                   const std::size_t k = c * M + m;
-                  dx[(iy * width + ix) * in_channels + c] += weights[tap + k] * g[k];
+                  dx[pixel + c] += ops.weight(tap + k) * (g[k] * ops.weight_scale(k));
                 }
               }
             }

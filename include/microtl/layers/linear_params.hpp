@@ -21,7 +21,9 @@
 #include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/quant/activation.hpp"
+#include "microtl/quant/multiplier.hpp"
 #include "microtl/quant/qparams.hpp"
+#include "microtl/quant/quant_info.hpp"
 
 namespace microtl {
 
@@ -97,22 +99,79 @@ constexpr kernels::RequantizedOpParams<Channels> requantized_op_params(
           quant::activation_range(activation, params.output), params.multipliers};
 }
 
+// What the backward pass of a linear layer reads, in real units, for float and int8 layers:
+//
+//   float   x_real[i] = x[i]                          w_real[j] = w[j]
+//   int8    x_real[i] = s_in (x[i] - z_in)             w_real[j] = s_w[c] q[j]   (j in channel c)
+//
+// The int8 weights stay codes: the channel's scale goes onto the output gradient once per
+// output (dx[i] = sum_o q[o][i] (s_w[o] g[o])), so no float copy of the weights exists and
+// the inner loop is the float one with an int8 load. x_real is quant::dequantize, the same
+// float the Dequantize layer would make. s_w[c] comes from the requantization multiplier
+// (an int8 layer's parameters carry no other scale):
+//   M_c = s_in s_w[c] / s_out   =>   s_w[c] = M_c s_out / s_in.
+template <ActivationElement E, std::size_t Channels>
+struct LinearOperands;
+
+template <std::size_t Channels>
+struct LinearOperands<float, Channels> {
+  const float* x;
+  const float* w;
+  float input(std::size_t i) const noexcept { return x[i]; }
+  float weight(std::size_t j) const noexcept { return w[j]; }
+  // (A factor of one: g * 1.0f is g exactly, and the compiler drops the multiply.)
+  static constexpr float weight_scale(std::size_t) noexcept { return 1.0f; }
+};
+
+template <std::size_t Channels>
+struct LinearOperands<QInt8, Channels> {
+  const std::int8_t* x;
+  quant::QuantParams x_quant;
+  const std::int8_t* w;
+  std::array<float, Channels> w_scale;
+  float input(std::size_t i) const noexcept { return quant::dequantize(x[i], x_quant); }
+  float weight(std::size_t j) const noexcept { return static_cast<float>(w[j]); }
+  float weight_scale(std::size_t c) const noexcept { return w_scale[c]; }
+};
+
+// The operands of a linear layer's forward record x -> y with parameters `params`.
+template <std::size_t WeightCount, std::size_t Channels>
+LinearOperands<float, Channels> linear_operands(const LinearParams<float, WeightCount, Channels>& p,
+                                                const float* x, NoQuant) noexcept {
+  return {x, p.weights.data()};
+}
+template <std::size_t WeightCount, std::size_t Channels>
+LinearOperands<QInt8, Channels> linear_operands(const LinearParams<QInt8, WeightCount, Channels>& p,
+                                                const std::int8_t* x,
+                                                quant::QuantParams x_quant) noexcept {
+  LinearOperands<QInt8, Channels> ops{x, x_quant, p.weights.data(), {}};
+  const float ratio = p.output.scale / x_quant.scale;  // s_out / s_in, once per sample
+  for (std::size_t c = 0; c < Channels; ++c) {
+    ops.w_scale[c] = quant::real_multiplier(p.multipliers[c]) * ratio;
+  }
+  return ops;
+}
+
 // What Dense, Conv2D, DepthwiseConv2D and Conv1D share: the fused activation, the choice
 // between the float and the int8 kernel (with TFLite's requantization arguments), and the
-// backward pass's contract (float only: an int8 linear layer trains as BiasOnly<...>, whose
-// wrapper has a backward of its own). Layer, the derived bound layer, gives its output_shape,
-// Params, name, and
+// backward pass, the same code for both element types (in real units, through the
+// operands above). Layer, the derived bound layer, gives its output_shape, Params, name, and
 //   static void forward_f32(const Params&, std::span<const float, In>, std::span<float, Out>);
 //   static void forward_s8(const Params&, std::span<const int8_t, In>, std::span<int8_t, Out>,
 //                          const kernels::RequantizedOpParams<C>&);
 //   template <bool InputGrad, GradientSink Sink>
-//   static void backward_f32(const Params&, const float* x, const float* y, float* dy,
-//                            float* dx, const Sink&);
+//   static void backward_linear(const LinearOperands<E, C>&, float* g, float* dx, const Sink&);
+//     g: the output gradient with the fused activation's derivative already applied
+//     (float: the activation's derivative at y; int8: zero where the output code was clamped
+//     by the activation or by saturation, apply_output_activation_grad).
 // (The forward and backward below take Layer as a defaulted template argument so that they
 // are declared only once Layer is complete.)
 template <class Layer, ShapeType S, ActivationElement E, quant::Activation A>
 struct LinearLayerBase : LayerBase<S, E> {
   static constexpr quant::Activation activation = A;
+  // Where the output channel sits in the weights: first (Dense [Out][In], Conv2D
+  // [F][KH][KW][C], Conv1D [F][K][C]) unless the layer says otherwise (DepthwiseConv2D).
+  static constexpr bool weights_channel_last = false;
 
   template <class L = Layer>
   static quant_info_t<E> forward(const typename L::Params& params, input_view_t<L> in,
@@ -128,12 +187,12 @@ struct LinearLayerBase : LayerBase<S, E> {
   }
 
   template <bool InputGrad, GradientSink Sink, class L = Layer>
-    requires std::same_as<E, float>
   static void backward(const typename L::Params& params, const ForwardRecord<L>& forward,
                        TensorView<float, typename L::output_shape> dy, TensorView<float, S> dx,
                        const Sink& sink) noexcept {
-    L::template backward_f32<InputGrad>(params, forward.x.data(), forward.y.data(), dy.data(),
-                                        dx.data(), sink);
+    apply_output_activation_grad<L, A>(forward, dy);
+    L::template backward_linear<InputGrad>(
+        linear_operands(params, forward.x.data(), forward.x_quant), dy.data(), dx.data(), sink);
   }
 };
 

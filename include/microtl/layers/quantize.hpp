@@ -36,6 +36,21 @@ struct QuantizeLayer : LayerBase<S, float, QInt8> {
     quant::quantize(in.span(), out.span(), params);
     return params;
   }
+
+  // In real units the quantization is the identity where it did not clamp (the rounding is
+  // treated as the identity, the straight-through estimate) and constant where it did:
+  //   dx = dy [-128 < y < 127]
+  // (a code at either end may have been clamped; like an activation's kink, it passes none).
+  template <bool InputGrad, GradientSink Sink>
+  static void backward(const Params&, const ForwardRecord<QuantizeLayer>& forward,
+                       TensorView<float, S> dy, TensorView<float, S> dx, const Sink&) noexcept {
+    if constexpr (InputGrad) {
+      pass_unclamped_grad<S::size>(forward.y.data(), quant::ActivationRange{-128, 127}, dy.data());
+      for (std::size_t i = 0; i < S::size; ++i) {
+        dx[i] = dy[i];
+      }
+    }
+  }
 };
 
 template <ShapeType S, ActivationElement E = QInt8>

@@ -88,4 +88,15 @@ constexpr QuantizedMultiplier quantize_multiplier(double real) noexcept {
   return {static_cast<std::int32_t>(q), shift};
 }
 
+// The real factor a QuantizedMultiplier stands for, in float: multiplier * 2^(shift - 31)
+// (the mantissa rounded to float's 24 bits, the power of two exact). The backward pass of an
+// int8 layer uses it to recover the weight scale its multiplier was made from: an int8
+// layer's parameters carry no other scale. Every shift quantize_multiplier makes (-31 .. 30)
+// gives a power of two float represents, no division, no library call.
+constexpr float real_multiplier(QuantizedMultiplier m) noexcept {
+  const int exponent = m.shift - 31;  // in [-62, -1]
+  const float power = std::bit_cast<float>(static_cast<std::uint32_t>(127 + exponent) << 23);
+  return static_cast<float>(m.multiplier) * power;
+}
+
 }  // namespace microtl::quant

@@ -65,8 +65,7 @@ template <BoundLayer B>
 struct TrainableLayer : B {
   static_assert(std::same_as<typename B::input_element, float> &&
                     std::same_as<typename B::output_element, float>,
-                "microtl::Trainable: trainable layers compute in float; put a Dequantize before "
-                "the first one (an int8 layer trains as BiasOnly<...>)");
+                "microtl::Trainable: this specialisation is for float layers");
   static_assert(TrainableParams<typename B::Params>,
                 "microtl::Trainable: this layer has no parameters that can train (its Params "
                 "has no Values: layers/contract.hpp, TrainableParams)");
@@ -151,38 +150,32 @@ struct BiasOnlyLayer : B, BiasOnlyTraits<B> {
   };
 };
 
-// The parameters an int8 layer needs to train its bias: its frozen int8 parameters (in
-// flash), and the scales that turn the int32 bias into real values and back (TFLite's bias
-// quantization, quant::quantize_bias: bias_scale[c] = input_scale * weight_scales[c]).
-// input_scale must be the scale of the activation that flows into the layer: the trainer
-// checks it on every sample (Status::model_mismatch otherwise).
+// The parameters an int8 layer needs to train (its bias, or its weights and bias): its int8
+// parameters as deployed (in flash), and the scales that turn its codes into real values and
+// back: the per-channel weight scales (weight[j] = weight_scales[c] * code[j]) and the input
+// scale (TFLite's bias quantization, quant::quantize_bias: bias_scale[c] = input_scale *
+// weight_scales[c]). input_scale must be the scale of the activation that flows into the
+// layer: the trainer checks it on every sample (Status::model_mismatch otherwise).
+// QuantizedLinear (layers/quantize_linear.hpp) holds all of them.
 template <std::size_t W, std::size_t C>
-struct QuantizedBiasOnlyParams {
+struct QuantizedTrainingParams {
   LinearParams<QInt8, W, C> frozen;
   BorrowedSpan<float, C> weight_scales;
   float input_scale;
 };
+// (The name the bias-only case had first.)
+template <std::size_t W, std::size_t C>
+using QuantizedBiasOnlyParams = QuantizedTrainingParams<W, C>;
 
-// A bound int8 linear layer whose bias alone trains (TinyTL's recipe on an int8 network).
-// The bias trains as real values (float, in RAM); after each update refresh() requantizes it
-// to the int32 bias the int8 kernel uses, with quant::quantize_bias. Weights, multipliers and
-// output quantization stay in flash, untouched.
-template <BoundLayer B>
-struct BiasOnlyQuantizedLayer : B, BiasOnlyTraits<B> {
-  static_assert(std::same_as<typename B::input_element, QInt8> &&
-                    std::same_as<typename B::output_element, QInt8>,
-                "microtl::BiasOnly: this specialisation is for int8 layers");
-  static constexpr std::size_t weight_count = BiasOnlyTraits<B>::weight_count;
-  static constexpr std::size_t bias_count = BiasOnlyTraits<B>::bias_count;
-  // Each bias receives one contribution per output position.
-  static constexpr bool single_gradient_write = false;
-  static constexpr std::size_t backward_saved_bytes = 0;
-
-  // The accumulator bound (B) of train/guard.hpp for this layer's fan-in.
-  static constexpr std::size_t fan_in = weight_count / bias_count;
+// The trained bias of an int8 layer: real values (float, in RAM), and the int32 bias the int8
+// kernel uses, requantized from them by refresh() with quant::quantize_bias. The accumulator
+// bound (B) of train/guard.hpp for the layer's fan-in limits it.
+template <std::size_t W, std::size_t C>
+struct QuantizedBias : TrainedBias<C> {
+  static constexpr std::size_t fan_in = W / C;
   static_assert(guard::bias_limit(fan_in) > 0,
-                "microtl::BiasOnly: the fan-in is too large for an int32 accumulator to hold "
-                "every int8 product sum (train/guard.hpp, bound B)");
+                "microtl: an int8 layer whose fan-in is too large for an int32 accumulator to "
+                "hold every int8 product sum cannot train (train/guard.hpp, bound B)");
   static constexpr std::int32_t bias_limit = guard::bias_limit(fan_in);
   // The same bound on steps = bias * inverse scale, as a float: the largest float not above
   // bias_limit (every float from 2^24 up is an integer, so rounding steps cannot pass it).
@@ -194,62 +187,177 @@ struct BiasOnlyQuantizedLayer : B, BiasOnlyTraits<B> {
     return static_cast<float>(limit);
   }();
 
-  struct State : TrainedBias<bias_count> {
-    using InitParams = QuantizedBiasOnlyParams<weight_count, bias_count>;
-    static constexpr bool keeps_reference = true;  // the model refuses a temporary
-    const InitParams* init_params = nullptr;       // referenced: flash
-    std::array<std::int32_t, bias_count> bias_q{};
-    // 1 / (input_scale * weight_scales[c]) as quant::quantize_bias computes it: kept, so that
-    // neither refresh() nor the guard divide (a double division is a library call on an M4).
-    std::array<float, bias_count> inverse_scale{};
+  using InitParams = QuantizedTrainingParams<W, C>;
+  static constexpr bool keeps_reference = true;  // the model refuses a temporary
+  const InitParams* init_params = nullptr;       // referenced: flash
+  std::array<std::int32_t, C> bias_q{};
+  // 1 / (input_scale * weight_scales[c]) as quant::quantize_bias computes it: kept, so that
+  // neither refresh() nor the guard divide (a double division is a library call on an M4).
+  std::array<float, C> inverse_scale{};
 
-    void init(const InitParams& initial) noexcept {
-      init_params = &initial;
-      for (std::size_t c = 0; c < bias_count; ++c) {
-        inverse_scale[c] = quant::bias_inverse_scale(initial.input_scale, initial.weight_scales[c]);
-        bias_q[c] = initial.frozen.bias[c];
-        this->bias[c] =
-            static_cast<float>(bias_q[c]) * (initial.input_scale * initial.weight_scales[c]);
-      }
+  void init_bias(const InitParams& initial) noexcept {
+    init_params = &initial;
+    for (std::size_t c = 0; c < C; ++c) {
+      inverse_scale[c] = quant::bias_inverse_scale(initial.input_scale, initial.weight_scales[c]);
+      bias_q[c] = initial.frozen.bias[c];
+      this->bias[c] =
+          static_cast<float>(bias_q[c]) * (initial.input_scale * initial.weight_scales[c]);
     }
+  }
+  // The input scale the int8 parameters were made for.
+  float input_scale() const noexcept { return init_params->input_scale; }
+  void refresh_bias() noexcept {
+    for (std::size_t c = 0; c < C; ++c) {
+      bias_q[c] = quant::quantize_bias_steps(this->bias[c] * inverse_scale[c]);
+    }
+  }
+  // (P) on the real bias, and (B) on the int32 bias refresh() would make of it.
+  bool admits_bias(std::size_t c, float value) const noexcept {
+    const float steps = value * inverse_scale[c];
+    return guard::parameter_ok(value) && steps <= bias_steps_limit && steps >= -bias_steps_limit;
+  }
+};
+
+// A bound int8 linear layer whose bias alone trains (TinyTL's recipe on an int8 network),
+// anywhere in the model. Weights, multipliers and output quantization stay in flash,
+// untouched. Its backward is the int8 layer's own (layers/linear_params.hpp): the bias
+// gradient needs the output gradient and the output's clamp mask, never the input, and the
+// input gradient (when a trainable layer lies before it) comes from the int8 weights.
+template <BoundLayer B>
+struct BiasOnlyQuantizedLayer : B, BiasOnlyTraits<B> {
+  static_assert(std::same_as<typename B::input_element, QInt8> &&
+                    std::same_as<typename B::output_element, QInt8>,
+                "microtl::BiasOnly: this specialisation is for int8 layers");
+  static constexpr std::size_t weight_count = BiasOnlyTraits<B>::weight_count;
+  static constexpr std::size_t bias_count = BiasOnlyTraits<B>::bias_count;
+  // Each bias receives one contribution per output position.
+  static constexpr bool single_gradient_write = false;
+  static constexpr std::size_t backward_saved_bytes = 0;
+  // The accumulator bound (B) on its int32 bias (train/guard.hpp), in codes and as a float.
+  static constexpr std::int32_t bias_limit = QuantizedBias<weight_count, bias_count>::bias_limit;
+  static constexpr float bias_steps_limit =
+      QuantizedBias<weight_count, bias_count>::bias_steps_limit;
+
+  struct State : QuantizedBias<weight_count, bias_count> {
+    void init(const typename State::InitParams& initial) noexcept { this->init_bias(initial); }
     typename B::Params params() const noexcept {
-      const auto& frozen = init_params->frozen;
-      return {frozen.weights, bias_q, frozen.multipliers, frozen.output};
+      const auto& frozen = this->init_params->frozen;
+      return {frozen.weights, this->bias_q, frozen.multipliers, frozen.output};
     }
-    // The input scale the int8 parameters were made for.
-    float input_scale() const noexcept { return init_params->input_scale; }
-    void refresh() noexcept {
-      for (std::size_t c = 0; c < bias_count; ++c) {
-        bias_q[c] = quant::quantize_bias_steps(this->bias[c] * inverse_scale[c]);
-      }
-    }
-    // (P) on the real bias, and (B) on the int32 bias refresh() would make of it.
+    void refresh() noexcept { this->refresh_bias(); }
     bool admits(std::size_t /*tensor*/, std::size_t c, float value) const noexcept {
-      const float steps = value * inverse_scale[c];
-      return guard::parameter_ok(value) && steps <= bias_steps_limit && steps >= -bias_steps_limit;
+      return this->admits_bias(c, value);
     }
   };
 
-  // In real units: the output's gradient passes where the requantized output was not
-  // clamped (range.min < y < range.max, the fused activation and saturation); the bias
-  // gradient is its sum over the output positions of each channel:
-  //   db[c] += sum_p dy[p][c] * [range.min < y[p][c] < range.max]
   template <bool InputGrad, GradientSink Sink>
-  static void backward(const typename B::Params&, const ForwardRecord<BiasOnlyQuantizedLayer>& fw,
+  static void backward(const typename B::Params& params,
+                       const ForwardRecord<BiasOnlyQuantizedLayer>& fw,
                        TensorView<float, typename B::output_shape> dy,
-                       TensorView<float, typename B::input_shape>, const Sink& sink) noexcept {
-    static_assert(!InputGrad,
-                  "microtl::BiasOnly on an int8 layer: it must be the earliest trainable layer "
-                  "(gradients through int8 weights into earlier layers are not implemented)");
-    apply_output_activation_grad<BiasOnlyQuantizedLayer, B::activation>(fw, dy);
-    if constexpr (Sink::template wants<linear_tensor::bias>) {
-      constexpr std::size_t positions = B::output_shape::size / bias_count;
-      for (std::size_t p = 0; p < positions; ++p) {
-        const float* g = dy.data() + p * bias_count;
-        sink.template put<linear_tensor::bias>(0, bias_count, [g](std::size_t c) { return g[c]; });
+                       TensorView<float, typename B::input_shape> dx, const Sink& sink) noexcept {
+    B::template backward<InputGrad>(params, fw, dy, dx, sink);
+  }
+};
+
+// A bound int8 linear layer whose weights and bias train (the sparse update of MCUNetV3's
+// Tiny Training Engine: a few chosen layers' weights, int8 in the deployed graph).
+//
+// The update rule, and why:
+//  - a float master copy of the weights, in real units, lives in RAM (4 bytes per weight),
+//    initialised to scale * code; the optimizer updates it like any float parameter;
+//  - after each update refresh() re-derives the int8 codes the kernel runs with (1 byte per
+//    weight, in RAM), with the channel's scale unchanged:
+//      w[j] <- clamp(w[j], -127 s_c, 127 s_c)      (projected onto what a code can hold)
+//      q[j]  = round(w[j] * (1 / s_c))             (half away from zero, in [-127, 127])
+//    and the int32 bias as for BiasOnly;
+//  - the scales, and so the requantization multipliers and the output quantization, never
+//    change: nothing is requantized but the codes, and the multipliers stay in flash.
+// Why a master copy rather than updating the codes in place: a step smaller than half a
+// weight step (s_c / 2) would round to no change at all, and with typical learning rates
+// almost every step is that small; the master copy accumulates them (the price: 4 bytes per
+// trained weight, and 4 more for its gradient). Why no gradient scaling (MCUNetV3's QAS):
+// QAS corrects the gradient of the codes, dL/dq = s dL/dw, whose update would be s^2 times
+// too large relative to the real weight's; here the gradient is taken with respect to the
+// real weight itself (layers/linear_params.hpp, LinearOperands), so it already has the
+// right scale: the update of a float model on the dequantized weights.
+// Why scales stay fixed: the projection keeps every weight representable, and a changed
+// scale would need new multipliers (a double computation, TFLite's rule) and would move every
+// code of the channel; for the small updates of on-device learning the calibrated range
+// holds.
+template <BoundLayer B>
+struct TrainableQuantizedLayer : B {
+  static_assert(std::same_as<typename B::input_element, QInt8> &&
+                    std::same_as<typename B::output_element, QInt8>,
+                "microtl::Trainable: this specialisation is for int8 layers");
+  static_assert(is_linear_params_v<typename B::Params>,
+                "microtl::Trainable: an int8 layer trains when it has weights and a bias "
+                "(Dense, Conv2D, DepthwiseConv2D, Conv1D)");
+  static constexpr std::size_t weight_count = LinearExtents<typename B::Params>::weights;
+  static constexpr std::size_t bias_count = LinearExtents<typename B::Params>::channels;
+  static constexpr bool trainable = true;
+  static constexpr std::array<TrainedTensor, 2> trained_tensors = {
+      {{linear_tensor::weights, weight_count}, {linear_tensor::bias, bias_count}}};
+  static constexpr std::size_t trained_value_count = weight_count + bias_count;
+  // The codes are re-derived after every update (refresh), which the fused SGD step does not
+  // do: such a layer always has its own gradients.
+  static constexpr bool single_gradient_write = false;
+  static constexpr std::size_t backward_saved_bytes = 0;
+  static constexpr std::int32_t bias_limit = QuantizedBias<weight_count, bias_count>::bias_limit;
+  static constexpr float bias_steps_limit =
+      QuantizedBias<weight_count, bias_count>::bias_steps_limit;
+
+  static constexpr std::size_t channel_of(std::size_t j) noexcept {
+    return B::weights_channel_last ? j % bias_count : j / (weight_count / bias_count);
+  }
+
+  struct State : QuantizedBias<weight_count, bias_count> {
+    std::array<float, weight_count> weights{};          // the master copy, real units
+    std::array<std::int8_t, weight_count> weights_q{};  // what the kernel reads
+    std::array<float, bias_count> inverse_weight_scale{};
+
+    void init(const typename State::InitParams& initial) noexcept {
+      this->init_bias(initial);
+      for (std::size_t c = 0; c < bias_count; ++c) {
+        const float s = initial.weight_scales[c];
+        inverse_weight_scale[c] = s == 0.0f ? 0.0f : 1.0f / s;
+      }
+      for (std::size_t j = 0; j < weight_count; ++j) {
+        weights_q[j] = initial.frozen.weights[j];
+        weights[j] = static_cast<float>(weights_q[j]) * initial.weight_scales[channel_of(j)];
       }
     }
-  }
+    typename B::Params params() const noexcept {
+      const auto& frozen = this->init_params->frozen;
+      return {weights_q, this->bias_q, frozen.multipliers, frozen.output};
+    }
+    template <class F>
+    void for_each_trained(F&& f) noexcept {
+      f(tensor_index<linear_tensor::weights>{}, std::span<float, weight_count>(weights));
+      f(tensor_index<linear_tensor::bias>{}, std::span<float, bias_count>(this->bias));
+    }
+    template <class F>
+    void for_each_trained(F&& f) const noexcept {
+      f(tensor_index<linear_tensor::weights>{}, std::span<const float, weight_count>(weights));
+      f(tensor_index<linear_tensor::bias>{}, std::span<const float, bias_count>(this->bias));
+    }
+    void refresh() noexcept {
+      constexpr float kLimit = 127.0f;
+      for (std::size_t j = 0; j < weight_count; ++j) {
+        const std::size_t c = channel_of(j);
+        const float limit = kLimit * this->init_params->weight_scales[c];
+        weights[j] = std::clamp(weights[j], -limit, limit);
+        const float steps = std::clamp(weights[j] * inverse_weight_scale[c], -kLimit, kLimit);
+        weights_q[j] = static_cast<std::int8_t>(quant::detail::round_half_away_from_zero(steps));
+      }
+      this->refresh_bias();
+    }
+    // (P) on every value; (B) on the int32 bias as for BiasOnly. The weights' codes are in
+    // [-127, 127] whatever the value (the projection), so (B) holds for them by construction.
+    bool admits(std::size_t tensor, std::size_t i, float value) const noexcept {
+      return tensor == linear_tensor::bias ? this->admits_bias(i, value)
+                                           : guard::parameter_ok(value);
+    }
+  };
 };
 
 }  // namespace layers
@@ -258,7 +366,9 @@ template <class Spec>
 struct Trainable {
   static constexpr bool fuses_activation = fuses_activation_v<Spec>;
   template <ShapeType S, ActivationElement E, quant::Activation A = quant::Activation::none>
-  using bind = layers::TrainableLayer<bind_spec_t<Spec, S, E, A>>;
+  using bind = std::conditional_t<std::same_as<E, QInt8>,
+                                  layers::TrainableQuantizedLayer<bind_spec_t<Spec, S, E, A>>,
+                                  layers::TrainableLayer<bind_spec_t<Spec, S, E, A>>>;
 };
 
 template <class Spec>

@@ -51,9 +51,7 @@ constexpr bool check_backward_layer() {
   static_assert(L::placement == OutputPlacement::view || BackwardLayer<L>,
                 "microtl::Trainer: a layer between the loss and the earliest trainable layer has "
                 "no backward pass (it lacks backward_saved_bytes or backward<InputGrad, Sink>; "
-                "see layers/contract.hpp). int8 Dense and convolutions there must be "
-                "BiasOnly<...>; int8 pools, activations, Sigmoid, Tanh, Flatten, Reshape and "
-                "the Dequantize pass gradients.");
+                "see layers/contract.hpp)");
   if constexpr (is_trainable_v<L>) {
     static_assert(TrainableLayer<L>,
                   "microtl::Trainer: this trainable layer does not meet TrainableLayer "
