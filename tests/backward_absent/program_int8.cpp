@@ -48,7 +48,7 @@ constexpr bool last_conv_trains = true;
 #endif
 
 using Model = mtl::Sequential<
-    mtl::Input<mtl::Shape<12, 12, 1>, mtl::QInt8>,                            //
+    mtl::Input<mtl::Shape<12, 12, 1>, mtl::QInt8>,                             //
     FirstConv<mtl::Conv2D<4, mtl::Kernel<3>, mtl::Padding::same>>, mtl::ReLU,  // 12x12x4
     mtl::MaxPool2D<2>,                                                         // 6x6x4
     LastConv<mtl::Conv2D<4, mtl::Kernel<3>, mtl::Padding::same>>, mtl::ReLU,   // 6x6x4
@@ -73,8 +73,8 @@ constexpr mtl::quant::QuantParams q_image{1.0f / 127.0f, 0};
 constexpr mtl::quant::QuantParams q_conv0{0.02f, -128};
 constexpr mtl::quant::QuantParams q_conv1{0.05f, -128};
 
-constexpr auto conv0 =
-    mtl::quantize_linear<mtl::ChannelAxis::leading>(pattern<36>(1), pattern<4>(2), q_image, q_conv0);
+constexpr auto conv0 = mtl::quantize_linear<mtl::ChannelAxis::leading>(
+    pattern<36>(1), pattern<4>(2), q_image, q_conv0);
 constexpr auto conv1 = mtl::quantize_linear<mtl::ChannelAxis::leading>(
     pattern<144>(3), pattern<4>(4), q_conv0, q_conv1);
 constexpr auto w2 = pattern<288>(5);
