@@ -533,15 +533,15 @@ float cross_entropy(const float* logits, std::size_t label) {
 // One SGD step of a Trainable Dense before a frozen Residual: the step equals -lr times the
 // gradient of the whole model's loss, measured by central differences through forward().
 TEST_CASE("Residual: a trainable layer before a frozen block gets the model's gradient") {
-  // F widens to 8 inside: its scratch (32 + 32 + 16 bytes) exceeds the two gradient buffers.
+  // F widens to 8 inside: its scratch (32 + 32 + 16 bytes) exceeds the gradients.
   using Model = Sequential<Input<Shape<3>>, Trainable<Dense<3>>, Residual<Dense<8>, Tanh, Dense<3>>,
                            Dense<2>>;
   using T = Trainer<Model, SoftmaxCrossEntropy, SGD>;
   static_assert(T::first_trainable == 0);
   // The block's scratch in the training arena's shared region (free during the forward pass).
-  static_assert(T::plan.region_scratch_bytes == al(Model::layer<1>::scratch_bytes));
-  static_assert(T::plan.region_scratch_bytes > 2 * T::plan.gradient_buffer_bytes);
-  static_assert(T::training_arena_bytes >= T::plan.shared_offset + T::plan.region_scratch_bytes);
+  static_assert(T::plan.region_bytes == al(Model::layer<1>::scratch_bytes));
+  static_assert(T::plan.region_bytes > T::plan.gradient_bytes);
+  static_assert(T::training_arena_bytes >= T::plan.shared_offset + T::plan.region_bytes);
   microtl_test::Xorshift32 rng(1404);
   static const RandomLinear<9, 3> head(rng);
   static const RandomLinear<24, 8> f1(rng);

@@ -85,13 +85,17 @@ static_assert(SavesForBackward<MaxNormalizeLayer<Shape<4>, float>>);
 using Net = Sequential<Input<Shape<3>>, Trainable<Dense<4>>, MaxNormalize, Trainable<Dense<2>>>;
 using Plain = Sequential<Input<Shape<3>>, Trainable<Dense<4>>, Sigmoid, Trainable<Dense<2>>>;
 using T = Trainer<Net, MeanSquaredError, SGD>;
-// The training plan gives the layer its bytes, and nothing else changes.
+// The training plan gives the layer its bytes and keeps its input, which its backward reads
+// (it declares no backward_reads_input: layers/contract.hpp); a Sigmoid reads only its output,
+// so the Dense<4> output before it only passes. Nothing else changes.
 static_assert(T::saved_activation_bytes ==
               Trainer<Plain, MeanSquaredError, SGD>::saved_activation_bytes +
-                  align_up(sizeof(SavedState), MICROTL_ALIGNMENT));
+                  align_up(sizeof(SavedState), MICROTL_ALIGNMENT) +
+                  align_up(4 * sizeof(float), MICROTL_ALIGNMENT));
 static_assert(T::training_arena_bytes ==
               Trainer<Plain, MeanSquaredError, SGD>::training_arena_bytes +
-                  align_up(sizeof(SavedState), MICROTL_ALIGNMENT));
+                  align_up(sizeof(SavedState), MICROTL_ALIGNMENT) +
+                  align_up(4 * sizeof(float), MICROTL_ALIGNMENT));
 
 }  // namespace
 

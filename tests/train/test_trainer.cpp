@@ -101,23 +101,24 @@ struct MlpInit {
 
 // Training memory, worked out by hand for the benchmark network 64 -> 32 (ReLU) -> 10 with
 // plain SGD (no optimizer state), 8-byte alignment:
-//   all trainable: gradients (64*32 + 32 + 32*10 + 10) * 4 = 9640; saved outputs 32*4 + 10*4
-//     = 168; two gradient buffers of max(32, 10 outputs; 32 = the second layer's input) * 4
-//     = 128 each -> 9640 + 168 + 256 = 10064
-//   last only: gradients (320 + 10) * 4 = 1320; saved: the frozen layer's output (features)
-//     128 + 40 = 168; gradient buffers of 10 * 4 = 40 each -> 1320 + 168 + 80 = 1568
+//   all trainable: gradients (64*32 + 32 + 32*10 + 10) * 4 = 9640; kept outputs 32*4 (the
+//     ReLU's derivative, the second layer's weight gradient) + 10*4 (the loss) = 168; the
+//     largest backward step's two gradients: the second layer's dy and dx, (10 + 32) * 4 = 168
+//     (the first layer's input gradient is never computed) -> 9640 + 168 + 168 = 9976
+//   last only: gradients (320 + 10) * 4 = 1320; kept: the frozen layer's output (features)
+//     128 + 40 = 168; gradients: the last layer's dy alone, 10 * 4 = 40 -> 1320 + 168 + 40
+//     = 1528
 //   with SGD momentum the state adds one float per trainable value: +9640 / +1320.
 template <class First, class Opt>
 using BenchTrainer = Trainer<Sequential<Input<Shape<64>>, First, ReLU, Trainable<Dense<10>>>,
                              SoftmaxCrossEntropy, Opt>;
 static_assert(MICROTL_ALIGNMENT != 8 ||
-              BenchTrainer<Trainable<Dense<32>>, SGD>::training_arena_bytes == 10064);
-static_assert(MICROTL_ALIGNMENT != 8 || BenchTrainer<Dense<32>, SGD>::training_arena_bytes == 1568);
+              BenchTrainer<Trainable<Dense<32>>, SGD>::training_arena_bytes == 9976);
+static_assert(MICROTL_ALIGNMENT != 8 || BenchTrainer<Dense<32>, SGD>::training_arena_bytes == 1528);
 static_assert(MICROTL_ALIGNMENT != 8 ||
-              BenchTrainer<Trainable<Dense<32>>, SGDMomentum>::training_arena_bytes ==
-                  10064 + 9640);
+              BenchTrainer<Trainable<Dense<32>>, SGDMomentum>::training_arena_bytes == 9976 + 9640);
 static_assert(MICROTL_ALIGNMENT != 8 ||
-              BenchTrainer<Dense<32>, SGDMomentum>::training_arena_bytes == 1568 + 1320);
+              BenchTrainer<Dense<32>, SGDMomentum>::training_arena_bytes == 1528 + 1320);
 static_assert(BenchTrainer<Dense<32>, Adam>::optimizer_state_bytes == 2 * 1320);
 using Cnn = Sequential<Input<Shape<6, 6, 1>>, Trainable<Conv2D<2, Kernel<3>, Padding::same>>, ReLU,
                        MaxPool2D<2>, Flatten, Trainable<Dense<3>>>;

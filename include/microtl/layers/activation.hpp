@@ -27,6 +27,7 @@ struct ActivationLayer : LayerBase<S, E, E, OutputPlacement::in_place> {
   // |dx| <= |dy| value by value (the derivative is 0 or 1): train/fused_guard.hpp.
   static constexpr bool nonexpanding_gradient = true;
   static constexpr const char* name = A == quant::Activation::relu ? "ReLU" : "ReLU6";
+  static constexpr bool backward_reads_input = false;  // the output tells the same
 
   // The kernels of kernels/portable/activations.hpp:
   // float:  y = max(x, 0)                      (ReLU6: min(max(x, 0), 6))

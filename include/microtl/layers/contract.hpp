@@ -153,6 +153,33 @@ concept BackwardLayer = BoundLayer<L> && requires {
 template <class L>
 concept SavesForBackward = BackwardLayer<L> && requires { &L::save_for_backward; };
 
+// What a backward pass reads of its forward record, for the training memory plan
+// (graph/training_plan.hpp): an activation no backward pass reads is not kept from the
+// forward pass to the backward pass (TinyTL's point: a bias gradient needs no input).
+//
+//   static constexpr bool backward_reads_input;    reads ForwardRecord::x (a weight
+//                                                  gradient, a max pool's argmax)
+//   static constexpr bool backward_reads_output;   reads ForwardRecord::y (an activation's
+//                                                  derivative, an int8 output's clamp)
+// Optional: a layer that does not declare one reads it (the safe default). A layer that
+// declares false must not touch that view: it may point at memory reused by then.
+template <class L>
+inline constexpr bool backward_reads_input_v = [] {
+  if constexpr (requires { L::backward_reads_input; }) {
+    return static_cast<bool>(L::backward_reads_input);
+  } else {
+    return true;
+  }
+}();
+template <class L>
+inline constexpr bool backward_reads_output_v = [] {
+  if constexpr (requires { L::backward_reads_output; }) {
+    return static_cast<bool>(L::backward_reads_output);
+  } else {
+    return true;
+  }
+}();
+
 // ---------------------------------------------------------------------------------------
 // TrainableLayer: a bound layer whose parameters (or some of their tensors) train, made by
 // the wrappers in train/trainable.hpp (Trainable<...>, BiasOnly<...>).

@@ -125,6 +125,12 @@ inline void apply_output_activation_grad(const ForwardRecord<L>& forward,
   }
 }
 
+// Whether apply_output_activation_grad reads the output: always for int8 (the clamp of the
+// codes, saturation included), for float only when an activation is fused.
+template <ActivationElement OutE, quant::Activation A>
+inline constexpr bool output_activation_grad_reads_y =
+    !std::is_same_v<OutE, float> || A != quant::Activation::none;
+
 // Layer specs that can absorb a following ReLU / ReLU6 into their output stage (Dense,
 // convolutions, pools) say so; the Sequential then binds them with that activation and drops
 // the separate activation layer, as TFLite's fused activations do.

@@ -172,6 +172,10 @@ struct LinearLayerBase : LayerBase<S, E> {
   // Where the output channel sits in the weights: first (Dense [Out][In], Conv2D
   // [F][KH][KW][C], Conv1D [F][K][C]) unless the layer says otherwise (DepthwiseConv2D).
   static constexpr bool weights_channel_last = false;
+  // Frozen, the backward pass needs the weights and the output's clamp only: the input is
+  // read for a weight gradient (Trainable<...> says so).
+  static constexpr bool backward_reads_input = false;
+  static constexpr bool backward_reads_output = output_activation_grad_reads_y<E, A>;
 
   template <class L = Layer>
   static quant_info_t<E> forward(const typename L::Params& params, input_view_t<L> in,

@@ -44,6 +44,9 @@ struct Pool2DLayer : LayerBase<S, E> {
   using output_shape = Shape<kernels::output_size(height, PH, Stride, Pad),
                              kernels::output_size(width, PW, Stride, Pad), channels>;
   static constexpr const char* name = Kind == PoolKind::max ? "MaxPool2D" : "AvgPool2D";
+  // The max pool finds each window's maximum in its input again; the average needs nothing.
+  static constexpr bool backward_reads_input = Kind == PoolKind::max;
+  static constexpr bool backward_reads_output = output_activation_grad_reads_y<E, A>;
 
   static quant_info_t<E> forward(const NoParams&, input_view_t<Pool2DLayer> in, quant_info_t<E> q,
                                  output_view_t<Pool2DLayer> out, std::span<std::byte>) noexcept {
@@ -143,6 +146,8 @@ struct GlobalAvgPool2DLayer : LayerBase<S, E> {
 
   using output_shape = Shape<channels>;
   static constexpr const char* name = "GlobalAvgPool2D";
+  static constexpr bool backward_reads_input = false;
+  static constexpr bool backward_reads_output = output_activation_grad_reads_y<E, A>;
 
   static quant_info_t<E> forward(const NoParams&, input_view_t<GlobalAvgPool2DLayer> in,
                                  quant_info_t<E> q, output_view_t<GlobalAvgPool2DLayer> out,

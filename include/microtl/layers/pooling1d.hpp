@@ -72,6 +72,8 @@ struct OnOneRow {
   }
 
   static constexpr std::size_t backward_saved_bytes = Image::backward_saved_bytes;
+  static constexpr bool backward_reads_input = backward_reads_input_v<Image>;
+  static constexpr bool backward_reads_output = backward_reads_output_v<Image>;
   template <bool InputGrad, GradientSink Sink>
   static void backward(const Params& params, const ForwardRecord<OnOneRow>& forward,
                        TensorView<float, Out> dy, TensorView<float, S> dx,

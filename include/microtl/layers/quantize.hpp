@@ -29,6 +29,7 @@ struct QuantizeLayer : LayerBase<S, float, QInt8> {
   // The output's quantization parameters (chosen by calibration).
   using Params = quant::QuantParams;
   static constexpr const char* name = "Quantize";
+  static constexpr bool backward_reads_input = false;
 
   static quant::QuantParams forward(const Params& params, input_view_t<QuantizeLayer> in, NoQuant,
                                     output_view_t<QuantizeLayer> out,
@@ -59,6 +60,8 @@ struct DequantizeLayer : LayerBase<S, QInt8, float> {
                 "microtl::Dequantize: its input must be int8 (QInt8), it is float");
   using output_shape = S;
   static constexpr const char* name = "Dequantize";
+  static constexpr bool backward_reads_input = false;
+  static constexpr bool backward_reads_output = false;
 
   static NoQuant forward(const NoParams&, input_view_t<DequantizeLayer> in, quant::QuantParams q,
                          output_view_t<DequantizeLayer> out, std::span<std::byte>) noexcept {

@@ -173,6 +173,7 @@ struct SmoothActivationLayer {
   //   Sigmoid:  dy/dx = y (1 - y)        Tanh:  dy/dx = 1 - y^2
   //   dx = dy * dy/dx
   static constexpr std::size_t backward_saved_bytes = 0;
+  static constexpr bool backward_reads_input = false;  // the derivative is a function of y
   template <bool InputGrad, GradientSink Sink>
   static void backward(const Params&, const ForwardRecord<SmoothActivationLayer>& forward,
                        TensorView<float, S> dy, TensorView<float, S> dx, const Sink&) noexcept {

@@ -73,6 +73,7 @@ struct TrainableLayer : B {
   using Values = typename B::Params::Values;
 
   static constexpr bool trainable = true;
+  static constexpr bool backward_reads_input = true;  // the weight gradient
   static constexpr auto trained_tensors = Values::tensors;
   static constexpr std::size_t trained_value_count = [] {
     std::size_t count = 0;
@@ -302,6 +303,7 @@ struct TrainableQuantizedLayer : B {
   // do: such a layer always has its own gradients.
   static constexpr bool single_gradient_write = false;
   static constexpr std::size_t backward_saved_bytes = 0;
+  static constexpr bool backward_reads_input = true;  // the weight gradient
   static constexpr std::int32_t bias_limit = QuantizedBias<weight_count, bias_count>::bias_limit;
   static constexpr float bias_steps_limit =
       QuantizedBias<weight_count, bias_count>::bias_steps_limit;

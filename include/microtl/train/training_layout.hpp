@@ -41,7 +41,9 @@ constexpr graph::TrainingFootprint footprint_of() noexcept {
           trained_values_of_v<L>,
           saved,
           L::input_shape::size * sizeof(float),
-          L::output_shape::size * sizeof(float)};
+          L::output_shape::size * sizeof(float),
+          backward_reads_input_v<L>,
+          backward_reads_output_v<L>};
 }
 
 // Layer I runs backward in a training step: it must be a view or a BackwardLayer. (The
@@ -170,7 +172,8 @@ struct TrainingLayout {
   static constexpr std::size_t parameter_grad_bytes = plan.parameter_grad_bytes;
   static constexpr std::size_t optimizer_state_bytes = plan.optimizer_state_bytes;
   static constexpr std::size_t saved_activation_bytes = plan.saved_activation_bytes;
-  static constexpr std::size_t gradient_buffer_bytes = 2 * plan.gradient_buffer_bytes;
+  // Both gradients of the largest backward step (graph/training_plan.hpp).
+  static constexpr std::size_t gradient_buffer_bytes = plan.gradient_bytes;
   using TrainingArena = Arena<training_arena_bytes>;
 };
 

@@ -125,7 +125,7 @@ class TrainingPass {
   template <GradientPolicy Policy>
   void backward(float learning_rate) noexcept {
     static_assert(Policy != GradientPolicy::sgd_check, "microtl: use backward_check");
-    backward_layer<layer_count - 1, Policy>(0, learning_rate);
+    backward_layer<layer_count - 1, Policy>(learning_rate);
   }
 
   // The fused SGD step (sgd_in_place) computed without writing: 0 when every new value
@@ -133,7 +133,7 @@ class TrainingPass {
   float backward_check(float learning_rate) noexcept {
     float poison = 0.0f;
     check_poison_ = &poison;
-    backward_layer<layer_count - 1, GradientPolicy::sgd_check>(0, learning_rate);
+    backward_layer<layer_count - 1, GradientPolicy::sgd_check>(learning_rate);
     check_poison_ = nullptr;
     return poison;
   }
@@ -173,8 +173,10 @@ class TrainingPass {
     void after(const void*, InQuant, const Out*, OutQuant) const noexcept {}
   };
 
-  // The trainable part: every output to its saved slot; int8 quantizations kept for the
-  // backward pass; layers that keep bytes of their own save them.
+  // The trainable part: kept outputs to their slots, passing ones (and kernel scratch) to
+  // the shared region, free during this forward pass (the prefix is done, the gradients do
+  // not exist yet); int8 quantizations kept for the backward pass; layers that keep bytes of
+  // their own save them.
   struct RegionPolicy {
     TrainingPass& t;
     template <std::size_t I>
@@ -182,11 +184,10 @@ class TrainingPass {
       using Out = storage_t<typename layer<I>::output_element>;
       return t.template at<Out>(plan.activation_offset[I]);
     }
-    // Kernel scratch (a Residual's inner chain) in the shared region: free during this
-    // forward pass (the prefix is done, the gradients do not exist yet).
     template <std::size_t I>
     std::span<std::byte> scratch() const noexcept {
-      return {t.base_ + plan.shared_offset, layer<I>::scratch_bytes};
+      return {t.base_ + plan.shared_offset + plan.region.scratch_offset[I],
+              layer<I>::scratch_bytes};
     }
     template <std::size_t I, class InQuant, class Out, class OutQuant>
     void after(const void*, InQuant, const Out*, OutQuant out_quant) const noexcept {
@@ -219,6 +220,9 @@ class TrainingPass {
       return region_quant_[I - 1];
     }
   }
+  // (An activation that was not kept (graph/training_plan.hpp) is seen where it passed during
+  // the forward pass, in the shared region: by the backward pass the gradients have written
+  // over it. The layer declared that its backward does not read it.)
   template <std::size_t I>
   ForwardRecord<layer<I>> record() const noexcept {
     using L = layer<I>;
@@ -290,17 +294,16 @@ class TrainingPass {
     return sink;
   }
 
+  // dL/dy and dL/dx of each layer at the ends of the shared region the plan gives them.
   template <std::size_t I, GradientPolicy Policy>
-  void backward_layer(std::size_t current, float learning_rate) noexcept {
+  void backward_layer(float learning_rate) noexcept {
     using L = layer<I>;
-    std::size_t next = current;
     if constexpr (L::placement != OutputPlacement::view) {
       constexpr bool input_grad = I > first_trainable;
-      next = 1 - current;
       const auto dy = TensorView<float, typename L::output_shape>::unchecked(
-          at<float>(plan.shared_offset + current * plan.gradient_buffer_bytes));
+          at<float>(plan.shared_offset + plan.output_grad_offset[I]));
       const auto dx = TensorView<float, typename L::input_shape>::unchecked(
-          at<float>(plan.shared_offset + next * plan.gradient_buffer_bytes));
+          at<float>(plan.shared_offset + plan.input_grad_offset[I]));
       if constexpr (is_trainable_v<L>) {
         const auto sink = sink_of<I, Policy>(learning_rate);
         L::template backward<input_grad>(model_.template parameters<I>(), record<I>(), dy, dx,
@@ -311,7 +314,7 @@ class TrainingPass {
       }
     }
     if constexpr (I > first_trainable) {
-      backward_layer<I - 1, Policy>(next, learning_rate);
+      backward_layer<I - 1, Policy>(learning_rate);
     }
   }
 
