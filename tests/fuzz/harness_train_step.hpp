@@ -364,6 +364,45 @@ struct Int8ConvLane {
   }();
 };
 
+// Two int8 convolutions trained through each other (issue 15): the first's bias trains and
+// receives its gradient through the second, whose weights train (a float master copy and the
+// int8 codes derived from it), then the float head.
+using Int8Chain =
+    Sequential<Input<Shape<4, 4, 1>, QInt8>, BiasOnly<Conv2D<2, Kernel<3>, Padding::same>>, ReLU,
+               Trainable<Conv2D<2, Kernel<3>, Padding::same>>, Flatten, Dequantize,
+               Trainable<Dense<2>>>;
+inline constexpr quant::QuantParams int8_chain_middle{0.04f, -10};  // int8_conv_bias_only's output
+
+inline const layers::QuantizedTrainingParams<36, 2>& int8_chain_trained_conv() {
+  static const QuantizedLinear<36, 2> quantized = [] {
+    std::array<float, 36> w{};
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      w[i] = static_cast<float>(static_cast<int>((i * 5U) % 13U) - 6) * 0.08f;
+    }
+    const std::array<float, 2> b = {-0.1f, 0.15f};
+    return quantize_linear<ChannelAxis::leading>(std::span<const float, 36>(w),
+                                                 std::span<const float, 2>(b), int8_chain_middle,
+                                                 quant::QuantParams{0.05f, 2});
+  }();
+  static const LinearParams<QInt8, 36, 2> frozen = quantized.params();
+  static const layers::QuantizedTrainingParams<36, 2> params{frozen, quantized.weight_scales,
+                                                             int8_chain_middle.scale};
+  return params;
+}
+
+struct Int8ChainLane {
+  static constexpr const char* name = "int8 chain";
+  using Model = Int8Chain;
+  static constexpr std::size_t classes = 2;
+  static Model make() {
+    return Model(int8_conv_input, int8_conv_bias_only(), int8_chain_trained_conv(), head64);
+  }
+  using Input = std::array<std::int8_t, 16>;
+  static Input input(const Record& r) { return r.codes<16>(); }
+  static Status cause(const Input&) { return Status::ok; }
+  static constexpr std::array<Input, 3> probes = Int8ConvLane::probes;
+};
+
 // ---------------------------------------------------------------------------------------
 // The invariant, and bit-exact snapshots of everything a refused step must not change.
 // ---------------------------------------------------------------------------------------
@@ -1003,6 +1042,7 @@ Failure run_with(ByteReader& in, std::size_t batch, std::uint32_t epoch_seed) {
   LaneRun<MlpLane, Optimizer> mlp(sets[0], batch);
   LaneRun<Int8DenseLane, Optimizer> dense(sets[0], batch);
   LaneRun<Int8ConvLane, Optimizer> conv(sets[0], batch);
+  LaneRun<Int8ChainLane, Optimizer> chain(sets[0], batch);
   const auto for_lanes = [&](auto&& f) -> Failure {
     if (const Failure failure = f(mlp)) {
       return failure;
@@ -1010,7 +1050,10 @@ Failure run_with(ByteReader& in, std::size_t batch, std::uint32_t epoch_seed) {
     if (const Failure failure = f(dense)) {
       return failure;
     }
-    return f(conv);
+    if (const Failure failure = f(conv)) {
+      return failure;
+    }
+    return f(chain);
   };
   if (const Failure f = for_lanes([&](auto& lane) { return lane.set(sets[current]); })) {
     return f;
