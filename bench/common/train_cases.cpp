@@ -60,7 +60,65 @@ void step(T* trainer) {
   (void)trainer->step(typename T::model_input_view(sample), label);
 }
 
-const std::array<microtl_bench::TrainCase, 4> cases = {{
+// A small int8 CNN with a float head (16x16x1 -> conv 8 + ReLU -> pool -> conv 16 + ReLU ->
+// pool -> 256 features -> Dense 10), trained three ways: the head alone, the head and every
+// conv's bias (the gradient runs back through both int8 convs), the head and the second
+// conv's weights (issue 15).
+template <template <class> class First, template <class> class Second>
+using Cnn =
+    mtl::Sequential<mtl::Input<mtl::Shape<16, 16, 1>, mtl::QInt8>,
+                    First<mtl::Conv2D<8, mtl::Kernel<3>, mtl::Padding::same>>, mtl::ReLU,
+                    mtl::MaxPool2D<2>, Second<mtl::Conv2D<16, mtl::Kernel<3>, mtl::Padding::same>>,
+                    mtl::ReLU, mtl::MaxPool2D<2>, mtl::Flatten, mtl::Dequantize,
+                    mtl::Trainable<mtl::Dense<10>>>;
+template <class Spec>
+using Frozen = Spec;
+using CnnHead = Cnn<Frozen, Frozen>;
+using CnnBiases = Cnn<mtl::BiasOnly, mtl::BiasOnly>;
+using CnnConv2 = Cnn<Frozen, mtl::Trainable>;
+using CnnHeadTrainer = mtl::Trainer<CnnHead, mtl::SoftmaxCrossEntropy, mtl::SGD, true>;
+using CnnBiasesTrainer = mtl::Trainer<CnnBiases, mtl::SoftmaxCrossEntropy, mtl::SGD, true>;
+using CnnConv2Trainer = mtl::Trainer<CnnConv2, mtl::SoftmaxCrossEntropy, mtl::SGD, true>;
+
+constexpr mtl::quant::QuantParams cnn_input{1.0f / 255.0f, -128};
+constexpr mtl::quant::QuantParams cnn_conv1_out{0.02f, -128};
+constexpr mtl::quant::QuantParams cnn_conv2_out{0.03f, -128};
+mtl::QuantizedLinear<72, 8> cnn_conv1{};
+mtl::QuantizedLinear<1152, 16> cnn_conv2{};
+std::array<float, 2560> cnn_head_w{};
+std::array<float, 10> cnn_head_b{};
+std::array<std::int8_t, 256> cnn_sample{};
+mtl::LinearParams<float, 2560, 10> cnn_head{cnn_head_w, cnn_head_b};
+// The convs' parameters, made once they are quantized (params() copies the output's
+// quantization).
+struct CnnParams {
+  mtl::LinearParams<mtl::QInt8, 72, 8> p1 = cnn_conv1.params();
+  mtl::LinearParams<mtl::QInt8, 1152, 16> p2 = cnn_conv2.params();
+  mtl::layers::QuantizedTrainingParams<72, 8> t1{p1, cnn_conv1.weight_scales, cnn_input.scale};
+  mtl::layers::QuantizedTrainingParams<1152, 16> t2{p2, cnn_conv2.weight_scales,
+                                                    cnn_conv1_out.scale};
+};
+alignas(CnnParams) std::byte cnn_params_storage[sizeof(CnnParams)];
+
+alignas(CnnHead) std::byte cnn_head_model_storage[sizeof(CnnHead)];
+alignas(CnnBiases) std::byte cnn_biases_model_storage[sizeof(CnnBiases)];
+alignas(CnnConv2) std::byte cnn_conv2_model_storage[sizeof(CnnConv2)];
+alignas(CnnHeadTrainer) std::byte cnn_head_trainer_storage[sizeof(CnnHeadTrainer)];
+alignas(CnnBiasesTrainer) std::byte cnn_biases_trainer_storage[sizeof(CnnBiasesTrainer)];
+alignas(CnnConv2Trainer) std::byte cnn_conv2_trainer_storage[sizeof(CnnConv2Trainer)];
+CnnHeadTrainer::TrainingArena cnn_head_arena;
+CnnBiasesTrainer::TrainingArena cnn_biases_arena;
+CnnConv2Trainer::TrainingArena cnn_conv2_arena;
+CnnHeadTrainer* cnn_head_trainer = nullptr;
+CnnBiasesTrainer* cnn_biases_trainer = nullptr;
+CnnConv2Trainer* cnn_conv2_trainer = nullptr;
+
+template <class T>
+void step_cnn(T* trainer) {
+  (void)trainer->step(typename T::model_input_view(cnn_sample), label);
+}
+
+const std::array<microtl_bench::TrainCase, 7> cases = {{
     {"train_mlp_64_32_10_full", FullTrainer::training_arena_bytes, [] { step(full_trainer); },
      [] { return full_trainer->last_loss(); }},
     {"train_mlp_64_32_10_last", LastTrainer::training_arena_bytes, [] { step(last_trainer); },
@@ -69,6 +127,12 @@ const std::array<microtl_bench::TrainCase, 4> cases = {{
      [] { step(full_unguarded); }, [] { return full_unguarded->last_loss(); }},
     {"train_mlp_64_32_10_last_unguarded", LastUnguarded::training_arena_bytes,
      [] { step(last_unguarded); }, [] { return last_unguarded->last_loss(); }},
+    {"train_cnn_int8_head", CnnHeadTrainer::training_arena_bytes,
+     [] { step_cnn(cnn_head_trainer); }, [] { return cnn_head_trainer->last_loss(); }},
+    {"train_cnn_int8_biases", CnnBiasesTrainer::training_arena_bytes,
+     [] { step_cnn(cnn_biases_trainer); }, [] { return cnn_biases_trainer->last_loss(); }},
+    {"train_cnn_int8_conv2_weights", CnnConv2Trainer::training_arena_bytes,
+     [] { step_cnn(cnn_conv2_trainer); }, [] { return cnn_conv2_trainer->last_loss(); }},
 }};
 
 }  // namespace
@@ -100,6 +164,39 @@ void train_setup() {
       FullUnguarded(*full_u, mtl::SGD{0.01f, 0.0f}, full_unguarded_arena);
   last_unguarded = new (last_unguarded_storage)
       LastUnguarded(*last_u, mtl::SGD{0.01f, 0.0f}, last_unguarded_arena);
+
+  // The int8 CNN: its convs quantized from random float weights (TFLite's rules), its head
+  // and an image drawn the same way.
+  std::array<float, 72> w1_cnn{};
+  std::array<float, 8> b1_cnn{};
+  std::array<float, 1152> w2_cnn{};
+  std::array<float, 16> b2_cnn{};
+  for (auto& v : w1_cnn)
+    v = 0.5f * next();
+  for (auto& v : b1_cnn)
+    v = 0.05f * next();
+  for (auto& v : w2_cnn)
+    v = 0.2f * next();
+  for (auto& v : b2_cnn)
+    v = 0.05f * next();
+  for (auto& v : cnn_head_w)
+    v = 0.1f * next();
+  for (auto& v : cnn_sample)
+    v = static_cast<std::int8_t>(static_cast<int>(rng.next() % 256u) - 128);
+  cnn_conv1 =
+      mtl::quantize_linear<mtl::ChannelAxis::leading>(w1_cnn, b1_cnn, cnn_input, cnn_conv1_out);
+  cnn_conv2 =
+      mtl::quantize_linear<mtl::ChannelAxis::leading>(w2_cnn, b2_cnn, cnn_conv1_out, cnn_conv2_out);
+  const CnnParams& c = *new (cnn_params_storage) CnnParams;
+  auto* head_model = new (cnn_head_model_storage) CnnHead(cnn_input, c.p1, c.p2, cnn_head);
+  auto* biases_model = new (cnn_biases_model_storage) CnnBiases(cnn_input, c.t1, c.t2, cnn_head);
+  auto* conv2_model = new (cnn_conv2_model_storage) CnnConv2(cnn_input, c.p1, c.t2, cnn_head);
+  cnn_head_trainer = new (cnn_head_trainer_storage)
+      CnnHeadTrainer(*head_model, mtl::SGD{0.01f, 0.0f}, cnn_head_arena);
+  cnn_biases_trainer = new (cnn_biases_trainer_storage)
+      CnnBiasesTrainer(*biases_model, mtl::SGD{0.01f, 0.0f}, cnn_biases_arena);
+  cnn_conv2_trainer = new (cnn_conv2_trainer_storage)
+      CnnConv2Trainer(*conv2_model, mtl::SGD{0.01f, 0.0f}, cnn_conv2_arena);
 }
 
 std::span<const TrainCase> train_cases() {

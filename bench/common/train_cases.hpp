@@ -6,6 +6,11 @@
 //   train_mlp_64_32_10_last   only the second trains (the first is frozen: no gradient code
 //                             and no gradient memory for it)
 //   ..._unguarded             the same without the divergence guard (its cost is the difference)
+// and of a small int8 CNN with a float head (train_cases.cpp), trained three ways:
+//   train_cnn_int8_head           the head only (the convs run forward only)
+//   train_cnn_int8_biases         the head and both convs' biases (int8 BiasOnly; the
+//                                 gradient runs back through the second conv and the pools)
+//   train_cnn_int8_conv2_weights  the head and the second conv's weights (int8 Trainable)
 #pragma once
 
 #include <cstddef>

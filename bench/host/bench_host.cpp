@@ -63,7 +63,7 @@ TEST_CASE("int8 kernels, one call each", "[benchmark]") {
 TEST_CASE("training steps, dense 64 -> 32 -> 10, batch 1", "[benchmark]") {
   microtl_bench::train_setup();
   const auto cases = microtl_bench::train_cases();
-  REQUIRE(cases.size() == 4);
+  REQUIRE(cases.size() == 7);
   BENCHMARK("train_mlp_64_32_10_full") {
     cases[0].step();
     return cases[0].loss();
@@ -71,5 +71,29 @@ TEST_CASE("training steps, dense 64 -> 32 -> 10, batch 1", "[benchmark]") {
   BENCHMARK("train_mlp_64_32_10_last") {
     cases[1].step();
     return cases[1].loss();
+  };
+}
+
+TEST_CASE("training steps, int8 CNN 16x16x1 with a float head, batch 1", "[benchmark]") {
+  microtl_bench::train_setup();
+  const auto cases = microtl_bench::train_cases();
+  REQUIRE(cases.size() == 7);
+  for (std::size_t k = 4; k < 7; ++k) {
+    cases[k].step();
+    const float first = cases[k].loss();
+    cases[k].step();
+    CHECK(cases[k].loss() < first);  // each way of training learns
+  }
+  BENCHMARK("train_cnn_int8_head") {
+    cases[4].step();
+    return cases[4].loss();
+  };
+  BENCHMARK("train_cnn_int8_biases") {
+    cases[5].step();
+    return cases[5].loss();
+  };
+  BENCHMARK("train_cnn_int8_conv2_weights") {
+    cases[6].step();
+    return cases[6].loss();
   };
 }
