@@ -289,3 +289,66 @@ TEST_CASE("int8 backward: Quantize passes the gradient where it did not clamp") 
   const std::array<float, 6> expected = {0.0f, 0.0f, 3.0f, 4.0f, 5.0f, 0.0f};
   CHECK(dx == expected);
 }
+
+namespace {
+
+// A parameterless int8 layer (pool, activation) against the float layer on the dequantized
+// input: the same input gradient, exactly (the same routing and the same float arithmetic:
+// dequantization is monotonic, so a max pool picks the same tap; an int8 ReLU's output code at
+// the zero point is a float 0).
+template <class Spec, class S, quant::Activation A = quant::Activation::none>
+int stateless_mismatches(std::uint32_t seed) {
+  using L8 = bind_spec_t<Spec, S, QInt8, A>;
+  using LF = bind_spec_t<Spec, S, float, A>;
+  using In = typename LF::input_shape;
+  using Out = typename LF::output_shape;
+  microtl_test::Xorshift32 rng(seed);
+  const quant::QuantParams q{0.05f, rng.uniform_int(-10, 10)};
+  std::array<std::int8_t, In::size> x8{};
+  microtl_test::fill_int8s(x8, rng, -120, 120);  // no output at the ends of the code range
+  std::array<float, In::size> x{};
+  for (std::size_t i = 0; i < In::size; ++i) {
+    x[i] = quant::dequantize(x8[i], q);
+  }
+  std::array<float, Out::size> u{};
+  microtl_test::fill_floats(u, rng, -1.0f, 1.0f);
+
+  std::array<std::int8_t, Out::size> y8{};
+  const auto y_quant = L8::forward(NoParams{}, TensorView<const std::int8_t, In>(x8), q,
+                                   TensorView<std::int8_t, Out>(y8), std::span<std::byte>());
+  std::array<float, Out::size> y{};
+  (void)LF::forward(NoParams{}, TensorView<const float, In>(x), NoQuant{},
+                    TensorView<float, Out>(y), std::span<std::byte>());
+  std::array<float, Out::size> dy8 = u;
+  std::array<float, Out::size> dyf = u;
+  std::array<float, In::size> dx8{};
+  std::array<float, In::size> dxf{};
+  L8::template backward<true>(NoParams{},
+                              ForwardRecord<L8>{TensorView<const std::int8_t, In>(x8), q,
+                                                TensorView<const std::int8_t, Out>(y8), y_quant,
+                                                {}},
+                              TensorView<float, Out>(dy8), TensorView<float, In>(dx8),
+                              NoGradients{});
+  LF::template backward<true>(
+      NoParams{},
+      ForwardRecord<LF>{TensorView<const float, In>(x), NoQuant{},
+                        TensorView<const float, Out>(y), NoQuant{}, {}},
+      TensorView<float, Out>(dyf), TensorView<float, In>(dxf), NoGradients{});
+  int mismatches = 0;
+  for (std::size_t i = 0; i < In::size; ++i) {
+    mismatches += dx8[i] == dxf[i] ? 0 : 1;
+  }
+  return mismatches;
+}
+
+}  // namespace
+
+TEST_CASE("int8 backward: pools and activations against the float layer, exactly") {
+  CHECK(stateless_mismatches<MaxPool2D<2>, Shape<4, 6, 3>>(161) == 0);
+  CHECK(stateless_mismatches<MaxPool2D<3, 2, Padding::same>, Shape<5, 5, 2>>(162) == 0);
+  CHECK(stateless_mismatches<AvgPool2D<2>, Shape<4, 4, 3>>(163) == 0);
+  CHECK(stateless_mismatches<GlobalAvgPool2D, Shape<3, 4, 5>>(164) == 0);
+  CHECK(stateless_mismatches<MaxPool2D<2>, Shape<4, 4, 2>, Activation::relu>(165) == 0);
+  CHECK(stateless_mismatches<ReLU, Shape<20>>(166) == 0);
+  CHECK(stateless_mismatches<ReLU6, Shape<20>>(167) == 0);
+}
