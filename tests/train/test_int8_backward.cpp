@@ -324,16 +324,21 @@ int stateless_mismatches(std::uint32_t seed) {
   std::array<float, In::size> dx8{};
   std::array<float, In::size> dxf{};
   L8::template backward<true>(NoParams{},
-                              ForwardRecord<L8>{TensorView<const std::int8_t, In>(x8), q,
-                                                TensorView<const std::int8_t, Out>(y8), y_quant,
+                              ForwardRecord<L8>{TensorView<const std::int8_t, In>(x8),
+                                                q,
+                                                TensorView<const std::int8_t, Out>(y8),
+                                                y_quant,
                                                 {}},
                               TensorView<float, Out>(dy8), TensorView<float, In>(dx8),
                               NoGradients{});
-  LF::template backward<true>(
-      NoParams{},
-      ForwardRecord<LF>{TensorView<const float, In>(x), NoQuant{},
-                        TensorView<const float, Out>(y), NoQuant{}, {}},
-      TensorView<float, Out>(dyf), TensorView<float, In>(dxf), NoGradients{});
+  LF::template backward<true>(NoParams{},
+                              ForwardRecord<LF>{TensorView<const float, In>(x),
+                                                NoQuant{},
+                                                TensorView<const float, Out>(y),
+                                                NoQuant{},
+                                                {}},
+                              TensorView<float, Out>(dyf), TensorView<float, In>(dxf),
+                              NoGradients{});
   int mismatches = 0;
   for (std::size_t i = 0; i < In::size; ++i) {
     mismatches += dx8[i] == dxf[i] ? 0 : 1;

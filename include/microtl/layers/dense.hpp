@@ -57,9 +57,12 @@ struct DenseLayer : LinearLayerBase<DenseLayer<S, E, Units, A>, S, E, A> {
   static constexpr bool single_gradient_write = true;
   // dW = g x^T, db = g (train/fused_guard.hpp bounds the fused SGD step from g and x).
   static constexpr bool outer_product_gradient = true;
+  // (Always inlined into the trainer's backward walk, as it was before int8 layers shared it:
+  // a call here costs the training figures of bench/README.md a dozen instructions a step.)
   template <bool InputGrad, GradientSink Sink>
-  static void backward_linear(const LinearOperands<E, Units>& ops, const float* g, float* dx,
-                              const Sink& sink) noexcept {
+  [[gnu::always_inline]] static void backward_linear(const LinearOperands<E, Units>& ops,
+                                                     const float* g, float* dx,
+                                                     const Sink& sink) noexcept {
     if constexpr (std::same_as<E, float>) {
       if constexpr (InputGrad) {
         kernels::dense_input_grad_f32<in_features, Units>(
