@@ -314,6 +314,14 @@ TEST_CASE("int8 training: Trainable int8 conv weights follow the float model's g
   CHECK(rebooted.state<kConv2>().bias_q == state.bias_q);
 }
 
+// A parameter blob of one choice never loads into another (io/model_signature.hpp).
+static_assert(io::model_signature<Int8Model<AsIs, Trainable>>() !=
+              io::model_signature<Int8Model<AsIs, BiasOnly>>());
+static_assert(io::model_signature<Int8Model<BiasOnly, AsIs>>() !=
+              io::model_signature<Int8Model<AsIs, BiasOnly>>());
+static_assert(io::model_signature<Int8Model<AsIs, AsIs>>() !=
+              io::model_signature<Int8Model<AsIs, BiasOnly>>());
+
 TEST_CASE("int8 training: a weight pushed past its channel's range is projected back") {
   static Fixture f(34);
   using M8 = Int8Model<AsIs, Trainable>;
