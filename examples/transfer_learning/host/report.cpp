@@ -305,7 +305,7 @@ std::string ratio_text(double cloud, double device) {
 struct StrategyRow {
   std::string name;
   std::vector<Fields> device, cloud;
-  const Fields* line = nullptr;  // scripts/demo's STRATEGY line
+  Fields line;  // scripts/demo's STRATEGY line
 };
 
 std::string strategy_trains(const std::string& name) {
@@ -872,10 +872,8 @@ int main(int argc, char** argv) {
       rows.back().name = f.count("name") != 0 ? f.at("name") : "?";
       rows.back().device = read_log(f.count("device") != 0 ? f.at("device") : "", "DEMO");
       rows.back().cloud = read_log(f.count("cloud") != 0 ? f.at("cloud") : "", "CLOUD");
+      rows.back().line = f;
     }
-    const auto strategy_lines = read_log(args["strategies"], "STRATEGY");
-    for (std::size_t i = 0; i < rows.size(); ++i)
-      rows[i].line = &strategy_lines[i];
     r << "## Learning strategies\n\n";
     r << "What the device trains, side by side: each strategy is a firmware of its own "
          "(`MICROTL_DEMO_STRATEGY`, config.hpp; `scripts/demo --strategy NAME` makes it the run "
@@ -928,8 +926,8 @@ int main(int argc, char** argv) {
       bool accuracy_equal = a != nullptr && ca != nullptr;
       for (const char* key : {"accuracy", "old_classes", "new_classes"})
         accuracy_equal = accuracy_equal && text(a, key) == text(ca, key);
-      const double differ = number(row.line, "store_differ");
-      const double stored = number(row.line, "store_bytes");
+      const double differ = number(&row.line, "store_differ");
+      const double stored = number(&row.line, "store_bytes");
       std::string same = std::string("losses of ") + std::to_string(epochs_compared) +
                          " epochs: " + (losses ? "equal" : "**differ**") +
                          "; final accuracy: " + (accuracy_equal ? "equal" : "**differs**") +
@@ -947,7 +945,7 @@ int main(int argc, char** argv) {
         << " (" << thousands(number(m, "cache_bytes_per_sample")) << ", "
         << strategy_cache(row.name) << ") | " << thousands(number(m, "model_state")) << " | "
         << thousands(ram) << " | " << (fits ? "yes" : "**no** (fits_256k=0)") << " | "
-        << thousands(number(row.line, "elf_data") + number(row.line, "elf_bss")) << " | "
+        << thousands(number(&row.line, "elf_data") + number(&row.line, "elf_bss")) << " | "
         << thousands(number(l, "session_instructions")) << " (" << thousands(train_insn) << " + "
         << thousands(extract_insn) << ") | " << energy_text(s_learn * cpu_w) << " | "
         << energy_text(s_all * cpu_w) << " | " << same << " |\n";
