@@ -58,6 +58,8 @@ Cache cache;
 // strategy), a buffer of its own.
 constexpr bool kStagesInArena = DeviceTrainer::training_arena_bytes >= Store::payload_bytes;
 constexpr std::size_t kStagingBytes = kStagesInArena ? 0 : Store::payload_bytes;
+static_assert(kStagesInArena || kStrategy != Strategy::head,
+              "the default strategy checks a stored blob in its training arena: no RAM of its own");
 
 // What the model and its learning take in RAM, against an nRF52840's 256 KB (the linked
 // ELF's sections are checked as well, by scripts/demo and a test).
@@ -71,8 +73,8 @@ static_assert(kLearningRam <= 192 * 1024 || kStrategy != Strategy::head,
               "firmware on a 256 KB part");
 
 // The first test images' int8 features must be the integers the host computed. (Where the
-// cache keeps them: the head strategy. The others cache another activation; their device and
-// host must end with the same learned parameters, byte for byte: scripts/demo compares them.)
+// cache keeps them: the head strategy. The others cache another activation; scripts/demo
+// compares what device and host learned, byte for byte, in the report's strategies table.)
 using ReferenceFeatures = std::remove_cvref_t<decltype(gen::reference_features[0])>;
 inline constexpr bool kCachesFeatures =
     std::is_same_v<CachedSample<DeviceTrainer>, ReferenceFeatures>;
