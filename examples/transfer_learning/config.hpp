@@ -26,11 +26,29 @@
 #ifndef MICROTL_DEMO_LEARNING_RATE
 #define MICROTL_DEMO_LEARNING_RATE 0.01f
 #endif
+#ifndef MICROTL_DEMO_STRATEGY
+#define MICROTL_DEMO_STRATEGY head  // what learns on the device: last, head, biases or conv3
+#endif
 #ifndef MICROTL_DEMO_TEST_PER_CLASS
 #define MICROTL_DEMO_TEST_PER_CLASS 50  // test images per class for the accuracy figures
 #endif
 
 namespace demo {
+
+// The learning strategies (model.hpp builds the device model of each):
+//   last    the last layer only (Dense 32 -> 10; Dense 144 -> 32 frozen, float)
+//   head    the float head, both Dense layers (the default)
+//   biases  the head and the int32 biases of the three int8 convolutions (BiasOnly)
+//   conv3   the head and the last int8 convolution's weights and bias (Trainable, through a
+//           float master copy whose int8 codes are re-derived after each update)
+enum class Strategy { last, head, biases, conv3 };
+inline constexpr Strategy kStrategy = Strategy::MICROTL_DEMO_STRATEGY;
+constexpr const char* strategy_name(Strategy s) {
+  return s == Strategy::last     ? "last"
+         : s == Strategy::head   ? "head"
+         : s == Strategy::biases ? "biases"
+                                 : "conv3";
+}
 
 inline constexpr std::size_t kSamplesPerClass = MICROTL_DEMO_SAMPLES_PER_CLASS;
 inline constexpr int kEpochs = MICROTL_DEMO_EPOCHS;

@@ -53,10 +53,17 @@ struct Accuracy {
   }
 };
 
+// What the trainer's feature cache keeps of one sample (the strategy's, config.hpp): the int8
+// 144 features (head), the float hidden activation (last), the int8 image (biases) or the
+// int8 output of the second pool (conv3).
 template <class Trainer>
-std::size_t predict(Trainer& trainer, const std::array<std::int8_t, kFeatures>& features) {
+using CachedSample = std::array<typename Trainer::cache_element, Trainer::cache_shape::size>;
+
+template <class Trainer>
+std::size_t predict(Trainer& trainer, const CachedSample<Trainer>& features) {
   const auto logits = trainer.predict_cached(
-      mtl::TensorView<const std::int8_t, typename Trainer::cache_shape>(features));
+      mtl::TensorView<const typename Trainer::cache_element, typename Trainer::cache_shape>(
+          features));
   std::size_t best = 0;
   for (std::size_t k = 1; k < kClasses; ++k) {
     best = logits[k] > logits[best] ? k : best;
@@ -64,23 +71,25 @@ std::size_t predict(Trainer& trainer, const std::array<std::int8_t, kFeatures>& 
   return best;
 }
 
-// The first `per_class` images of each class in the stream, through the extractor and the
-// current head. `reference(index, features)` sees every image's int8 features (the device
-// compares the first ones with the host's).
+// The first `per_class` images of each class in the stream, through the frozen layers and the
+// trained ones. `reference(index, features)` sees every image's cached sample (the device
+// compares the first ones' int8 features with the host's).
 template <class Trainer, class Stream, class Reference>
 mtl::Status evaluate(Trainer& trainer, Stream& stream, std::size_t per_class, Accuracy& accuracy,
                      Reference reference) {
   MICROTL_TRY(stream.open());
   accuracy = {};
   std::array<std::int8_t, 784> image{};
-  std::array<std::int8_t, kFeatures> features{};
+  CachedSample<Trainer> features{};
   std::uint8_t label = 0;
   std::uint32_t index = 0;
   while (stream.more() && accuracy.images() < per_class * kClasses) {
     MICROTL_TRY(stream.next(image, label));
     if (accuracy.total[label] < per_class || reference.wants(index)) {
-      trainer.extract_cached(typename Trainer::model_input_view(image),
-                             mtl::TensorView<std::int8_t, typename Trainer::cache_shape>(features));
+      trainer.extract_cached(
+          typename Trainer::model_input_view(image),
+          mtl::TensorView<typename Trainer::cache_element, typename Trainer::cache_shape>(
+              features));
       if (!reference.check(index, features)) {
         ++accuracy.reference_mismatches;
       }
@@ -96,7 +105,10 @@ mtl::Status evaluate(Trainer& trainer, Stream& stream, std::size_t per_class, Ac
 
 struct NoReference {
   bool wants(std::uint32_t) const { return false; }
-  bool check(std::uint32_t, const std::array<std::int8_t, kFeatures>&) const { return true; }
+  template <class Sample>
+  bool check(std::uint32_t, const Sample&) const {
+    return true;
+  }
 };
 
 // Streams training samples into the cache until it holds `per_class` of every class;

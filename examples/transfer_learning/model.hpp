@@ -23,6 +23,8 @@
 
 #include <microtl/microtl.hpp>
 
+#include "config.hpp"
+
 #ifndef MICROTL_DEMO_HIDDEN
 #define MICROTL_DEMO_HIDDEN 32
 #endif
@@ -56,20 +58,22 @@ constexpr float pixel_to_float(std::uint8_t p) {
   return static_cast<float>(p) / 255.0f;
 }
 
-// `Train` wraps the layers that train: mtl::Trainable on the host (everything trains
-// during pretraining), or nothing (frozen).
+// `Train1..3` wrap the convolutions that train: mtl::Trainable on the host (everything trains
+// during pretraining), mtl::BiasOnly or mtl::Trainable on the device for the strategies that
+// train the int8 extractor (config.hpp), or nothing (frozen).
 template <class Spec>
 using Frozen = Spec;
 
-template <class E, template <class> class Train = Frozen>
+template <class E, template <class> class Train1 = Frozen, template <class> class Train2 = Train1,
+          template <class> class Train3 = Train2>
 using Extractor =
-    mtl::Sequential<mtl::Input<mtl::Shape<28, 28, 1>, E>,                                   //
-                    Train<mtl::Conv2D<8, mtl::Kernel<3>, mtl::Padding::same>>, mtl::ReLU,   //
-                    mtl::MaxPool2D<2>,                                                      //
-                    Train<mtl::Conv2D<16, mtl::Kernel<3>, mtl::Padding::same>>, mtl::ReLU,  //
-                    mtl::MaxPool2D<2>,                                                      //
-                    Train<mtl::Conv2D<16, mtl::Kernel<3>, mtl::Padding::same>>, mtl::ReLU,  //
-                    mtl::MaxPool2D<2>,                                                      //
+    mtl::Sequential<mtl::Input<mtl::Shape<28, 28, 1>, E>,                                    //
+                    Train1<mtl::Conv2D<8, mtl::Kernel<3>, mtl::Padding::same>>, mtl::ReLU,   //
+                    mtl::MaxPool2D<2>,                                                       //
+                    Train2<mtl::Conv2D<16, mtl::Kernel<3>, mtl::Padding::same>>, mtl::ReLU,  //
+                    mtl::MaxPool2D<2>,                                                       //
+                    Train3<mtl::Conv2D<16, mtl::Kernel<3>, mtl::Padding::same>>, mtl::ReLU,  //
+                    mtl::MaxPool2D<2>,                                                       //
                     mtl::Flatten>;
 
 template <class Input>
@@ -81,10 +85,44 @@ using FloatModel =
     mtl::Sequential<Extractor<float, mtl::Trainable>, mtl::Trainable<mtl::Dense<kHidden>>,
                     mtl::ReLU, mtl::Trainable<mtl::Dense<kClasses>>>;
 
-// On the device: int8 extractor in flash, dequantized features, float head in RAM.
-using DeviceModel =
-    mtl::Sequential<Extractor<mtl::QInt8>, mtl::Dequantize, mtl::Trainable<mtl::Dense<kHidden>>,
-                    mtl::ReLU, mtl::Trainable<mtl::Dense<kClasses>>>;
+// On the device: int8 extractor in flash, dequantized features, float head in RAM; what
+// trains is the strategy's (config.hpp). The wrappers keep every layer's position, so the
+// layer indices below hold for every strategy.
+template <class Spec>
+using BiasOnly = mtl::BiasOnly<Spec>;
+template <class Spec>
+using Trainable = mtl::Trainable<Spec>;
+template <Strategy S>
+struct StrategyModel;
+template <>
+struct StrategyModel<Strategy::last> {
+  using type = mtl::Sequential<Extractor<mtl::QInt8>, mtl::Dequantize, mtl::Dense<kHidden>,
+                               mtl::ReLU, mtl::Trainable<mtl::Dense<kClasses>>>;
+};
+template <>
+struct StrategyModel<Strategy::head> {
+  using type =
+      mtl::Sequential<Extractor<mtl::QInt8>, mtl::Dequantize, mtl::Trainable<mtl::Dense<kHidden>>,
+                      mtl::ReLU, mtl::Trainable<mtl::Dense<kClasses>>>;
+};
+template <>
+struct StrategyModel<Strategy::biases> {
+  using type = mtl::Sequential<Extractor<mtl::QInt8, BiasOnly>, mtl::Dequantize,
+                               mtl::Trainable<mtl::Dense<kHidden>>, mtl::ReLU,
+                               mtl::Trainable<mtl::Dense<kClasses>>>;
+};
+template <>
+struct StrategyModel<Strategy::conv3> {
+  using type = mtl::Sequential<Extractor<mtl::QInt8, Frozen, Frozen, Trainable>, mtl::Dequantize,
+                               mtl::Trainable<mtl::Dense<kHidden>>, mtl::ReLU,
+                               mtl::Trainable<mtl::Dense<kClasses>>>;
+};
+using DeviceModel = StrategyModel<kStrategy>::type;
+// Whether a strategy trains convolution 1, 2, 3 (then its constructor argument carries the
+// scales of its int8 codes: deployed.hpp).
+constexpr bool trains_conv(Strategy s, std::size_t conv) {
+  return s == Strategy::biases || (s == Strategy::conv3 && conv == 3);
+}
 
 static_assert(std::is_same_v<Extractor<float>::output_shape, mtl::Shape<kFeatures>>);
 
@@ -93,11 +131,20 @@ static_assert(std::is_same_v<Extractor<float>::output_shape, mtl::Shape<kFeature
 inline constexpr std::size_t kConv1 = 0, kConv2 = 2, kConv3 = 4;
 inline constexpr std::size_t kHostDense1 = 7, kHostDense2 = 8;
 inline constexpr std::size_t kDeviceDense1 = 8, kDeviceDense2 = 9;
+// The strategies' wrappers shift no layer: what trains is where these indices say.
+static_assert(mtl::is_trainable_v<DeviceModel::layer<kConv1>> == trains_conv(kStrategy, 1));
+static_assert(mtl::is_trainable_v<DeviceModel::layer<kConv2>> == trains_conv(kStrategy, 2));
+static_assert(mtl::is_trainable_v<DeviceModel::layer<kConv3>> == trains_conv(kStrategy, 3));
+static_assert(mtl::is_trainable_v<DeviceModel::layer<kDeviceDense1>> ==
+              (kStrategy != Strategy::last));
+static_assert(mtl::is_trainable_v<DeviceModel::layer<kDeviceDense2>>);
 
 // The on-device trainer: plain SGD, one sample at a time, fused into the backward pass
-// (MicroTL's own recipe, momentum 0.9 and weight decay 2e-4 over mini-batches of 4, reached
-// the same accuracy with several times the work per sample: a separate update pass over all
-// 4,970 values, which also moves the weights of rows a ReLU switched off).
+// (last and head; an int8 layer that trains has its own gradients, so biases and conv3 take
+// the separate update step of the same rule) (MicroTL's own recipe, momentum 0.9 and weight decay
+// 2e-4 over mini-batches of 4, reached the same accuracy with several times the work per sample: a
+// separate update pass over all 4,970 values, which also moves the weights of rows a ReLU switched
+// off).
 using DeviceTrainer = mtl::Trainer<DeviceModel, mtl::SoftmaxCrossEntropy, mtl::SGD>;
 
 }  // namespace demo

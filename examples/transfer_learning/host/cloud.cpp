@@ -2,11 +2,21 @@
 // and trains the new head itself: here the host runs the very same learning session as the
 // device (learning.hpp, same model, same samples, same recipe) and measures its wall time.
 //
-//   demo_cloud --data DIR
+// The strategy (config.hpp) is a compile-time choice: demo_cloud runs the default, and
+// demo_cloud_<strategy> (host/CMakeLists.txt) each of the others, as the firmware does.
+//
+//   demo_cloud --data DIR [--store FILE]
+//
+// --store: after learning, the parameter storage image, as the device's parameter flash holds
+// it after its own session (ParameterStore over storage of the same geometry): scripts/demo
+// compares the two files byte for byte.
 #include <chrono>
 #include <cstdio>
 #include <initializer_list>
 #include <string>
+
+#include "microtl/io/parameter_store.hpp"
+#include "microtl/io/ram_storage.hpp"
 
 #include "../config.hpp"
 #include "../learning.hpp"
@@ -73,20 +83,43 @@ void print_epoch(DeviceTrainer& trainer, DatasetStream& test, const Cache& cache
     clock->start += spent;
 }
 
+// The parameter storage image after one save of the learned parameters into erased storage:
+// what the device's parameter flash file holds after its session (board::FileStorage: 256-byte
+// sectors, byte writes, erased to 0xFF).
+bool write_store(const DeviceModel& model, const std::string& path) {
+  using Store = mtl::io::ParameterStore<DeviceModel, mtl::io::Geometry<256, 1>>;
+  using Storage = mtl::io::RamStorage<Store::storage_bytes, 256, 1>;
+  static Storage storage;
+  if (Store::save(model, storage) != mtl::Status::ok)
+    return false;
+  static std::array<std::byte, Store::storage_bytes> image;
+  if (storage.read(0, image) != mtl::Status::ok)
+    return false;
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr)
+    return false;
+  const bool written = std::fwrite(image.data(), 1, image.size(), f) == image.size();
+  return std::fclose(f) == 0 && written;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string data_dir = "/usr/share/datasets/fashion-mnist";
+  std::string store_file;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--data")
       data_dir = argv[i + 1];
+    if (std::string(argv[i]) == "--store")
+      store_file = argv[i + 1];
   }
   Dataset train;
   Dataset test;
   if (!load_dataset(data_dir, "train", train) || !load_dataset(data_dir, "t10k", test)) {
     return 1;
   }
-  static DeviceModel model(kInputQuant, conv1, conv2, conv3, head1, head2);
+  static DeviceModel model(kInputQuant, conv1_argument, conv2_argument, conv3_argument, head1,
+                           head2);
   static DeviceTrainer::TrainingArena arena;
   static Cache cache;
   DeviceTrainer trainer(model, head_optimizer(), arena, kBatch);
@@ -124,5 +157,7 @@ int main(int argc, char** argv) {
   if (evaluate(trainer, test_stream, kTestPerClass, after, NoReference{}) != mtl::Status::ok)
     return 1;
   print_accuracy("CLOUD", "after", after);
+  if (!store_file.empty() && !write_store(model, store_file))
+    return 1;
   return 0;
 }

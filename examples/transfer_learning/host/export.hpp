@@ -2,8 +2,9 @@
 //
 // The header defines, in namespace demo::generated, constexpr arrays: the int8 extractor's
 // weights, int32 biases, per-channel multipliers and activation parameters (const data: in
-// flash on the device), the float head's pretrained parameters (copied into RAM when the
-// model is built, since they train), reference features for the bit-exactness test, and
+// flash on the device), the scales of the codes (weights per channel, input: read only by the
+// strategies that train an int8 layer), the float head's pretrained parameters (copied into RAM
+// when the model is built, since they train), reference features for the bit-exactness test, and
 // the figures measured on the host. Floats are written with 9 significant digits, which
 // round-trips every float exactly.
 #pragma once
@@ -80,7 +81,14 @@ void write_conv(std::FILE* f, const char* name, const mtl::QuantizedLinear<W, C>
               });
   std::fprintf(f, "inline constexpr mtl::quant::QuantParams %s_output{", name);
   print_float(f, q.output.scale);
-  std::fprintf(f, ", %ld};\n\n", static_cast<long>(q.output.zero_point));
+  std::fprintf(f, ", %ld};\n", static_cast<long>(q.output.zero_point));
+  // The scales of the codes, for the strategies that train an int8 layer (deployed.hpp): the
+  // per-channel weight scales and the input's quantization.
+  std::snprintf(id, sizeof id, "%s_weight_scales", name);
+  write_array(f, "float", id, q.weight_scales, print_float);
+  std::fprintf(f, "inline constexpr mtl::quant::QuantParams %s_input{", name);
+  print_float(f, q.input.scale);
+  std::fprintf(f, ", %ld};\n\n", static_cast<long>(q.input.zero_point));
 }
 
 }  // namespace detail
