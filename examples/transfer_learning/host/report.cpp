@@ -621,8 +621,10 @@ int main(int argc, char** argv) {
     r << "### Accuracy per epoch\n\n![accuracy of the old, new and all classes per epoch]"
          "(accuracy.svg)\n\n";
     r << "The device evaluates only before and after learning; the curve is the host's replay of "
-         "the device's session (`demo_cloud` runs the same learning, bit for bit, and evaluates "
-         "the test set after every epoch). Checked in this run: the replay's loss equals the "
+         "the device's session (`demo_cloud` runs the same learning code on the same samples, and "
+         "evaluates the test set after every epoch; its floats can part from the device's in the "
+         "last bits: see Learning strategies, host = device). Checked in this run: the replay's "
+         "loss equals the "
          "device's at every epoch ("
       << (losses_equal ? "yes" : "**NO**")
       << "), and its last epoch's accuracy equals the device's "
