@@ -55,3 +55,24 @@ static_assert(MICROTL_ALIGNMENT >= 4 && (MICROTL_ALIGNMENT & (MICROTL_ALIGNMENT 
 #endif
 static_assert(MICROTL_USE_DSP_KERNELS == 0 || MICROTL_USE_DSP_KERNELS == 1,
               "MICROTL_USE_DSP_KERNELS must be 0 or 1");
+
+// MICROTL_FUSED_MULTIPLY_ADD: 1 makes every multiply-add of the library's float arithmetic
+// (kernels/float_math.hpp's fused_mac: the float dense kernels, the SGD updates, exp and log)
+// one fused operation, rounded once; 0 makes it a multiply and an add, each rounded. Default:
+// 1 where the target has a fused instruction (a Cortex-M FPU: M4F, M7, M33, M55; x86 with
+// FMA3; AArch64), else 0. Setting 1 elsewhere calls the C library's fmaf: exact where the C
+// library's is (glibc; not newlib's, which rounds twice), but slow.
+//
+// Two builds compute the same float bits when they agree on this setting and neither
+// contracts a * b + c on its own (-ffp-contract=off, or a target without a fused
+// instruction). That is how the transfer-learning demo's host replays a Cortex-M4F session
+// bit for bit: it sets 1 on the host and builds both sides with -ffp-contract=off.
+#ifndef MICROTL_FUSED_MULTIPLY_ADD
+#if (defined(__ARM_FP) && (__ARM_FP & 4)) || defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+#define MICROTL_FUSED_MULTIPLY_ADD 1
+#else
+#define MICROTL_FUSED_MULTIPLY_ADD 0
+#endif
+#endif
+static_assert(MICROTL_FUSED_MULTIPLY_ADD == 0 || MICROTL_FUSED_MULTIPLY_ADD == 1,
+              "MICROTL_FUSED_MULTIPLY_ADD must be 0 or 1");

@@ -1,9 +1,9 @@
 // The float dense kernels (kernels/float_linear.hpp; on FPU cores the VLDM/VFMA assembly of
 // kernels/arm/float_linear.hpp):
 //  - bit for bit against a plain loop written here with the kernels' stated arithmetic (one
-//    multiply-add chain per output in a fixed order; fused, std::fma, where the FPU fuses,
-//    a multiply and an add elsewhere), for shapes with and without the 8-column and 4-row
-//    tails, and rows skipped for a zero gradient;
+//    multiply-add chain per output in a fixed order; fused, std::fma, where
+//    MICROTL_FUSED_MULTIPLY_ADD, a multiply and an add elsewhere), for shapes with and without the
+//    8-column and 4-row tails, and rows skipped for a zero gradient;
 //  - within float rounding of a double-precision reference (the arithmetic itself);
 //  - hand-computed values.
 #include <doctest/doctest.h>
@@ -24,7 +24,7 @@ using microtl::quant::Activation;
 
 // The kernels' multiply-add, written independently of them.
 float reference_mac(float acc, float a, float b) {
-#if MICROTL_ARM_FLOAT_KERNELS
+#if MICROTL_FUSED_MULTIPLY_ADD
   return std::fma(a, b, acc);
 #else
   const float product = a * b;  // rounded on its own: no contraction into an fma

@@ -67,8 +67,8 @@ using Cache = mtl::FeatureCache<DeviceTrainer, kSamplesPerClass * kClasses>;
 
 // After an epoch: the test set's accuracy with the head as it is now (the report's chart of
 // accuracy per epoch; this replays the device's session, the same code on the same samples:
-// its last line is the device's result where the two agree, which the report checks; their
-// floats can differ in the last bits, REPORT.md says why). Evaluating touches nothing the next
+// the same floats too, so its last line is the device's result, which the report checks).
+// Evaluating touches nothing the next
 // epoch uses, and the time it takes is
 // moved out of the given clocks, so the measured session stays the learning alone.
 void print_epoch(DeviceTrainer& trainer, DatasetStream& test, const Cache& cache, int epoch,

@@ -9,10 +9,10 @@
 //
 // The arithmetic, the same on every target: each output is one multiply-add chain in a
 // fixed order (forward: from b[o] over i ascending; input gradient: over o ascending), and
-// each T[o][i] one multiply-add. On cores with a single-precision FPU every multiply-add is
-// fused (rounded once: VFMA / VFMS, kernels/arm/float_linear.hpp, eight columns of four
-// rows per pass); elsewhere it is a multiply and an add (no FMA unit: a fused one would be a
-// slow library call).
+// each T[o][i] one multiply-add: fused_mac (kernels/float_math.hpp), fused where
+// MICROTL_FUSED_MULTIPLY_ADD (by default where the target has a fused instruction),
+// otherwise a multiply and an add. On cores with a single-precision FPU the loops are
+// assembly (VFMA / VFMS, kernels/arm/float_linear.hpp, eight columns of four rows per pass).
 //
 // A row whose g[o] (or s[o]) is zero adds nothing: the input gradient and the add / subtract
 // updates skip it (after a ReLU, about half the rows of a hidden layer). Skipping is exact
@@ -24,22 +24,10 @@
 #include <span>
 
 #include "microtl/kernels/arm/float_linear.hpp"
+#include "microtl/kernels/float_math.hpp"
 #include "microtl/quant/activation.hpp"
 
 namespace microtl::kernels {
-
-// acc + a * b: fused where the FPU fuses it in one instruction (as the Arm kernels do);
-// elsewhere the product is rounded on its own (a statement of its own: a compiler may
-// contract a * b + c written as one expression into a fused one, Clang even when it folds
-// constants).
-[[gnu::always_inline]] inline float fused_mac(float acc, float a, float b) noexcept {
-#if MICROTL_ARM_FLOAT_KERNELS
-  return __builtin_fmaf(a, b, acc);
-#else
-  const float product = a * b;
-  return acc + product;
-#endif
-}
 
 enum class OuterOp { set, add, subtract };
 

@@ -5,8 +5,10 @@
 //   Tanh:     y = (e^x - e^-x) / (e^x + e^-x)  in (-1, 1)
 //
 // float: no intermediate can overflow, so every finite x gives a finite y. Sigmoid takes
-//   e^-|x| <= 1 only: y = 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) for x < 0; Tanh is
-//   std::tanh, which saturates to +-1.
+//   e^-|x| <= 1 only: y = 1 / (1 + e^-x) for x >= 0 and e^x / (1 + e^x) for x < 0, with the
+//   library's exp (kernels/float_math.hpp: the same bits on every target); Tanh is
+//   std::tanh, which saturates to +-1 (the C library's: it can differ between targets in the
+//   last bit).
 // int8: TFLite's reference integer kernels (reference_integer_ops::Logistic / Tanh, what
 //   TFLite Micro runs), bit-exact, with gemmlowp's fixed-point logistic and tanh. The output
 //   quantization is fixed by TFLite: Sigmoid scale 1/256, zero point -128 (y = (q + 128) / 256);
@@ -26,6 +28,7 @@
 
 #include "microtl/core/shape.hpp"
 #include "microtl/core/tensor_view.hpp"
+#include "microtl/kernels/float_math.hpp"
 #include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/quant/fixed_point.hpp"
@@ -117,9 +120,9 @@ struct SmoothActivationLayer {
   static float apply(float x) noexcept {
     if constexpr (Kind == SmoothKind::sigmoid) {
       if (x >= 0.0f) {
-        return 1.0f / (1.0f + std::exp(-x));
+        return 1.0f / (1.0f + kernels::exp_f32(-x));
       }
-      const float e = std::exp(x);
+      const float e = kernels::exp_f32(x);
       return e / (1.0f + e);
     } else {
       return std::tanh(x);

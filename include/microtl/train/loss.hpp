@@ -9,6 +9,7 @@
 #include <span>
 
 #include "microtl/core/status.hpp"
+#include "microtl/kernels/float_math.hpp"
 
 namespace microtl {
 
@@ -31,6 +32,8 @@ concept LossFunction = requires(std::span<const float, 2> out, std::span<float, 
 //   dloss/dz  = softmax(z) - onehot(y)
 //
 // Subtracting the maximum keeps every exponent <= 0: no overflow for any finite logits.
+// exp and log are the library's (kernels/float_math.hpp), not the C library's: the same bits
+// on the device and on a host that replays its learning.
 struct SoftmaxCrossEntropy {
   template <std::size_t N>
   using Target = std::size_t;
@@ -54,7 +57,7 @@ struct SoftmaxCrossEntropy {
     }
     float sum = 0.0f;
     for (std::size_t i = 0; i < N; ++i) {
-      grad[i] = std::exp(logits[i] - max);
+      grad[i] = kernels::exp_f32(logits[i] - max);
       sum += grad[i];
     }
     if (!std::isfinite(sum)) {  // a NaN logit below the maximum
@@ -65,7 +68,7 @@ struct SoftmaxCrossEntropy {
       grad[i] *= inverse;
     }
     grad[label] -= 1.0f;
-    return std::log(sum) - (logits[label] - max);
+    return kernels::log_f32(sum) - (logits[label] - max);
   }
 };
 

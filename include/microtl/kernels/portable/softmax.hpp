@@ -32,6 +32,7 @@
 #include <span>
 
 #include "microtl/core/assert.hpp"
+#include "microtl/kernels/float_math.hpp"
 #include "microtl/quant/fixed_point.hpp"
 #include "microtl/quant/fixed_point_math.hpp"
 #include "microtl/quant/multiplier.hpp"
@@ -137,7 +138,7 @@ void softmax_f32(std::span<const float, Rows * Depth> input, std::span<float, Ro
     // output[i] = e^((x[i] - max) * beta) / sum_j e^((x[j] - max) * beta)
     float sum = 0.0f;
     for (std::size_t i = 0; i < Depth; ++i) {
-      probabilities[i] = std::exp((logits[i] - max) * beta);
+      probabilities[i] = exp_f32((logits[i] - max) * beta);
       sum += probabilities[i];
     }
     for (std::size_t i = 0; i < Depth; ++i) {
