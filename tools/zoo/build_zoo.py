@@ -50,6 +50,13 @@ EVAL_SAMPLES = 1000  # held-out samples for the accuracies (more when --count ne
 # at least n_test held-out samples. The synthetic ones draw from their own seeded generator.
 
 
+def draw_held_out(draw, n):
+    """n held-out samples drawn in blocks of 1000, so that the first ones are the same whatever
+    n is (a larger --count only appends inputs)."""
+    blocks = [draw(1000) for _ in range(-(-n // 1000))]
+    return (np.concatenate([b[i] for b in blocks])[:n] for i in range(2))
+
+
 def read_idx(path):
     """An idx file (the MNIST format): big-endian header, dims, then uint8 data."""
     with gzip.open(path, "rb") as f:
@@ -95,7 +102,7 @@ def kws_data(n_test):
         return x[..., None].astype(np.float32), y.astype(np.int64)
 
     x_train, y_train = draw(3000)
-    x_test, y_test = draw(n_test)
+    x_test, y_test = draw_held_out(draw, n_test)
     return x_train, y_train, x_test, y_test
 
 
@@ -113,7 +120,7 @@ def tabular_data(n_test):
         return x.astype(np.float32), y.astype(np.int64)
 
     x_train, y_train = draw(4000)
-    x_test, y_test = draw(n_test)
+    x_test, y_test = draw_held_out(draw, n_test)
     return x_train, y_train, x_test, y_test
 
 
@@ -136,7 +143,7 @@ def accel_data(n_test):
         return x.astype(np.float32), y.astype(np.int64)
 
     x_train, y_train = draw(2500)
-    x_test, y_test = draw(n_test)
+    x_test, y_test = draw_held_out(draw, n_test)
     return x_train, y_train, x_test, y_test
 
 
@@ -305,6 +312,9 @@ def edge_inputs(shape, rng):
 def build(name, out_dir, count):
     make_model, load_data, epochs, _ = ZOO[name]
     started = time.monotonic()
+    # Keras names layers from global counters ("dense_3"), and the names end up in the
+    # .tflite: a fresh session per model keeps its bytes the same whichever models run before.
+    tf.keras.backend.clear_session()
     tf.keras.utils.set_random_seed(SEED)
 
     n_edge = min(4, count)
@@ -323,11 +333,16 @@ def build(name, out_dir, count):
         keras_pred = model.predict(x_test[:EVAL_SAMPLES], batch_size=256, verbose=0)
     keras_accuracy = float(np.mean(np.argmax(keras_pred, -1) == y_test[:EVAL_SAMPLES]))
 
+    stem = out_dir / name
+    model.save(f"{stem}.keras")
+    weights = model.get_weights()
+
     # The converted model has a fixed batch of 1, as a microcontroller runs it: converted with a
     # dynamic batch, Flatten becomes SHAPE, STRIDED_SLICE, PACK and RESHAPE (a shape computed at
     # run time) instead of one RESHAPE to a constant shape.
+    tf.keras.backend.clear_session()  # the twin gets the same layer names as the trained model
     inference_model = make_model(batch_size=1)
-    inference_model.set_weights(model.get_weights())
+    inference_model.set_weights(weights)
     tflite = convert_int8(inference_model, x_train[:REPRESENTATIVE_SAMPLES])
     interpreter = reference_interpreter(tflite)
     (inp,) = interpreter.get_input_details()
@@ -345,11 +360,9 @@ def build(name, out_dir, count):
     y_all = run_one_by_one(interpreter, q_all)
     int8_accuracy = float(np.mean(np.argmax(y_all[n_edge:][:EVAL_SAMPLES], -1) == y_test[:EVAL_SAMPLES]))
 
-    stem = out_dir / name
-    (out_dir / f"{name}.tflite").write_bytes(tflite)
+    Path(f"{stem}.tflite").write_bytes(tflite)
     q_all[:count].tofile(f"{stem}.inputs.bin")
     y_all[:count].tofile(f"{stem}.outputs.bin")
-    model.save(f"{stem}.keras")
     meta = {
         "name": name,
         "tflite": f"{name}.tflite",
