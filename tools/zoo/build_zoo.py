@@ -7,7 +7,14 @@ int8 TFLite, with reference outputs from the TFLite interpreter's reference kern
 Per model NAME, in --out: NAME.tflite, NAME.inputs.bin, NAME.outputs.bin, NAME.json, NAME.keras;
 and zoo.json listing the models. tools/zoo/README.md describes the contract.
 
-Determinism: DETERMINISM_RESULT_PLACEHOLDER
+Determinism (checked with TF 2.21.0 on Debian 12, 2 cores): two runs, in separate processes,
+write byte-identical .tflite, .inputs.bin, .outputs.bin, .json and zoo.json files; so does a
+venv without ai_edge_litert (tf.lite.Interpreter, same runtime); and `--only NAME` gives the
+same files for NAME as a full run. What makes it so: seeds (tf.keras.utils.set_random_seed, and
+numpy generators for the data), one thread, tf.config.experimental.enable_op_determinism(),
+oneDNN off, and a fresh Keras session per model (layer names, which the .tflite stores, come
+from global counters). Only the .keras files differ between runs: the same weights, but a save
+date and Python object ids in their config.
 """
 
 import argparse
