@@ -8,12 +8,12 @@ Per model NAME, in --out: NAME.tflite, NAME.inputs.bin, NAME.outputs.bin, NAME.j
 and zoo.json listing the models. tools/zoo/README.md describes the contract.
 
 Determinism (checked with TF 2.21.0 on Debian 12, 2 cores): two runs, in separate processes,
-write byte-identical .tflite, .inputs.bin, .outputs.bin, .json and zoo.json files; so does a
-venv without ai_edge_litert (tf.lite.Interpreter, same runtime); and `--only NAME` gives the
-same files for NAME as a full run. What makes it so: seeds (tf.keras.utils.set_random_seed, and
-numpy generators for the data), one thread, tf.config.experimental.enable_op_determinism(),
-oneDNN off, and a fresh Keras session per model (layer names, which the .tflite stores, come
-from global counters). Only the .keras files differ between runs: the same weights, but a save
+write byte-identical .tflite, .inputs.bin, .outputs.bin, .json and zoo.json files; a venv
+without ai_edge_litert (tf.lite.Interpreter, the same runtime) writes the same .tflite and .bin
+files; and `--only NAME` gives the same files for NAME as a full run. What makes it so: seeds
+(tf.keras.utils.set_random_seed, and numpy generators for the data), one thread,
+tf.config.experimental.enable_op_determinism(), oneDNN off, and a fresh Keras session per model
+(layer names, which the .tflite stores, come from global counters). Only the .keras files differ between runs: the same weights, but a save
 date and Python object ids in their config.
 """
 
@@ -317,7 +317,7 @@ def edge_inputs(shape, rng):
 
 
 def build(name, out_dir, count):
-    make_model, load_data, epochs, _ = ZOO[name]
+    make_model, load_data, epochs, ends_in_softmax = ZOO[name]
     started = time.monotonic()
     # Keras names layers from global counters ("dense_3"), and the names end up in the
     # .tflite: a fresh session per model keeps its bytes the same whichever models run before.
@@ -331,7 +331,7 @@ def build(name, out_dir, count):
     model = make_model()
     model.compile(
         optimizer=tf.keras.optimizers.Adam(2e-3),
-        loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=not ZOO[name][3]),
+        loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=not ends_in_softmax),
         metrics=["accuracy"],
     )
     # Keras' tf.data pipeline and tracing log harmless errors and warnings: kept out of sight.
@@ -365,7 +365,8 @@ def build(name, out_dir, count):
     edges = edge_inputs(input_shape, np.random.default_rng(SEED + 100))[:n_edge]
     q_all = np.concatenate([edges, q_test[:n_run]])
     y_all = run_one_by_one(interpreter, q_all)
-    int8_accuracy = float(np.mean(np.argmax(y_all[n_edge:][:EVAL_SAMPLES], -1) == y_test[:EVAL_SAMPLES]))
+    int8_pred = y_all[n_edge : n_edge + EVAL_SAMPLES]
+    int8_accuracy = float(np.mean(np.argmax(int8_pred, -1) == y_test[:EVAL_SAMPLES]))
 
     Path(f"{stem}.tflite").write_bytes(tflite)
     q_all[:count].tofile(f"{stem}.inputs.bin")
@@ -415,7 +416,8 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     names = args.only or list(ZOO)
     started = time.monotonic()
-    print(f"   model zoo: {len(names)} model(s), {args.count} inputs each, into {args.out}", flush=True)
+    print(f"   model zoo: {len(names)} model(s), {args.count} inputs each, into {args.out}",
+          flush=True)
     metas = [build(name, args.out, args.count) for name in names]
 
     # zoo.json lists every model present in the folder, so an --only run keeps the others.

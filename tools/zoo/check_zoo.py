@@ -90,7 +90,9 @@ def check_model(zoo, name, runtime):
         if not np.array_equal(interpreter.get_tensor(out["index"])[0], expected[i]):
             mismatched.append(i)
     if mismatched:
-        problems.append(f"{len(mismatched)} of {count} outputs differ (first: input {mismatched[0]})")
+        problems.append(
+            f"{len(mismatched)} of {count} outputs differ (first: input {mismatched[0]})"
+        )
     return problems
 
 
@@ -103,7 +105,8 @@ def main():
 
     index_path = args.zoo / "zoo.json"
     if not index_path.exists():
-        print(f"{index_path}: missing (run tools/zoo/build_zoo.py --out {args.zoo})", file=sys.stderr)
+        print(f"{index_path}: missing (run tools/zoo/build_zoo.py --out {args.zoo})",
+              file=sys.stderr)
         return 2
     listed = [m["name"] for m in json.loads(index_path.read_text())["models"]]
     unknown = [n for n in args.names if n not in listed]
