@@ -13,8 +13,8 @@ without ai_edge_litert (tf.lite.Interpreter, the same runtime) writes the same .
 files; and `--only NAME` gives the same files for NAME as a full run. What makes it so: seeds
 (tf.keras.utils.set_random_seed, and numpy generators for the data), one thread,
 tf.config.experimental.enable_op_determinism(), oneDNN off, and a fresh Keras session per model
-(layer names, which the .tflite stores, come from global counters). Only the .keras files differ between runs: the same weights, but a save
-date and Python object ids in their config.
+(layer names, which the .tflite stores, come from global counters). Only the .keras files
+differ between runs: the same weights, but a save date and Python object ids in their config.
 """
 
 import argparse
