@@ -5,7 +5,8 @@ MICROTL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 # Debian packages the build, the tests and the demo need.
 MICROTL_PACKAGES=(
-  g++ clang libclang-rt-14-dev clang-format-16 cmake ninja-build make python3 python3-matplotlib
+  g++ clang libclang-rt-14-dev clang-format-16 cmake ninja-build make python3 python3-venv
+  python3-matplotlib
   doctest-dev catch2
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib
   qemu-system-arm
