@@ -73,15 +73,17 @@ ZooResult run_zoo_model(const Model& model, const char* name) {
 
 }  // namespace
 
-#define MICROTL_ZOO_MODEL(NAME)                                                               \
-  TEST_CASE("zoo model " #NAME ": every output byte equals TFLite's") {                       \
-    static const NAME::Model model = NAME::make_model();                                      \
-    const ZooResult r = run_zoo_model(model, #NAME);                                          \
-    std::printf("zoo %s: %zu inputs, %zu mismatching outputs (%zu bytes)\n", #NAME, r.inputs, \
-                r.mismatching_outputs, r.mismatching_bytes);                                  \
-    CHECK(r.inputs > 0);                                                                      \
-    CHECK(r.mismatching_outputs == 0);                                                        \
-    CHECK(model.input_quant().scale == NAME::input_quant.scale);                              \
+#define MICROTL_ZOO_MODEL(NAME)                                                     \
+  TEST_CASE("zoo model " #NAME ": every output byte equals TFLite's") {             \
+    static const NAME::Model model = NAME::make_model();                            \
+    const ZooResult r = run_zoo_model(model, #NAME);                                \
+    std::printf("zoo %s: %lu inputs, %lu mismatching outputs (%lu bytes)\n", #NAME, \
+                static_cast<unsigned long>(r.inputs),                               \
+                static_cast<unsigned long>(r.mismatching_outputs),                  \
+                static_cast<unsigned long>(r.mismatching_bytes));                   \
+    CHECK(r.inputs > 0);                                                            \
+    CHECK(r.mismatching_outputs == 0);                                              \
+    CHECK(model.input_quant().scale == NAME::input_quant.scale);                    \
   }
 
 #include "zoo_models.inc"
