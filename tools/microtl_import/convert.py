@@ -8,7 +8,7 @@ A Layer is one written spec of the Sequential (ReLU / ReLU6 after a layer that f
 included), with the op it comes from and, for layers with parameters, what to emit.
 """
 from . import tflite
-from .multiplier import channel_multiplier
+from .multiplier import channel_multiplier, mean_multiplier
 from .tflite import OPS, INT8, FLOAT32, INT32
 
 SOFTMAX_OUTPUT = (1.0 / 256.0, -128)
@@ -325,15 +325,33 @@ def _convert_op(c, graph, op, state):
         return finish()
 
     if code == OPS["MEAN"]:
-        refuse("int8 MEAN is not imported: TFLite's reference int8 MEAN subtracts the input "
-               "zero point, rescales the sum by input_scale / output_scale with its own "
-               "multiplier and rounds the division itself; microtl's GlobalAvgPool2D "
-               "averages the codes with AVERAGE_POOL_2D's rounding and keeps the input's "
-               "quantization, which differs (ties round differently once the zero point is "
-               "subtracted, and the output scale is ignored). Use AveragePooling2D over the "
-               "whole image instead")
+        # TFLite's int8 MEAN over H and W (Keras' GlobalAveragePooling2D / 1D): mtl::Mean,
+        # bit-exact with TFLite 2.x's reference QuantizedMeanOrSum (layers/mean.hpp).
+        if len(op.inputs) < 2 or T[op.inputs[1]].data is None:
+            refuse("the axes are not a constant tensor")
+        rank = len(x.shape)
+        axes = sorted(set(a % rank for a in tflite.values(T[op.inputs[1]], "i")))
+        if rank == 4 and axes == [1, 2]:
+            H, W, C = x.shape[1:]
+        elif rank == 3 and axes == [1]:
+            H, W, C = 1, x.shape[1], x.shape[2]
+            _add_reshape(c, op.index, state["shape"], [1, W, C])
+        else:
+            refuse("mean over axes %s of a rank-%d input: microtl's Mean averages the height "
+                   "and width of [1, H, W, C] (axes 1, 2) or the length of [1, L, C] (axis 1)"
+                   % (axes, rank))
+        mult = mean_multiplier(xq[0], yq[0], H * W)
+        c.layers.append(Layer("mtl::Mean", op.index, kind="mean",
+                              params={"input_scale": xq[0], "output": yq, "count": H * W,
+                                      "multiplier": mult}))
+        if out_shape != [C]:
+            expected = [1] * (rank - 2) + [C]
+            if out_shape != expected:
+                refuse("output shape %s, expected [1, %s]" % (y.shape, C))
+            _add_reshape(c, op.index, [C], out_shape)
+        return finish()
     refuse("operator not supported by microtl (supported: CONV_2D, DEPTHWISE_CONV_2D, "
-           "FULLY_CONNECTED, MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, SQUEEZE, EXPAND_DIMS, "
+           "FULLY_CONNECTED, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN, RESHAPE, SQUEEZE, EXPAND_DIMS, "
            "SOFTMAX, LOGISTIC, TANH, RELU, RELU6, QUANTIZE, DEQUANTIZE)")
 
 

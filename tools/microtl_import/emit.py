@@ -45,7 +45,7 @@ def header(conv, source_name, sha256, namespace):
         if lay.kind == "plain":
             continue
         base = {"linear": lay.spec.split("<")[0].split("::")[1].lower(), "softmax": "softmax",
-                "quantize": "quantize"}[lay.kind]
+                "quantize": "quantize", "mean": "mean"}[lay.kind]
         base = {"conv2d": "conv", "depthwiseconv2d": "dwconv", "dense": "dense"}.get(base, base)
         n = counter.get(base, 0)
         counter[base] = n + 1
@@ -165,6 +165,11 @@ def header(conv, source_name, sha256, namespace):
             w("inline constexpr mtl::kernels::SoftmaxParams %s = "
               "mtl::kernels::prepare_softmax_s8(%s, %s);"
               % (lay.name, _float(p["beta"]), _float(p["input_scale"])))
+        elif lay.kind == "mean":
+            w("inline constexpr mtl::MeanParams %s = mtl::prepare_mean_s8(%s, %s, %d);"
+              % (lay.name, _float(p["input_scale"]), _qparams(p["output"]), p["count"]))
+            w("static_assert(%s.multiplier == mtl::quant::QuantizedMultiplier{%d, %d});"
+              % ((lay.name,) + tuple(p["multiplier"])))
         elif lay.kind == "quantize":
             w("inline constexpr mtl::quant::QuantParams %s%s;" % (lay.name, _qparams(p["output"])))
     w("")

@@ -37,3 +37,13 @@ def quantize_multiplier(real):
 
 def channel_multiplier(input_scale, weight_scale, output_scale):
     return quantize_multiplier(input_scale * weight_scale / output_scale)
+
+
+def mean_multiplier(input_scale, output_scale, count):
+    """TFLite's int8 MEAN (reference QuantizedMeanOrSum): the multiplier of
+    input_scale / output_scale with 1 / count folded in, as microtl's prepare_mean_s8:
+      (m, e) = quantize_multiplier(s_in / s_out); k = min(floor(log2 count), 32, 31 + e)
+      -> ((m << k) // count, e - k)"""
+    m, e = quantize_multiplier(input_scale / output_scale)
+    k = min(count.bit_length() - 1, 32, 31 + e)
+    return (m << k) // count, e - k

@@ -14,7 +14,7 @@ import unittest
 
 from microtl_import import __main__ as cli
 from microtl_import import convert, flatbuf, tflite
-from microtl_import.multiplier import channel_multiplier, f32, quantize_multiplier
+from microtl_import.multiplier import channel_multiplier, f32, mean_multiplier, quantize_multiplier
 from microtl_import.tests import builder as B
 
 
@@ -123,6 +123,15 @@ class Multiplier(unittest.TestCase):
         self.assertAlmostEqual(m / 2.0 ** 31 * 2.0 ** s, 0.004, places=9)
 
 
+    def test_mean_multiplier(self):
+        # s_in / s_out = 1: (2^30, 1); N = 60: k = 5, (2^30 * 32) // 60 = 572662306, shift -4.
+        self.assertEqual(mean_multiplier(0.5, 0.5, 60), (572662306, -4))
+        # N a power of two: an exact division by N (2^30 * 16 / 16), shift 1 - 4.
+        self.assertEqual(mean_multiplier(0.5, 0.5, 16), (1 << 30, -3))
+        # k is limited by 31 + e: s_in / s_out = 2^-30 gives e = -29, k <= 2.
+        self.assertEqual(mean_multiplier(2.0 ** -30, 1.0, 60), ((1 << 30) * 4 // 60, -31))
+
+
 class Header(unittest.TestCase):
     def test_generated_header(self):
         blob = B.small_conv_model(activation=1).build()
@@ -210,7 +219,7 @@ class Refusals(unittest.TestCase):
             m.op(B.MEAN, [m.outputs[0] - 1, axes], [t], {0: ("B", 1)})
             m.outputs = [t]
         self.refused(B.small_conv_model(extra=mean).build(), "operator 4 (MEAN)",
-                     "GlobalAvgPool2D")
+                     "mean over axes [1] of a rank-2 input")
 
     def test_non_sequential(self):
         def branch(m):
@@ -247,6 +256,33 @@ class Refusals(unittest.TestCase):
 
 
 class Conversion(unittest.TestCase):
+    def mean_model(self, rank, axes, keep_dims):
+        m = B.Model()
+        shape = [1, 3, 5, 4] if rank == 4 else [1, 15, 4]
+        x = m.tensor(shape, scale=0.02, zero_point=-5)
+        a = m.tensor([len(axes)], B.INT32, data=axes)
+        out = [1, 1, 1, 4] if keep_dims and rank == 4 else ([1, 1, 4] if keep_dims else [1, 4])
+        y = m.tensor(out, scale=0.01, zero_point=7)
+        m.op(B.MEAN, [x, a], [y], {0: ("B", 1 if keep_dims else 0)})
+        m.inputs, m.outputs = [x], [y]
+        return tflite.read(m.build())
+
+    def test_mean(self):
+        c = convert.convert(self.mean_model(4, [1, 2], False))
+        self.assertEqual([l.spec for l in c.layers], ["mtl::Mean"])
+        self.assertEqual(c.layers[0].params["count"], 15)
+        self.assertEqual(c.layers[0].params["multiplier"], mean_multiplier(f32(0.02), f32(0.01),
+                                                                           15))
+        c = convert.convert(self.mean_model(4, [-2, -3], True))
+        self.assertEqual([l.spec for l in c.layers],
+                         ["mtl::Mean", "mtl::Reshape<mtl::Shape<1, 1, 4>>"])
+        c = convert.convert(self.mean_model(3, [1], False))
+        self.assertEqual([l.spec for l in c.layers],
+                         ["mtl::Reshape<mtl::Shape<1, 15, 4>>", "mtl::Mean"])
+        with self.assertRaises(convert.Unsupported) as e:
+            convert.convert(self.mean_model(4, [3], False))
+        self.assertIn("operator 0 (MEAN): mean over axes [3]", str(e.exception))
+
     def test_layers_and_fusion(self):
         g = tflite.read(B.small_conv_model(activation=3).build())
         c = convert.convert(g)
