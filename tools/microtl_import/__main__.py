@@ -22,6 +22,10 @@ def main(argv=None):
     ap.add_argument("--reference", choices=("tflite", "tflite-micro"), default="tflite",
                     help="whose int8 results to reproduce bit for bit: TFLite 2.x (default; "
                     "its FULLY_CONNECTED rounds once) or TFLite Micro (rounds twice)")
+    ap.add_argument("--cut", metavar="OP_INDEX_OR_TENSOR_NAME",
+                    help="transfer learning: the operators from this one on (or from the one "
+                    "reading this tensor) become a trainable float head, initialised from "
+                    "their dequantized int8 parameters; the front stays int8")
     args = ap.parse_args(argv)
     try:
         with open(args.model, "rb") as f:
@@ -41,7 +45,7 @@ def main(argv=None):
         print("scripts/import: %s: not a readable TFLite model: %s" % (base, e), file=sys.stderr)
         return 1
     try:
-        conv = convert.convert(graph, args.reference)
+        conv = convert.convert(graph, args.reference, args.cut)
     except convert.Unsupported as e:
         print("scripts/import: %s: refused: %s" % (base, e), file=sys.stderr)
         return 2

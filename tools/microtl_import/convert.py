@@ -8,7 +8,7 @@ A Layer is one written spec of the Sequential (ReLU / ReLU6 after a layer that f
 included), with the op it comes from and, for layers with parameters, what to emit.
 """
 from . import tflite
-from .multiplier import channel_multiplier, mean_multiplier
+from .multiplier import channel_multiplier, f32, mean_multiplier
 from .tflite import OPS, INT8, FLOAT32, INT32
 
 SOFTMAX_OUTPUT = (1.0 / 256.0, -128)
@@ -46,6 +46,7 @@ class Conversion:
         self.output_shape = None
         self.layers = []
         self.op_lines = []          # "index: OPNAME -> microtl layer"
+        self.notes = {}             # op index -> why it has no layer
 
 
 def _padding(p):
@@ -109,12 +110,21 @@ def _quant(t):
     return (t.quant.scale[0], t.quant.zero_point[0])
 
 
-def convert(graph, reference="tflite"):
+def convert(graph, reference="tflite", cut=None):
     """reference: whose int8 arithmetic to reproduce. "tflite": TFLite 2.x, whose
     FULLY_CONNECTED rounds its requantization once; "tflite-micro": TFLite Micro, which
-    rounds twice everywhere (microtl's default)."""
+    rounds twice everywhere (microtl's default).
+
+    cut: None, an operator index or a tensor name (transfer learning, issue 16 item 2). The
+    operators from the cut on (from the operator that reads the named tensor) become a float
+    head that trains: a Dequantize, then mtl::Trainable<...> linear layers initialised from
+    the dequantized int8 weights and biases they replace (float pools, reshapes, Mean and
+    activations as they are). A SOFTMAX at the very end is left out of the head: training
+    uses the logits (mtl::SoftmaxCrossEntropy applies the softmax itself). The front before
+    the cut stays int8, bit-exact."""
     c = Conversion()
     c.fc_rounding_once = reference == "tflite"
+    c.cut = None
     if graph.subgraph_count != 1:
         raise Unsupported(None, None, "%d subgraphs: only a single-subgraph model can be "
                           "imported (control flow / multiple signatures are not supported)"
@@ -143,12 +153,19 @@ def convert(graph, reference="tflite"):
                           "by QUANTIZE) can be imported" % (tin.name, tin.type_name))
 
     skip = _shape_only_ops(graph)
+    if cut is not None:
+        c.cut = _resolve_cut(graph, cut, skip)
     state = {"tensor": tin.index, "shape": list(c.input_shape), "elem": c.input_element}
     for op in graph.operators:
         if op.index in skip:
             c.op_lines.append("%d: %s -> (shape computation of a RESHAPE, folded)"
                               % (op.index, op.name))
             continue
+        if c.cut is not None and op.index == c.cut:
+            if state["elem"] != "int8":
+                raise Unsupported(op.index, op.name, "the cut must be where the data is int8")
+            c.layers.append(Layer("mtl::Dequantize", op.index))
+            state["elem"] = "head"
         _convert_op(c, graph, op, state)
         c.op_lines.append(op)
     if state["tensor"] != graph.outputs[0]:
@@ -159,13 +176,37 @@ def convert(graph, reference="tflite"):
         if isinstance(op, str):
             continue
         made = [l.spec for l in c.layers if l.op == op.index]
-        c.op_lines[i] = "%d: %s -> %s" % (op.index, op.name, ", ".join(made) or
-                                          "(no layer: a reshape merged into the next one)")
+        c.op_lines[i] = "%d: %s -> %s" % (op.index, op.name, ", ".join(made) or c.notes.get(
+            op.index, "(no layer: a reshape merged into the next one)"))
     tout = T[graph.outputs[0]]
     c.output_element = state["elem"]
     c.output_shape = state["shape"]
     c.output_quant = _quant(tout) if state["elem"] == "int8" else None
+    if state["elem"] == "head":
+        c.output_element = "float"
     return c
+
+
+def _resolve_cut(graph, cut, skip):
+    """The index of the first operator of the float head."""
+    ops = [op for op in graph.operators if op.index not in skip]
+    if isinstance(cut, int) or str(cut).isdigit():
+        index = int(cut)
+        if index not in [op.index for op in ops]:
+            raise Unsupported(None, None, "--cut %s: no such operator (the data operators are "
+                              "%s)" % (cut, ", ".join(str(op.index) for op in ops)))
+        if index == ops[0].index:
+            raise Unsupported(None, None, "--cut %s: the int8 front would be empty" % cut)
+        return index
+    names = [t.index for t in graph.tensors if t.name == cut]
+    if len(names) != 1:
+        raise Unsupported(None, None, "--cut %s: %s tensor has that name"
+                          % (cut, "no" if not names else "more than one"))
+    readers = [op.index for op in ops if op.inputs and op.inputs[0] == names[0]]
+    if len(readers) != 1:
+        raise Unsupported(None, None, "--cut %s: the tensor is not read by exactly one operator "
+                          "of the chain" % cut)
+    return _resolve_cut(graph, readers[0], skip)
 
 
 def _convert_op(c, graph, op, state):
@@ -197,10 +238,10 @@ def _convert_op(c, graph, op, state):
     def finish(elem="int8"):
         state["tensor"] = y.index
         state["shape"] = list(out_shape)
-        state["elem"] = elem
+        state["elem"] = "head" if state["elem"] == "head" else elem
 
     code = op.code
-    if code == OPS["QUANTIZE"]:
+    if code == OPS["QUANTIZE"] and state["elem"] != "head":
         if x.type == FLOAT32 and y.type == INT8 and state["elem"] == "float":
             need_int8(y, "output")
             lay = Layer("mtl::Quantize", op.index, kind="quantize",
@@ -209,12 +250,15 @@ def _convert_op(c, graph, op, state):
             return finish()
         refuse("QUANTIZE from %s to %s: only float32 -> int8 at the input is supported "
                "(requantizing int8 -> int8 is not)" % (x.type_name, y.type_name))
-    if code == OPS["DEQUANTIZE"]:
+    if code == OPS["DEQUANTIZE"] and state["elem"] != "head":
         need_int8(x, "input")
         if y.type != FLOAT32:
             refuse("DEQUANTIZE to %s: only int8 -> float32" % y.type_name)
         c.layers.append(Layer("mtl::Dequantize", op.index))
         return finish("float")
+
+    if state["elem"] == "head":
+        return _head_op(c, graph, op, state, x, y, out_shape, refuse, finish)
 
     # Every other op computes on int8.
     need_int8(x, "input")
@@ -477,3 +521,47 @@ def _linear(c, graph, op, state, x, y, xq, yq, out_shape, refuse, activation, ch
     c.layers.append(lay)
     activation(lay)
     return finish()
+
+
+def _head_op(c, graph, op, state, x, y, out_shape, refuse, finish):
+    """One operator of the float head (--cut): the int8 layer it would be, in float, with
+    trainable linear layers. The int8-only checks (quantization equality, fixed output
+    quantization) do not apply; the structural ones (dilation, strides, shapes) do."""
+    code = op.code
+    last = op.index == max(o.index for o in graph.operators)
+    if code == OPS["SOFTMAX"] and last:
+        c.notes[op.index] = "(left out of the float head: SoftmaxCrossEntropy applies it)"
+        return finish()
+    if code == OPS["DEQUANTIZE"] and last:
+        c.notes[op.index] = "(no layer: the float head's output is float already)"
+        return finish()
+    if code in (OPS["QUANTIZE"], OPS["DEQUANTIZE"], OPS["SOFTMAX"]):
+        refuse("%s inside the float head (only a SOFTMAX or DEQUANTIZE at the very end is "
+               "allowed, and left out)" % op.name)
+    before = len(c.layers)
+    # Convert as int8 (every check), then turn the new layers into float ones.
+    saved = state["elem"]
+    state["elem"] = "int8"
+    _convert_op(c, graph, op, state)
+    state["elem"] = saved
+    for lay in c.layers[before:]:
+        if lay.kind == "linear":
+            p = lay.params
+            C = p["channels"]
+            depthwise = lay.spec.startswith("mtl::DepthwiseConv2D")
+            weights = []
+            for i, q in enumerate(p["weights"]):
+                ch = i % C if depthwise else i // (len(p["weights"]) // C)
+                weights.append(f32(p["weight_scales"][ch] * q))
+            bias = [f32(f32(p["input"][0] * p["weight_scales"][ch]) * b)
+                    for ch, b in enumerate(p["bias"])]
+            spec = lay.spec.replace(", mtl::quant::Rounding::once", "")
+            lay.spec = "mtl::Trainable<%s>" % spec
+            lay.kind = "float_linear"
+            lay.params = {"weights": weights, "bias": bias, "channels": C,
+                          "source": (p["weight_scales"], p["input"][0])}
+        elif lay.kind == "mean":
+            lay.kind = "plain"
+            lay.params = None
+        elif lay.kind != "plain":
+            refuse("no float form for %s in the head" % lay.spec)

@@ -45,8 +45,11 @@ def header(conv, source_name, sha256, namespace):
         if lay.kind == "plain":
             continue
         base = {"linear": lay.spec.split("<")[0].split("::")[1].lower(), "softmax": "softmax",
-                "quantize": "quantize", "mean": "mean"}[lay.kind]
-        base = {"conv2d": "conv", "depthwiseconv2d": "dwconv", "dense": "dense"}.get(base, base)
+                "quantize": "quantize", "mean": "mean",
+                "float_linear": lay.spec.split("<")[1].split("::")[1].lower() + "_head"
+                if lay.kind == "float_linear" else ""}[lay.kind]
+        base = {"conv2d": "conv", "depthwiseconv2d": "dwconv", "dense": "dense",
+                "conv2d_head": "conv_head", "depthwiseconv2d_head": "dwconv_head"}.get(base, base)
         n = counter.get(base, 0)
         counter[base] = n + 1
         lay.name = "%s%d" % (base, n)
@@ -61,6 +64,12 @@ def header(conv, source_name, sha256, namespace):
     w("// Operators (TFLite index: OPNAME -> microtl layers):")
     for line in conv.op_lines:
         w("//   %s" % line)
+    if getattr(conv, "cut", None) is not None:
+        w("//")
+        w("// Cut at operator %d (--cut): the operators from there on are a float head that trains"
+          % conv.cut)
+        w("// (mtl::Trainable<...>, initialised from the dequantized int8 parameters); a final")
+        w("// SOFTMAX is left out of it (train the logits with mtl::SoftmaxCrossEntropy).")
     w("//")
     w("// Model (bound layer index: layer; a ReLU / ReLU6 is fused into the layer before it):")
     for lay in conv.layers:
@@ -70,16 +79,22 @@ def header(conv, source_name, sha256, namespace):
         else:
             w("//      + %s (fused)" % lay.spec)
     w("//")
-    w("// Build the model (the parameters below are constexpr const data: flash on a device;")
-    w("// the model references them, nothing is copied):")
+    trains = any(l.kind == "float_linear" for l in conv.layers)
+    if trains:
+        w("// Build the model (the int8 parameters below are constexpr const data: flash on a")
+        w("// device, referenced; the trainable head's are copied into the model, in RAM):")
+    else:
+        w("// Build the model (the parameters below are constexpr const data: flash on a device;")
+        w("// the model references them, nothing is copied):")
     w("//")
     if conv.input_element == "int8":
         ctor = ", ".join(["%s::input_quant" % namespace] + ["%s::%s" % (namespace, a)
                                                            for a in args])
     else:
         ctor = ", ".join("%s::%s" % (namespace, a) for a in args)
-    w("//   static const %s::Model model(%s);" % (namespace, ctor))
-    w("//   // or: static const %s::Model model = %s::make_model();" % (namespace, namespace))
+    const = "" if trains else "const "
+    w("//   static %s%s::Model model(%s);" % (const, namespace, ctor))
+    w("//   // or: static %s%s::Model model = %s::make_model();" % (const, namespace, namespace))
     w("//   static %s::Model::InferenceArena arena;" % namespace)
     w("//   const auto result = model.forward(%s::Model::input_view(input), arena);"
       % namespace)
@@ -88,6 +103,8 @@ def header(conv, source_name, sha256, namespace):
         w("// result.values: the int8 output; its quantization is output_quant (== result.quant).")
     else:
         w("// result.values: the float output.")
+    if trains:
+        w("// Training the head: mtl::Trainer<Model, mtl::SoftmaxCrossEntropy, mtl::SGD> (train/).")
     w("#pragma once")
     w("")
     w("#include <array>")
@@ -165,6 +182,15 @@ def header(conv, source_name, sha256, namespace):
             w("inline constexpr mtl::kernels::SoftmaxParams %s = "
               "mtl::kernels::prepare_softmax_s8(%s, %s);"
               % (lay.name, _float(p["beta"]), _float(p["input_scale"])))
+        elif lay.kind == "float_linear":
+            n = lay.name
+            w("// Trainable: initialised from the dequantized int8 weights (scale[c] * q) and biases")
+            w("// ((input_scale * scale[c]) * q) of the operator it replaces; the model copies them")
+            w("// into RAM.")
+            w(_array(n + "_weights", "float", p["weights"], _float, 6))
+            w(_array(n + "_bias", "float", p["bias"], _float, 6))
+            w("inline constexpr mtl::LinearParams<float, %d, %d> %s{%s_weights, %s_bias};"
+              % (len(p["weights"]), p["channels"], n, n, n))
         elif lay.kind == "mean":
             w("inline constexpr mtl::MeanParams %s = mtl::prepare_mean_s8(%s, %s, %d);"
               % (lay.name, _float(p["input_scale"]), _qparams(p["output"]), p["count"]))

@@ -294,6 +294,35 @@ class Conversion(unittest.TestCase):
         self.assertEqual(c.input_quant, (f32(0.02), -5))
         self.assertEqual(c.output_quant, (1.0 / 256.0, -128))
 
+    def test_cut(self):
+        g = tflite.read(B.small_conv_model(activation=1).build())
+        for cut in (3, "flat"):   # the FULLY_CONNECTED, or the tensor it reads
+            c = convert.convert(g, cut=cut)
+            self.assertEqual([l.spec for l in c.layers],
+                             ["mtl::Conv2D<2, mtl::Kernel<3, 3>, mtl::Padding::same, 1>",
+                              "mtl::ReLU", "mtl::MaxPool2D<2, 2, mtl::Padding::valid>",
+                              "mtl::Reshape<mtl::Shape<8>>", "mtl::Dequantize",
+                              "mtl::Trainable<mtl::Dense<3>>"])
+            head = c.layers[-1].params
+            # Row 0, input 0: scale 0.04 * q -4; bias 0: (0.05 * 0.04) * 5.
+            self.assertEqual(head["weights"][0], f32(f32(0.04) * -4))
+            self.assertEqual(head["bias"][0], f32(f32(f32(0.05) * f32(0.04)) * 5))
+            self.assertEqual(c.output_element, "float")
+        c = convert.convert(g, cut=0 + 1)    # from the pool on: conv stays int8
+        self.assertEqual(c.layers[2].spec, "mtl::Dequantize")
+        self.assertEqual(c.layers[-1].spec, "mtl::Trainable<mtl::Dense<3>>")
+
+    def test_cut_refusals(self):
+        g = tflite.read(B.small_conv_model().build())
+        for cut, what in ((0, "the int8 front would be empty"), (9, "no such operator"),
+                          ("nope", "no tensor has that name")):
+            with self.assertRaises(convert.Unsupported) as e:
+                convert.convert(g, cut=cut)
+            self.assertIn(what, str(e.exception))
+        status, err, _ = run_cli(B.small_conv_model().build(), "--cut", "0")
+        self.assertEqual(status, 2)
+        self.assertIn("--cut 0", err)
+
     def test_fc_flattens_a_4d_input(self):
         g = tflite.read(B.small_conv_model().build())
         g.operators = [g.operators[i] for i in (0, 1, 3, 4)]
