@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 
 #include "microtl/microtl.hpp"
@@ -46,6 +47,6 @@ TEST_CASE("Mean: float is the average over height and width") {
   static FloatModel::InferenceArena arena;
   const std::array<float, 12> x = {{1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 6, 60}};
   const auto y = model.forward(FloatModel::input_view(x), arena);
-  CHECK(y.values.data()[0] == doctest::Approx(3.5f));
-  CHECK(y.values.data()[1] == doctest::Approx(35.0f));
+  CHECK(std::fabs(y.values.data()[0] - 3.5f) <= 1e-5f);
+  CHECK(std::fabs(y.values.data()[1] - 35.0f) <= 1e-4f);
 }
