@@ -323,6 +323,29 @@ class Conversion(unittest.TestCase):
         self.assertEqual(status, 2)
         self.assertIn("--cut 0", err)
 
+    def test_float_input_and_output(self):
+        # float32 in -> QUANTIZE -> FC -> DEQUANTIZE -> float32 out (TFLite's default
+        # full-integer conversion without inference_input_type = int8).
+        m = B.Model()
+        x = m.tensor([1, 4], B.FLOAT32, name="x")
+        q = m.tensor([1, 4], scale=0.03, zero_point=1)
+        m.op(B.QUANTIZE, [x], [q])
+        w = m.tensor([2, 4], scale=[0.01, 0.02], data=[1, -2, 3, -4, 5, -6, 7, -8])
+        f = m.tensor([1, 2], scale=0.05, zero_point=-3)
+        m.op(B.FULLY_CONNECTED, [q, w, -1], [f], {0: ("b", 3)})
+        y = m.tensor([1, 2], B.FLOAT32)
+        m.op(B.DEQUANTIZE, [f], [y])
+        m.inputs, m.outputs = [x], [y]
+        status, err, text = run_cli(m.build(), "--namespace", "fq")
+        self.assertEqual(status, 0, err)
+        self.assertIn("mtl::Input<mtl::Shape<4>, float>,\n    mtl::Quantize,\n"
+                      "    mtl::Dense<2, mtl::quant::Rounding::once>,\n    mtl::ReLU6,\n"
+                      "    mtl::Dequantize>;", text)
+        self.assertIn("inline constexpr mtl::quant::QuantParams quantize0{0.0299999993f, 1};",
+                      text)
+        self.assertIn("return Model(quantize0, dense0);", text)
+        self.assertIn("dense0_bias = {{\n    0, 0,", text)   # no bias tensor: zeros
+
     def test_fc_flattens_a_4d_input(self):
         g = tflite.read(B.small_conv_model().build())
         g.operators = [g.operators[i] for i in (0, 1, 3, 4)]
