@@ -43,7 +43,7 @@ void fully_connected_s8(std::span<const std::int8_t, In> input,
     for (std::size_t i = 0; i < In; ++i) {
       acc = OffsetMac{params.input_offset}(acc, row[i], input[i]);
     }
-    output[o] = params.requantize(acc, o);
+    output[o] = params.template requantize<R>(acc, o);
   }
 }
 
