@@ -53,6 +53,13 @@ def models():
         K.Input((32, 3)),
         L.Conv1D(8, 5, padding="same", activation="relu"), L.MaxPooling1D(2),
         L.GlobalAveragePooling1D(), L.Dense(5), L.Softmax()])
+    yield "pool_same", (9, 9, 2), lambda: K.Sequential([
+        K.Input((9, 9, 2)),
+        L.Conv2D(4, 3, padding="same", activation="relu"),
+        L.AveragePooling2D(3, strides=2, padding="same"),
+        L.MaxPooling2D(3, strides=2, padding="same"),
+        L.Conv2D(6, 2, strides=2, padding="same", activation="relu6"),
+        L.Flatten(), L.Dense(5)])
     yield "tanh_sigmoid", (12,), lambda: K.Sequential([
         K.Input((12,)), L.Dense(10), L.Activation("tanh"), L.Dense(6),
         L.Activation("sigmoid")])
