@@ -25,6 +25,7 @@
 #include "microtl/layers/dense.hpp"
 #include "microtl/layers/depthwise_conv2d.hpp"
 #include "microtl/layers/flatten.hpp"
+#include "microtl/layers/mean.hpp"
 #include "microtl/layers/pooling.hpp"
 #include "microtl/layers/pooling1d.hpp"
 #include "microtl/layers/quantize.hpp"

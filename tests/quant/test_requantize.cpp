@@ -79,3 +79,45 @@ TEST_CASE("requantize: monotonic in the accumulator") {
     }
   }
 }
+
+// Rounding::once (TFLite 2.x's FULLY_CONNECTED): the exact product rounded once, ties toward
+// +infinity, where the default rounds twice (high multiply, then the power-of-two division).
+TEST_CASE("multiply_by_quantized_multiplier_single_rounding: hand-worked values") {
+  using microtl::quant::multiply_by_quantized_multiplier;
+  using microtl::quant::multiply_by_quantized_multiplier_single_rounding;
+  constexpr std::int32_t kHalf = std::int32_t{1} << 30;  // 0.5 in Q0.31
+  // -6 * 0.5 * 2^-1 = -1.5: once -> -1 (toward +inf); twice -> -3.5 -> -3, then -1.5 -> -2.
+  CHECK(multiply_by_quantized_multiplier_single_rounding(-6, kHalf, -1) == -1);
+  CHECK(multiply_by_quantized_multiplier(-6, kHalf, -1) == -2);
+  // 6 * 0.25 = 1.5 -> 2 both ways; 5 * 0.25 = 1.25 -> 1; -5 * 0.25 = -1.25 -> -1.
+  CHECK(multiply_by_quantized_multiplier_single_rounding(6, kHalf, -1) == 2);
+  CHECK(multiply_by_quantized_multiplier_single_rounding(5, kHalf, -1) == 1);
+  CHECK(multiply_by_quantized_multiplier_single_rounding(-5, kHalf, -1) == -1);
+  // Left shifts: 3 * 0.5 * 2^2 = 6; 1000 * 0.75 * 2^3 = 6000.
+  CHECK(multiply_by_quantized_multiplier_single_rounding(3, kHalf, 2) == 6);
+  CHECK(multiply_by_quantized_multiplier_single_rounding(1000, 3 * (kHalf / 2), 3) == 6000);
+  // Shift -31 (the smallest): (2^31 - 1)^2 / 2^62 is just below 1: it rounds to 1.
+  CHECK(multiply_by_quantized_multiplier_single_rounding(2147483647, 2147483647, -31) == 1);
+  // The two differ by at most one, and only near ties (under 1 % of these accumulators).
+  int differing = 0;
+  int count = 0;
+  for (std::int32_t x = -5000; x <= 5000; x += 3) {
+    const microtl::quant::QuantizedMultiplier m = quantize_multiplier(0.00731);
+    const std::int32_t once =
+        multiply_by_quantized_multiplier_single_rounding(x, m.multiplier, m.shift);
+    const std::int32_t twice = multiply_by_quantized_multiplier(x, m.multiplier, m.shift);
+    differing += once != twice ? 1 : 0;
+    ++count;
+    CHECK(once - twice <= 1);
+    CHECK(twice - once <= 1);
+  }
+  CHECK(differing * 100 < count);
+}
+
+TEST_CASE("requantize<Rounding::once>: the single-rounding output stage") {
+  using microtl::quant::Rounding;
+  const QuantizedMultiplier quarter{std::int32_t{1} << 30, -1};         // 0.25
+  CHECK(requantize<Rounding::once>(-6, quarter, 3, kFullRange) == 2);   // -1.5 -> -1, + 3
+  CHECK(requantize<Rounding::twice>(-6, quarter, 3, kFullRange) == 1);  // -1.5 -> -2, + 3
+  CHECK(requantize<Rounding::once>(-6, quarter, 3, ActivationRange{3, 127}) == 3);
+}

@@ -63,8 +63,9 @@ struct RequantizedOpParams {
 
   // The output stage of output channel c: the int8 code of its accumulator (bias included),
   // quant::requantize with this channel's multiplier, the output offset and the clamp.
+  template <quant::Rounding R = quant::Rounding::twice>
   constexpr std::int8_t requantize(std::int32_t acc, std::size_t c) const noexcept {
-    return quant::requantize(acc, multipliers[c], output_offset, activation);
+    return quant::requantize<R>(acc, multipliers[c], output_offset, activation);
   }
 };
 

@@ -5,7 +5,8 @@
 //   bias    [Units]         float, or int32 with scale input_scale * weight_scale
 //   output  [Units]
 //
-// A following ReLU / ReLU6 is fused into it by Sequential.
+// A following ReLU / ReLU6 is fused into it by Sequential. Dense<Units, quant::Rounding::once>
+// rounds the int8 requantization once, as TFLite 2.x's FULLY_CONNECTED does (see below).
 #pragma once
 
 #include <concepts>
@@ -15,17 +16,20 @@
 #include "microtl/core/shape.hpp"
 #include "microtl/kernels/float_linear.hpp"
 #include "microtl/kernels/fully_connected.hpp"
+#include "microtl/kernels/portable/fully_connected.hpp"
 #include "microtl/layers/contract.hpp"
 #include "microtl/layers/layer.hpp"
 #include "microtl/layers/linear_params.hpp"
 #include "microtl/quant/activation.hpp"
+#include "microtl/quant/requantize.hpp"
 
 namespace microtl {
 
 namespace layers {
 
-template <ShapeType S, ActivationElement E, std::size_t Units, quant::Activation A>
-struct DenseLayer : LinearLayerBase<DenseLayer<S, E, Units, A>, S, E, A> {
+template <ShapeType S, ActivationElement E, std::size_t Units, quant::Activation A,
+          quant::Rounding R = quant::Rounding::twice>
+struct DenseLayer : LinearLayerBase<DenseLayer<S, E, Units, A, R>, S, E, A> {
   static_assert(
       S::rank == 1,
       "microtl::Dense: the input must be one-dimensional; put a Flatten before the Dense layer");
@@ -45,7 +49,13 @@ struct DenseLayer : LinearLayerBase<DenseLayer<S, E, Units, A>, S, E, A> {
   static void forward_s8(const Params& params, std::span<const std::int8_t, in_features> in,
                          std::span<std::int8_t, Units> out,
                          const kernels::RequantizedOpParams<Units>& op) noexcept {
-    kernels::fully_connected_s8<in_features, Units>(in, params.weights, params.bias, out, op);
+    if constexpr (R == quant::Rounding::twice) {
+      kernels::fully_connected_s8<in_features, Units>(in, params.weights, params.bias, out, op);
+    } else {
+      // (The DSP kernels round twice: the portable kernel serves every core.)
+      kernels::portable::fully_connected_s8<in_features, Units, R>(in, params.weights, params.bias,
+                                                                   out, op);
+    }
   }
 
   // g: dy with the activation's derivative applied (LinearLayerBase::backward)
@@ -108,12 +118,15 @@ struct DenseLayer : LinearLayerBase<DenseLayer<S, E, Units, A>, S, E, A> {
 
 }  // namespace layers
 
-template <std::size_t Units>
+// Rounding: how the int8 layer rounds its requantization (quant/requantize.hpp): twice
+// (TFLite Micro, the default) or once (TFLite 2.x's FULLY_CONNECTED, what scripts/import
+// emits for a .tflite model). The float layer ignores it.
+template <std::size_t Units, quant::Rounding Rounding = quant::Rounding::twice>
 struct Dense {
   static constexpr std::size_t units = Units;
   static constexpr bool fuses_activation = true;
   template <ShapeType S, ActivationElement E, quant::Activation A = quant::Activation::none>
-  using bind = layers::DenseLayer<S, E, Units, A>;
+  using bind = layers::DenseLayer<S, E, Units, A, Rounding>;
 };
 
 }  // namespace microtl

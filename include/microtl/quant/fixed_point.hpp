@@ -78,4 +78,25 @@ constexpr std::int32_t multiply_by_quantized_multiplier(std::int32_t x, std::int
                                 right_shift);
 }
 
+// The single-rounding form of the same product (TFLite's MultiplyByQuantizedMultiplier built
+// with TFLITE_SINGLE_ROUNDING, and ruy's rule): the exact product x * multiplier is rounded
+// once, to nearest with ties toward +infinity:
+//
+//   result = (x * multiplier + 2^(30 - shift)) >> (31 - shift)     (in int64; >> floors)
+//
+// It differs from multiply_by_quantized_multiplier by one in rare ties (x = -6, multiplier
+// 2^30, shift -1: -1.5 gives -1 here, -2 there). TFLite 2.x's int8 FULLY_CONNECTED kernels
+// round this way (measured on TFLite 2.21, reference kernels included); its convolutions and
+// TFLite Micro's kernels round twice. Preconditions: multiplier >= 0, shift in [-31, 30];
+// the result must fit in int32 (it does for every accumulator a TFLite multiplier below 2^31
+// can scale: |x * multiplier| < 2^62, and requantize clamps).
+constexpr std::int32_t multiply_by_quantized_multiplier_single_rounding(std::int32_t x,
+                                                                        std::int32_t multiplier,
+                                                                        int shift) noexcept {
+  const int total_shift = 31 - shift;  // in [1, 62]
+  const std::int64_t round = std::int64_t{1} << (total_shift - 1);
+  const std::int64_t product = std::int64_t{x} * std::int64_t{multiplier};
+  return static_cast<std::int32_t>((product + round) >> total_shift);
+}
+
 }  // namespace microtl::quant

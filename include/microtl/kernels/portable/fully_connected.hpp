@@ -27,7 +27,9 @@ namespace microtl::kernels {
 // bit-exact kernels::arm::fully_connected_s8.
 namespace portable {
 
-template <std::size_t In, std::size_t Out>
+// R = Rounding::once: TFLite 2.x's FULLY_CONNECTED requantization (quant/requantize.hpp);
+// the default rounds twice, as TFLite Micro does.
+template <std::size_t In, std::size_t Out, quant::Rounding R = quant::Rounding::twice>
 void fully_connected_s8(std::span<const std::int8_t, In> input,
                         std::span<const std::int8_t, In * Out> weights,
                         std::span<const std::int32_t, Out> bias, std::span<std::int8_t, Out> output,
@@ -41,7 +43,7 @@ void fully_connected_s8(std::span<const std::int8_t, In> input,
     for (std::size_t i = 0; i < In; ++i) {
       acc = OffsetMac{params.input_offset}(acc, row[i], input[i]);
     }
-    output[o] = params.requantize(acc, o);
+    output[o] = params.template requantize<R>(acc, o);
   }
 }
 
