@@ -26,7 +26,7 @@ DATA = Path("/usr/share/datasets/fashion-mnist")
 OLD_CLASSES = 7  # Keras sees classes 0-6; the output layer still has 10 units
 TEST_PER_CLASS = 20  # held-out images per class, for the accuracies main.cpp prints
 NEW_PER_CLASS = 30  # training images per new class the device learns from
-OLD_PER_CLASS = 5  # training images per old class replayed with them
+OLD_PER_CLASS = 10  # training images per old class replayed with them
 
 
 def read_idx(name):
