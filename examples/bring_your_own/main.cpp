@@ -17,7 +17,7 @@
 
 namespace mtl = microtl;
 
-// [readme] begin
+// [readme]
 using Trainer = mtl::Trainer<model::Model, mtl::SoftmaxCrossEntropy, mtl::SGD>;
 using Cache = mtl::FeatureCache<Trainer, std::size(samples::learn_labels)>;
 static_assert(mtl::is_trainable_v<model::Model::layer<8>>);  // the head: Dense<32>, Dense<10>
@@ -27,7 +27,7 @@ model::Model net = model::make_model();  // int8 parameters in flash, the head's
 model::Model::InferenceArena inference_arena;
 Trainer::TrainingArena training_arena;
 Cache cache;  // the extractor's int8 output per training image, 144 bytes each
-// [readme] end
+// [/readme]
 
 namespace {
 
@@ -71,7 +71,7 @@ int main() {
   const Accuracy before = evaluate();
   print("before", before);
 
-  // [readme] begin
+  // [readme]
   Trainer trainer(net, mtl::SGD{0.01f}, training_arena);
   for (std::size_t i = 0; i < std::size(samples::learn_labels); ++i) {  // extractor: once each
     if (cache.add(trainer, image(samples::learn_images[i]), samples::learn_labels[i]) !=
@@ -83,7 +83,7 @@ int main() {
   if (cache.train(trainer, mtl::EarlyStopping{.max_epochs = 30}, epochs) != mtl::Status::ok) {
     return 1;
   }
-  // [readme] end
+  // [/readme]
 
   const Accuracy after = evaluate();
   print("after", after);
