@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Checks README.md's "Bring your own model" section against what scripts/byom runs.
+
+  - its sh block is exactly scripts/byom's commands (between the "# [readme]" markers);
+  - its cpp block is exactly examples/bring_your_own/main.cpp's lines between `// [readme]`
+    and `// [/readme]` markers (stripped, in order);
+  - its text block is exactly the result lines ("before: ...", "after: ...", "... epochs: ...")
+    of every run in --log (scripts/byom's output: the QEMU run, then the host's).
+
+Prints the first difference and exits 1 when there is one.
+
+  check_readme_byom.py --log build/byom/commands.log [--readme README.md]
+"""
+import argparse
+import re
+import sys
+
+
+def marked(text, begin, end):
+    lines, inside = [], False
+    for line in text.splitlines():
+        if re.fullmatch(begin, line.strip()):
+            inside = True
+        elif re.fullmatch(end, line.strip()):
+            inside = False
+        elif inside:
+            lines.append(line.strip())
+    return lines
+
+
+def block(section, language):
+    match = re.search(r"```" + language + r"\n(.*?)```", section, re.S)
+    if not match:
+        sys.exit(f"README.md: no ```{language} block in 'Bring your own model'")
+    return [line.strip() for line in match.group(1).splitlines()]
+
+
+def compare(what, readme, expected):
+    for i in range(max(len(readme), len(expected))):
+        got = readme[i] if i < len(readme) else "(nothing)"
+        want = expected[i] if i < len(expected) else "(nothing)"
+        if got != want:
+            print(f"README.md, Bring your own model, {what}, line {i + 1}:\n"
+                  f"  README:   {got}\n  expected: {want}")
+            return False
+    return True
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--readme", default="README.md")
+    parser.add_argument("--script", default="scripts/byom")
+    parser.add_argument("--program", default="examples/bring_your_own/main.cpp")
+    parser.add_argument("--log", required=True)
+    args = parser.parse_args()
+    readme = open(args.readme, encoding="utf-8").read()
+    if "## Bring your own model" not in readme:
+        sys.exit("README.md: no section 'Bring your own model'")
+    section = readme.split("## Bring your own model", 1)[1].split("\n## ", 1)[0]
+
+    commands = [line[2:] for line in marked(open(args.script).read(), r"# \[readme\]",
+                                            r"# \[/readme\]")]
+    code = marked(open(args.program).read(), r"// \[readme\]", r"// \[/readme\]")
+    ok = compare("commands", block(section, "sh"), commands)
+    ok = compare("code", [line for line in block(section, "cpp") if line], code) and ok
+
+    results = [line.strip() for line in open(args.log, errors="replace")
+               if re.match(r"(before|after): |\d+ images, \d+ epochs: ", line)]
+    runs = [results[i:i + 3] for i in range(0, len(results), 3)]
+    if len(runs) != 2:
+        print(f"{args.log}: expected two runs' results (QEMU, host), found {len(results)} lines")
+        ok = False
+    for run in runs:
+        ok = compare("printed result", block(section, "text"), run) and ok
+    if ok:
+        print("README.md's Bring your own model: the commands, code and results of this run")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
