@@ -2,7 +2,9 @@
 """Checks README.md's "Bring your own model" section against what scripts/byom runs.
 
   - its sh block is exactly scripts/byom's commands (between the "# [readme]" markers);
-  - its cpp block is exactly examples/bring_your_own/main.cpp's lines between `// [readme]`
+  - its first cpp block is an excerpt of the generated build/byom/model.hpp: its lines appear
+    there in the same order (a line "..." stands for lines left out);
+  - its second cpp block is exactly examples/bring_your_own/main.cpp's lines between `// [readme]`
     and `// [/readme]` markers (stripped, in order);
   - its text block is exactly the result lines ("before: ...", "after: ...", "... epochs: ...")
     of every run in --log (scripts/byom's output: the QEMU run, then the host's).
@@ -28,11 +30,27 @@ def marked(text, begin, end):
     return lines
 
 
-def block(section, language):
-    match = re.search(r"```" + language + r"\n(.*?)```", section, re.S)
-    if not match:
-        sys.exit(f"README.md: no ```{language} block in 'Bring your own model'")
-    return [line.strip() for line in match.group(1).splitlines()]
+def block(section, language, index=0):
+    found = re.findall(r"```" + language + r"\n(.*?)```", section, re.S)
+    if len(found) <= index:
+        sys.exit(f"README.md: no ```{language} block {index + 1} in 'Bring your own model'")
+    return [line.strip() for line in found[index].splitlines()]
+
+
+def excerpt_of(excerpt, text):
+    """Whether every line of excerpt but "..." is a line of text, in the same order."""
+    lines = [line.strip() for line in text.splitlines()]
+    at = 0
+    for line in excerpt:
+        if line == "...":
+            continue
+        try:
+            at = lines.index(line, at) + 1
+        except ValueError:
+            print(f"README.md, Bring your own model, header excerpt: not in the header "
+                  f"(or not in this order):\n  {line}")
+            return False
+    return True
 
 
 def compare(what, readme, expected):
@@ -51,6 +69,7 @@ def main():
     parser.add_argument("--readme", default="README.md")
     parser.add_argument("--script", default="scripts/byom")
     parser.add_argument("--program", default="examples/bring_your_own/main.cpp")
+    parser.add_argument("--header", default="build/byom/model.hpp")
     parser.add_argument("--log", required=True)
     args = parser.parse_args()
     readme = open(args.readme, encoding="utf-8").read()
@@ -62,7 +81,8 @@ def main():
                                             r"# \[/readme\]")]
     code = marked(open(args.program).read(), r"// \[readme\]", r"// \[/readme\]")
     ok = compare("commands", block(section, "sh"), commands)
-    ok = compare("code", [line for line in block(section, "cpp") if line], code) and ok
+    ok = excerpt_of(block(section, "cpp", 0), open(args.header).read()) and ok
+    ok = compare("code", [line for line in block(section, "cpp", 1) if line], code) and ok
 
     results = [line.strip() for line in open(args.log, errors="replace")
                if re.match(r"(before|after): |\d+ images, \d+ epochs: ", line)]
