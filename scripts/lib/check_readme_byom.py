@@ -79,7 +79,8 @@ def main():
 
     commands = [line[2:] for line in marked(open(args.script).read(), r"# \[readme\]",
                                             r"# \[/readme\]")]
-    code = marked(open(args.program).read(), r"// \[readme\]", r"// \[/readme\]")
+    code = [line for line in marked(open(args.program).read(), r"// \[readme\]",
+                                    r"// \[/readme\]") if line]
     ok = compare("commands", block(section, "sh"), commands)
     ok = excerpt_of(block(section, "cpp", 0), open(args.header).read()) and ok
     ok = compare("code", [line for line in block(section, "cpp", 1) if line], code) and ok
