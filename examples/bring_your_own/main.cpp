@@ -20,7 +20,7 @@ namespace mtl = microtl;
 // [readme]
 using Trainer = mtl::Trainer<model::Model, mtl::SoftmaxCrossEntropy, mtl::SGD>;
 using Cache = mtl::FeatureCache<Trainer, std::size(samples::learn_labels)>;
-static_assert(mtl::is_trainable_v<model::Model::layer<8>>);  // the head: Dense<32>, Dense<10>
+static_assert(mtl::is_trainable_v<model::Model::layer<8>>);   // the head: Dense<32>, Dense<10>
 static_assert(!mtl::is_trainable_v<model::Model::layer<4>>);  // the int8 extractor: frozen
 
 model::Model net = model::make_model();  // int8 parameters in flash, the head's in RAM
@@ -35,7 +35,9 @@ struct Accuracy {
   unsigned old_right = 0, old_total = 0, new_right = 0, new_total = 0;
 };
 
-std::span<const std::int8_t, 784> image(const std::int8_t (&pixels)[784]) { return pixels; }
+std::span<const std::int8_t, 784> image(const std::int8_t (&pixels)[784]) {
+  return pixels;
+}
 
 Accuracy evaluate() {
   Accuracy a;
@@ -57,12 +59,14 @@ Accuracy evaluate() {
   return a;
 }
 
-unsigned percent(unsigned right, unsigned total) { return (200U * right + total) / (2U * total); }
+unsigned percent(unsigned right, unsigned total) {
+  return (200U * right + total) / (2U * total);
+}
 
 void print(const char* when, const Accuracy& a) {
   std::printf("%s: old classes 0-6 %u/%u (%u %%), new classes 7-9 %u/%u (%u %%)\n", when,
-              a.old_right, a.old_total, percent(a.old_right, a.old_total), a.new_right,
-              a.new_total, percent(a.new_right, a.new_total));
+              a.old_right, a.old_total, percent(a.old_right, a.old_total), a.new_right, a.new_total,
+              percent(a.new_right, a.new_total));
 }
 
 }  // namespace
