@@ -111,9 +111,12 @@ def main():
     rng = np.random.default_rng(1)
     test = pick(y_test, range(10), TEST_PER_CLASS, rng)
     learn = np.concatenate(
-        [pick(y_train, range(OLD_CLASSES), OLD_PER_CLASS, rng),
-         pick(y_train, range(OLD_CLASSES, 10), NEW_PER_CLASS, rng)]
+        [
+            pick(y_train, range(OLD_CLASSES), OLD_PER_CLASS, rng),
+            pick(y_train, range(OLD_CLASSES, 10), NEW_PER_CLASS, rng),
+        ]
     )
+
     def codes(images):
         return images.reshape(len(images), -1).astype(np.int16) - 128
 
