@@ -8,7 +8,8 @@
 Writes, in --out: model.tflite, and samples.hpp (int8 images for main.cpp: a held-out test set
 of every class, and the few training images of the new classes the device learns from).
 Reads Debian's Fashion-MNIST files (/usr/share/datasets/fashion-mnist, package
-fashion-mnist); downloads nothing. Fixed seeds, one thread: the same bytes on every run.
+dataset-fashion-mnist); downloads nothing. Fixed seeds, one thread: the same bytes on every
+run (two runs here gave the same model.tflite).
 """
 
 import argparse
