@@ -13,8 +13,10 @@ run (two runs here gave the same model.tflite).
 """
 
 import argparse
+import contextlib
 import gzip
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # deterministic float sums
@@ -63,6 +65,26 @@ def pick(labels, classes, per_class, rng):
     )
 
 
+@contextlib.contextmanager
+def output_to(path):
+    """Sends what TensorFlow prints (Python and C++, file descriptors 1 and 2) to a file."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(path, "w") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
 def c_array(name, rows):
     lines = [f"inline constexpr std::int8_t {name}[{len(rows)}][{rows.shape[1]}] = {{"]
     lines += ["    {" + ",".join(str(int(v)) for v in row) + "}," for row in rows]
@@ -93,7 +115,15 @@ def main():
         loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    model.fit(x_train[old], y_train[old], batch_size=64, epochs=args.epochs, verbose=2)
+    log = args.out / "train_keras.log"
+    x_old, y_old = x_test[y_test < OLD_CLASSES], y_test[y_test < OLD_CLASSES]
+    with output_to(log):  # the epochs, and TensorFlow's warnings
+        model.fit(x_train[old], y_train[old], batch_size=64, epochs=args.epochs, verbose=2)
+        logits = model.predict(x_old[..., None].astype(np.float32) / 255.0, verbose=0)
+    print(
+        f"Keras, float: {np.mean(np.argmax(logits, -1) == y_old):.3f} of the {len(y_old)} "
+        f"held-out images of classes 0-6 right ({args.epochs} epochs; log: {log})"
+    )
 
     # Converted with a batch of 1, as a microcontroller runs it: Flatten is then one RESHAPE
     # to a constant shape (with a dynamic batch it is SHAPE, STRIDED_SLICE, PACK, RESHAPE).
@@ -105,7 +135,9 @@ def main():
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    (args.out / "model.tflite").write_bytes(converter.convert())
+    with output_to(args.out / "convert.log"):
+        tflite = converter.convert()
+    (args.out / "model.tflite").write_bytes(tflite)
 
     # The int8 input of the converted model: TFLite picks scale 1/255, zero point -128 for
     # pixels in [0, 1], so a pixel p (0-255) is the code p - 128.

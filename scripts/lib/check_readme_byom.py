@@ -7,7 +7,8 @@
   - its second cpp block is exactly examples/bring_your_own/main.cpp's lines between `// [readme]`
     and `// [/readme]` markers (stripped, in order);
   - its text block is exactly the result lines ("before: ...", "after: ...", "... epochs: ...")
-    of every run in --log (scripts/byom's output: the QEMU run, then the host's).
+    of every run in --log (scripts/byom's output: the QEMU run, then the host's), and it
+    quotes train_keras.py's "Keras, float: ..." line (up to its parenthesis) in backquotes.
 
 Prints the first difference and exits 1 when there is one.
 
@@ -85,6 +86,12 @@ def main():
     ok = excerpt_of(block(section, "cpp", 0), open(args.header).read()) and ok
     ok = compare("code", [line for line in block(section, "cpp", 1) if line], code) and ok
 
+    keras = [line.split(" (")[0].strip() for line in open(args.log, errors="replace")
+             if line.startswith("Keras, float: ")]
+    if len(keras) != 1 or f"`{keras[0]}`" not in section:
+        print(f"README.md, Bring your own model: not the Keras accuracy of this run, "
+              f"`{keras[0] if keras else '(none in the log)'}`")
+        ok = False
     results = [line.strip() for line in open(args.log, errors="replace")
                if re.match(r"(before|after): |\d+ images, \d+ epochs: ", line)]
     runs = [results[i:i + 3] for i in range(0, len(results), 3)]
