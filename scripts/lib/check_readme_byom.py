@@ -10,9 +10,11 @@
     of every run in --log (scripts/byom's output: the QEMU run, then the host's), and it
     quotes train_keras.py's "Keras, float: ..." line (up to its parenthesis) in backquotes.
 
-Prints the first difference and exits 1 when there is one.
+Without --log and --header (a static CTest: no run needed) only the commands and main.cpp's
+lines. Prints the first difference and exits 1 when there is one.
 
-  check_readme_byom.py --log build/byom/commands.log [--readme README.md]
+  check_readme_byom.py [--log build/byom/commands.log --header build/byom/model.hpp]
+                       [--readme README.md] [--script scripts/byom] [--program main.cpp]
 """
 import argparse
 import re
@@ -70,8 +72,8 @@ def main():
     parser.add_argument("--readme", default="README.md")
     parser.add_argument("--script", default="scripts/byom")
     parser.add_argument("--program", default="examples/bring_your_own/main.cpp")
-    parser.add_argument("--header", default="build/byom/model.hpp")
-    parser.add_argument("--log", required=True)
+    parser.add_argument("--header")
+    parser.add_argument("--log")
     args = parser.parse_args()
     readme = open(args.readme, encoding="utf-8").read()
     if "## Bring your own model" not in readme:
@@ -83,9 +85,14 @@ def main():
     code = [line for line in marked(open(args.program).read(), r"// \[readme\]",
                                     r"// \[/readme\]") if line]
     ok = compare("commands", block(section, "sh"), commands)
-    ok = excerpt_of(block(section, "cpp", 0), open(args.header).read()) and ok
+    if args.header:
+        ok = excerpt_of(block(section, "cpp", 0), open(args.header).read()) and ok
     ok = compare("code", [line for line in block(section, "cpp", 1) if line], code) and ok
 
+    if not args.log:
+        if ok:
+            print("README.md's Bring your own model: the commands and code of scripts/byom")
+        return 0 if ok else 1
     keras = [line.split(" (")[0].strip() for line in open(args.log, errors="replace")
              if line.startswith("Keras, float: ")]
     if len(keras) != 1 or f"`{keras[0]}`" not in section:
