@@ -1,7 +1,8 @@
 // The board's instruction counter, checked against loops of known length: `subs; bne` runs
 // two instructions per iteration, so n iterations take 2n instructions plus a constant.
 // The difference of two runs cancels the constant. The long run crosses several wraps of
-// the 24-bit SysTick (one wrap = 2^24 ticks = 10,485,760 instructions at shift 6), which
+// the 24-bit SysTick (one wrap = 2^24 ticks = 2^24 * P / 64 instructions at shift 6, P the
+// tick in ns: 10,485,760 at 40 ns, 13,107,200 at 50 ns, 8,192,000 at 31.25 ns), which
 // checks the 64-bit extension; each wrap runs the SysTick handler, whose few instructions
 // are counted too (they are executed).
 #include <doctest/doctest.h>
@@ -42,6 +43,14 @@ __attribute__((noinline)) std::uint64_t count_spin(std::uint32_t iterations) {
 // them), and the host's stand-in is checked instead.
 #if defined(__arm__)
 constexpr bool kOnBoard = true;
+// The board's SysTick period in picoseconds (the toolchain file's, as board.cpp gets it).
+constexpr std::uint64_t kTickPs = MICROTL_BOARD_SYSTICK_PERIOD_PS;
+constexpr std::uint64_t kInstructionPs = 64'000;  // -icount shift=6
+// The most wraps a run of `instructions` can cross: the whole ones it spans, plus one for
+// where it starts.
+constexpr std::uint64_t max_wraps(std::uint64_t instructions) {
+  return instructions * kInstructionPs / ((std::uint64_t{1} << 24) * kTickPs) + 1;
+}
 #else
 constexpr bool kOnBoard = false;
 #endif
@@ -68,11 +77,12 @@ TEST_CASE("instruction counter: 2 instructions per subs/bne iteration" * doctest
 TEST_CASE("instruction counter: a count does not depend on where in a tick it starts" *
           doctest::skip(!kOnBoard)) {
 #if defined(__arm__)
-  // A tick is 40 ns and an instruction 64 ns, so the ticks' phase repeats every five
-  // instructions; 0..4 spin iterations before (2 instructions each) start the measured run
-  // at each of the five phases.
+  // An instruction is 64 ns and a tick 40 ns (25 MHz boards), 50 ns (mps2-an505) or
+  // 31.25 ns (mps3-an547), so the ticks' phase at an instruction's start repeats every 5,
+  // 25 or 125 instructions. 1..125 spin iterations before (2 instructions each, and 125 is
+  // odd) start the measured run at every phase on every board.
   const std::uint64_t reference = count_spin(1000);
-  for (std::uint32_t shift = 1; shift <= 5; ++shift) {
+  for (std::uint32_t shift = 1; shift <= 125; ++shift) {
     CAPTURE(shift);
     spin(shift);
     CHECK(count_spin(1000) == reference);
@@ -86,9 +96,10 @@ TEST_CASE("instruction counter: counts across SysTick wraps" * doctest::skip(!kO
   const std::uint64_t short_run = count_spin(1000);
   const std::uint64_t long_run = count_spin(15'000'000);
   const auto extra = static_cast<std::int64_t>(long_run - short_run);
-  // Two or three wraps, each running the wrap handler (under 8 instructions).
+  // Two or three wraps at 40 or 50 ns a tick, three or four at 31.25 ns, each running the
+  // wrap handler (under 8 instructions).
   CHECK(extra >= 29'998'000);
-  CHECK(extra <= 29'998'000 + 3 * 8);
+  CHECK(extra <= 29'998'000 + max_wraps(30'000'000) * 8);
 #endif
 }
 

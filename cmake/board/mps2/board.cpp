@@ -1,17 +1,24 @@
-// Instruction counter and stack painting for the MPS2 boards in QEMU.
+// Instruction counter and stack painting for the MPS2 and MPS3 boards in QEMU.
 //
 // Counting: QEMU runs with `-icount shift=N`: each guest instruction advances virtual time
-// by 2^N ns. SysTick, clocked from the 25 MHz core clock on these boards, counts that
-// virtual time, so   instructions = ticks * 40 ns / 2^N ns.   SysTick is a 24-bit down
-// counter; its wrap interrupt extends it to 64 bits.
+// by 2^N ns. SysTick, clocked from the core clock, counts that virtual time, so
+//   instructions = ticks * P ns / 2^N ns,   P the clock period: 40 ns (25 MHz: mps2-an385,
+// an386, an500), 50 ns (20 MHz: mps2-an505), 31.25 ns (32 MHz: mps3-an547), given in
+// picoseconds by the toolchain file (MICROTL_BOARD_SYSTICK_PERIOD_PS) so that 31.25 is exact.
+// SysTick is a 24-bit down counter; its wrap interrupt extends it to 64 bits.
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 
 #include "board/board.hpp"
+#include "board/semihosting.hpp"
 
 #ifndef MICROTL_QEMU_ICOUNT_SHIFT
 #error "MICROTL_QEMU_ICOUNT_SHIFT must match the -icount shift the emulator runs with"
+#endif
+#ifndef MICROTL_BOARD_SYSTICK_PERIOD_PS
+#error \
+    "MICROTL_BOARD_SYSTICK_PERIOD_PS: the board's SysTick clock period (set by the toolchain file)"
 #endif
 #ifndef MICROTL_BOARD_CORE
 #error "MICROTL_BOARD_CORE names the core (set by the toolchain file)"
@@ -37,11 +44,12 @@ volatile SysTickRegisters& systick() {
 
 constexpr std::uint32_t reload = 0x00FF'FFFFu;
 constexpr std::uint64_t ticks_per_wrap = std::uint64_t{reload} + 1;
-constexpr std::uint64_t core_clock_period_ns = 40;  // 25 MHz
-constexpr std::uint64_t ns_per_instruction = std::uint64_t{1} << MICROTL_QEMU_ICOUNT_SHIFT;
+constexpr std::uint64_t core_clock_period_ps = MICROTL_BOARD_SYSTICK_PERIOD_PS;
+constexpr std::uint64_t ps_per_instruction = std::uint64_t{1000} << MICROTL_QEMU_ICOUNT_SHIFT;
 
 volatile std::uint32_t wraps = 0;
 std::uint64_t counter_overhead = 0;
+std::uint64_t tick_phase_ps = 0;  // calibrate_phase()
 
 std::uint64_t ticks() {
   std::uint32_t before = 0;
@@ -52,6 +60,55 @@ std::uint64_t ticks() {
     value = systick().cvr;
   } while (before != wraps);
   return std::uint64_t{before} * ticks_per_wrap + (reload - value);
+}
+
+// Where SysTick's tick edges fall between instruction starts. QEMU starts the tick grid at
+// an instant that need not be an instruction's start: on mps2-an505 it is not (a count then
+// depended, by one either way, on where among the 25 phases of 64 ns against 50 ns a region
+// began), on the 25 MHz boards and mps3-an547 it is. So the phase is measured, once: SysTick
+// is read every 4 instructions, 125 times. With I the instruction index and Q = 2^N ns, the
+// tick count is t = floor((I * Q - A) / P) for an unknown A; I = ceil((t * P + a) / Q) + c
+// holds for every reading exactly when a is within [max u_i, min u_i + Q) modulo Q, shifted
+// by the first reading (u_i = (t_i - t_0) * P - 4 * i * Q below). The error of an inversion
+// repeats every 5, 25 or 125 instructions (5 Q = 8 P at 40 ns, 25 Q = 32 P at 50 ns,
+// 125 Q = 256 P at 31.25 ns), and 4 i modulo 125 takes every value, so 125 readings see every
+// phase a later reading can have.
+constexpr std::uint32_t calibration_reads = 125;
+
+void calibrate_phase() {
+  std::uint32_t values[calibration_reads];
+  std::uint32_t* out = values;
+  std::uint32_t left = calibration_reads;
+  std::uint32_t value = 0;
+  // Exactly 4 instructions per reading, whatever the compiler would make of a C++ loop.
+  __asm volatile(
+      "1: ldr %[value], [%[cvr]]\n\t"
+      "str %[value], [%[out]], #4\n\t"
+      "subs %[left], %[left], #1\n\t"
+      "bne 1b"
+      : [value] "=&r"(value), [out] "+r"(out), [left] "+r"(left)
+      : [cvr] "r"(&systick().cvr)
+      : "cc", "memory");
+  constexpr auto q = static_cast<std::int64_t>(ps_per_instruction);
+  constexpr auto p = static_cast<std::int64_t>(core_clock_period_ps);
+  // No wrap among the readings: the counter has just reloaded 2^24 ticks.
+  const std::int64_t first_ticks = reload - values[0];
+  std::int64_t max_u = 0;
+  std::int64_t min_u = 0;
+  for (std::uint32_t i = 1; i < calibration_reads; ++i) {
+    const std::int64_t u = (static_cast<std::int64_t>(reload - values[i]) - first_ticks) * p -
+                           4 * static_cast<std::int64_t>(i) * q;
+    max_u = u > max_u ? u : max_u;
+    min_u = u < min_u ? u : min_u;
+  }
+  if (max_u >= min_u + q) {
+    // No phase explains the readings: SysTick does not tick at the period the toolchain
+    // file gives. Counting would be wrong, so nothing runs.
+    board::semihosting::write0("microtl board: SysTick period does not match the board\n");
+    board::semihosting::exit(5);
+  }
+  const std::int64_t shifted = (max_u + first_ticks * p) % q;
+  tick_phase_ps = static_cast<std::uint64_t>((q - shifted) % q);
 }
 
 constexpr std::uint32_t stack_paint = 0xC5C5'C5C5u;
@@ -71,6 +128,7 @@ extern "C" void microtl_board_start_counter() {
   while (systick().cvr == 0) {
     // The current value reads 0 until the first reload (seen in QEMU 7.2).
   }
+  calibrate_phase();
   const std::uint64_t a = board::instructions();
   const std::uint64_t b = board::instructions();
   counter_overhead = b - a;
@@ -87,16 +145,18 @@ bool counts_instructions() {
 }
 
 // Exact, not rounded: after I instructions the virtual time is I * 2^N ns and SysTick has
-// counted t = floor(I * 2^N / 40) ticks, so  t <= I * 2^N / 40 < t + 1,  that is
-//   t * 40 / 2^N  <=  I  <  (t + 1) * 40 / 2^N.
-// With 2^N > 40 that interval is shorter than one, so I is the one integer in it:
-//   I = ceil(t * 40 / 2^N).
+// counted t = floor((I * 2^N - A) / P) ticks (P the tick in ns, A where its grid starts), so
+//   (t * P + A) / 2^N  <=  I  <  ((t + 1) * P + A) / 2^N.
+// With 2^N > P that interval is shorter than one, so I is the one integer in it:
+//   I = ceil((t * P + A) / 2^N)   (in picoseconds here, so that P = 31.25 ns stays an
+// integer; A modulo 2^N is calibrate_phase()'s tick_phase_ps, the rest a constant).
 // (Rounding down instead made a region's count depend, by one, on where in a tick it began:
 // on anything before it, such as the length of a file path.)
-static_assert(ns_per_instruction > core_clock_period_ns,
+static_assert(ps_per_instruction > core_clock_period_ps,
               "the exact inversion needs an instruction longer than a SysTick tick");
 std::uint64_t instructions() {
-  return (ticks() * core_clock_period_ns + ns_per_instruction - 1) / ns_per_instruction;
+  return (ticks() * core_clock_period_ps + tick_phase_ps + ps_per_instruction - 1) /
+         ps_per_instruction;
 }
 
 std::uint64_t InstructionCounter::elapsed() const {

@@ -1,4 +1,4 @@
-// Start-up code for the MPS2 boards in QEMU (Cortex-M3 / M4F / M7).
+// Start-up code for the MPS2 and MPS3 boards in QEMU (Cortex-M3 / M4F / M7 / M33 / M55).
 //
 // Reset: copy .data from flash, zero .bss, enable the FPU when the core has one, start the
 // instruction counter, run the constructors and main, then
@@ -7,14 +7,15 @@
 //  - with MICROTL_BOARD_BARE: leave through a raw semihosting exit; no C library start-up
 //    or I/O at all (the zero-heap proof links this variant).
 // newlib's own _start is not used: it moves the stack to wherever the semihosting host
-// says (QEMU reports 0x22000000, outside the 4 MB SRAM this linker script describes), and
-// the stack must stay where mps2.ld puts it for stack painting to measure it.
+// says (QEMU reports 0x22000000 on mps2-an386, outside the 4 MB SRAM its linker script
+// describes), and the stack must stay where sections.ld puts it for stack painting to
+// measure it.
 #include <cstdint>
 
 #include "board/semihosting.hpp"
 
 extern "C" {
-// Defined by mps2.ld.
+// Defined by sections.ld (included by the board's linker script).
 extern std::uint32_t __etext;
 extern std::uint32_t __data_start__;
 extern std::uint32_t __data_end__;
@@ -79,7 +80,9 @@ extern "C" void Reset_Handler() {
   zero_words(&__bss_start__, &__bss_end__);
 
 #if defined(__ARM_FP)
-  // CPACR: full access to coprocessors 10 and 11 (the FPU), then synchronise.
+  // CPACR: full access to coprocessors 10 and 11 (the FPU and, on the Cortex-M55, the MVE
+  // vector extension, which needs no enable of its own), then synchronise. The Armv8-M
+  // cores run secure here, so the non-secure NSACR does not matter.
   volatile std::uint32_t& cpacr = *reinterpret_cast<volatile std::uint32_t*>(0xE000ED88u);
   cpacr = cpacr | (0xFu << 20);
   __asm volatile("dsb\n\tisb" ::: "memory");
