@@ -298,6 +298,31 @@ def parse_in_asm_line(line):
     return Insn(int(match.group(1), 16), 2 * halfwords, match.group(3), match.group(4).strip())
 
 
+def merge_undecoded(insns):
+    """QEMU 7.2's disassembler (capstone) does not know some Armv8.1-M instructions (the
+    low-overhead loops' DLS and LE, which GCC emits for the Cortex-M55) and prints each
+    first halfword as '.byte 0x0f, 0xf0' and the second as whatever 16-bit instruction it
+    happens to read as (LE's c00b as 'stm r0!, {r0, r1, r3}'); QEMU runs the two as one
+    instruction. A first halfword that announces a 32-bit encoding (top five bits 11101,
+    11110 or 11111) is never an instruction alone, so the line after it is joined to it, into
+    one instruction of the class "unknown": the tool then counts what -icount counts."""
+    merged = []
+    index = 0
+    while index < len(insns):
+        insn = insns[index]
+        following = insns[index + 1] if index + 1 < len(insns) else None
+        if insn.base == ".byte" and insn.size == 2 and following is not None and \
+                following.addr == insn.addr + 2 and following.size == 2:
+            low, high = (int(value, 16) for value in insn.text.split(None, 1)[1].split(","))
+            if (high << 8 | low) >> 11 in (0b11101, 0b11110, 0b11111):  # a 32-bit prefix
+                merged.append(Insn(insn.addr, 4, ".inst.w", ""))
+                index += 2
+                continue
+        merged.append(insn)
+        index += 1
+    return merged
+
+
 class Block:
     """A translation block: the instructions QEMU runs together, in order."""
 
@@ -459,7 +484,7 @@ class LogReader:
                 self.reading_block.append(parse_in_asm_line(line))
                 return
             if self.reading_block:
-                block = Block(self.reading_block)
+                block = Block(merge_undecoded(self.reading_block))
                 self.estimator.learn(block)
                 self.translated[block.pc] = block
             self.reading_block = None

@@ -147,6 +147,20 @@ class Classes(unittest.TestCase):
         self.assertEqual((long_mnemonic.size, long_mnemonic.cls), (4, "fp_arith"))
 
 
+    def test_an_undecoded_32_bit_instruction_is_one_instruction(self):
+        # A Cortex-M55 LE, as QEMU 7.2 logs it: two lines, one instruction.
+        lines = ["0x700011f2:  f00f       .byte    0x0f, 0xf0\n",
+                 "0x700011f4:  c00b       stm      r0!, {r0, r1, r3}\n",
+                 "0x700011f6:  3a01       subs     r2, #1\n"]
+        insns = cpi.merge_undecoded([cpi.parse_in_asm_line(line) for line in lines])
+        self.assertEqual([(i.addr, i.size) for i in insns], [(0x700011f2, 4), (0x700011f6, 2)])
+        self.assertEqual(insns[0].cls, "unknown")
+        # A 16-bit halfword that is no prefix stays an instruction of its own.
+        lone = [cpi.parse_in_asm_line("0x00000010:  bf00       .byte    0x00, 0xbf\n"),
+                cpi.parse_in_asm_line("0x00000012:  bf00       .byte    0x00, 0xbf\n")]
+        self.assertEqual(len(cpi.merge_undecoded(lone)), 2)
+
+
 class Sequences(unittest.TestCase):
     """Known sequences of blocks, cycles worked out by hand."""
 

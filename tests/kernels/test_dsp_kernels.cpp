@@ -4,7 +4,7 @@
 // and the fast requantizations against quant::multiply_by_quantized_multiplier.
 //
 // Where it runs matters:
-//   - on the Cortex-M4F and M7 (QEMU), the arm kernels execute the real DSP instructions
+//   - on the Cortex-M4F, M7, M33 and M55 (QEMU), the arm kernels execute the real DSP instructions
 //     (and their inline assembly), and kernels::<op>_s8 dispatches to them: this is the
 //     comparison that proves the shipped code;
 //   - on the host and the Cortex-M3 (no DSP extension), the arm kernels run over the plain
@@ -19,8 +19,10 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <string_view>
 
 #include "../support/random.hpp"
+#include "board/board.hpp"
 #include "dsp_compare.hpp"
 #include "microtl/kernels/arm/depthwise_conv.hpp"
 #include "microtl/kernels/arm/fully_connected.hpp"
@@ -53,6 +55,23 @@ constexpr int kRescaleRandomPerShift = 20000;
 #else
 constexpr int kRescaleRandomPerShift = 100000;
 #endif
+
+TEST_CASE("the cores with the DSP extension build the DSP kernels, the others do not") {
+  // A toolchain file that lost the extension (a -mcpu=...+nodsp, a wrong -march) would still
+  // pass every comparison below, over the emulations: check the selection per core. The
+  // Cortex-M55 runs these DSP kernels too until it has Helium ones.
+  const std::string_view core = board::core_name();
+  CAPTURE(core);
+  if (core == "cortex-m4" || core == "cortex-m7" || core == "cortex-m33" || core == "cortex-m55") {
+    CHECK(kRealDspInstructions);
+    CHECK(MICROTL_USE_DSP_KERNELS == 1);
+  } else if (core == "cortex-m3") {
+    CHECK_FALSE(kRealDspInstructions);
+    CHECK(MICROTL_USE_DSP_KERNELS == 0);
+  } else {
+    CHECK(core == "host");
+  }
+}
 
 // ---------------------------------------------------------------------------------------
 // Requantization: arm::rescale == multiply_by_quantized_multiplier (+ offset).
