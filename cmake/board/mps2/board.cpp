@@ -64,15 +64,15 @@ std::uint64_t ticks() {
 
 // Where SysTick's tick edges fall between instruction starts. QEMU starts the tick grid at
 // an instant that need not be an instruction's start: on mps2-an505 it is not (a count then
-// depended, by one either way, on where among the 25 phases of 64 ns against 50 ns a region
-// began), on the 25 MHz boards and mps3-an547 it is. So the phase is measured, once: SysTick
-// is read every 4 instructions, 125 times. With I the instruction index and Q = 2^N ns, the
-// tick count is t = floor((I * Q - A) / P) for an unknown A; I = ceil((t * P + a) / Q) + c
-// holds for every reading exactly when a is within [max u_i, min u_i + Q) modulo Q, shifted
-// by the first reading (u_i = (t_i - t_0) * P - 4 * i * Q below). The error of an inversion
-// repeats every 5, 25 or 125 instructions (5 Q = 8 P at 40 ns, 25 Q = 32 P at 50 ns,
-// 125 Q = 256 P at 31.25 ns), and 4 i modulo 125 takes every value, so 125 readings see every
-// phase a later reading can have.
+// depended, by one either way, on which of the 25 phases of 64 ns against 50 ns a region
+// began at); on the 25 MHz boards and mps3-an547 it is. So the phase is measured once:
+// SysTick is read every 4 instructions, 125 times (t_i ticks at instruction I_0 + 4 i). With
+// Q = 2^N ns the instruction and P the tick, I = ceil((t * P + a) / Q) + a constant is exact
+// for every reading when, with u_i = (t_i - t_0) * P - 4 i Q and s = -(t_0 * P + a) mod Q,
+//   max u_i  <=  s  <  min u_i + Q;
+// a is chosen for s = max u_i. The inversion's error repeats every 5, 25 or 125 instructions
+// (5 Q = 8 P at 40 ns, 25 Q = 32 P at 50 ns, 125 Q = 256 P at 31.25 ns), and 4 i modulo 125
+// takes every value, so the 125 readings see every phase a later reading can have.
 constexpr std::uint32_t calibration_reads = 125;
 
 void calibrate_phase() {
