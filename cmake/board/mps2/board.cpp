@@ -63,12 +63,14 @@ std::uint64_t ticks() {
 }
 
 // Where SysTick's tick edges fall between instruction starts. QEMU starts the tick grid at
-// an instant that need not be an instruction's start: on mps2-an505 it is not (a count then
-// depended, by one either way, on which of the 25 phases of 64 ns against 50 ns a region
-// began at); on the 25 MHz boards and mps3-an547 it is. So the phase is measured once:
-// SysTick is read every 4 instructions, 125 times (t_i ticks at instruction I_0 + 4 i). With
-// Q = 2^N ns the instruction and P the tick, I = ceil((t * P + a) / Q) + a constant is exact
-// for every reading when, with u_i = (t_i - t_0) * P - 4 i Q and s = -(t_0 * P + a) mod Q,
+// an instant that need not be an instruction's start, and where it falls changes with the
+// start-up code: the mps2-an505 build counted a region one instruction more or less by which
+// of the 25 phases of 64 ns against 50 ns it began at, and so did mps2-an386's once its
+// start-up code changed by a few instructions (its earlier code happened to be aligned).
+// So the phase is measured once, on every board: SysTick is read every 4 instructions, 125
+// times (t_i ticks at instruction I_0 + 4 i). With Q = 2^N ns the instruction and P the
+// tick, I = ceil((t * P + a) / Q) + a constant is exact for every reading when, with
+// u_i = (t_i - t_0) * P - 4 i Q and s = -(t_0 * P + a) mod Q,
 //   max u_i  <=  s  <  min u_i + Q;
 // a is chosen for s = max u_i. The inversion's error repeats every 5, 25 or 125 instructions
 // (5 Q = 8 P at 40 ns, 25 Q = 32 P at 50 ns, 125 Q = 256 P at 31.25 ns), and 4 i modulo 125
