@@ -649,17 +649,18 @@ def report(reader, estimator, named, timing, check, top=0):
             print(f"DEMO cpi_top region={name} rank={rank} address=0x{insn.addr:08x} "
                   f"class={insn.cls} executions={round(count / n)} "
                   f"cycles={round(insn_cycles / n)} insn=\"{insn.text}\"")
-    # The firmware's counter floors each reading to whole instructions and subtracts its own
-    # overhead, measured once: each figure is the exact count plus a constant, -1, 0 or +1.
+    # The firmware's counter is exact (cmake/board/mps2/board.cpp: each reading inverted
+    # exactly, with the tick phase measured at start-up) and subtracts its own overhead,
+    # measured once: each figure is the exact count plus one constant. (Before the phase was
+    # measured, readings could be one off either way, and a spread of 2 was allowed.)
     differences = [firmware - tool for _, _, tool, firmware in checks]
     spread = max(differences) - min(differences)
-    ok = spread <= 2
+    ok = spread == 0
     for (name, run, tool, firmware), difference in zip(checks, differences):
         print(f"DEMO cpi check region={name} run={run} tool_instructions={tool} "
               f"firmware_instructions={firmware} firmware_minus_tool={difference}")
     print(f"DEMO cpi check {'ok' if ok else 'FAILED'}: firmware_minus_tool from {min(differences)} "
-          f"to {max(differences)} (the counter's constant overhead, +-1 for its rounding; "
-          "allowed spread 2)")
+          f"to {max(differences)} (the counter's constant overhead; allowed spread 0)")
     return ok or not check
 
 

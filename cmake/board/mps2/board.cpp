@@ -44,12 +44,19 @@ volatile SysTickRegisters& systick() {
 
 constexpr std::uint32_t reload = 0x00FF'FFFFu;
 constexpr std::uint64_t ticks_per_wrap = std::uint64_t{reload} + 1;
-constexpr std::uint64_t core_clock_period_ps = MICROTL_BOARD_SYSTICK_PERIOD_PS;
-constexpr std::uint64_t ps_per_instruction = std::uint64_t{1000} << MICROTL_QEMU_ICOUNT_SHIFT;
+// Time in quarter nanoseconds: every board's tick is a whole number of them (31.25 ns is
+// 125), and an instruction, 2^N ns, is a power of two of them, so that turning ticks into
+// instructions divides by a shift, whose cost does not depend on the value (a call to
+// libgcc's 64-bit division did: the counter's overhead then moved by one from reading to
+// reading).
+static_assert(MICROTL_BOARD_SYSTICK_PERIOD_PS % 250 == 0, "a tick of whole quarter ns");
+constexpr std::uint64_t core_clock_period_qns = MICROTL_BOARD_SYSTICK_PERIOD_PS / 250;
+constexpr unsigned qns_per_instruction_log2 = MICROTL_QEMU_ICOUNT_SHIFT + 2;
+constexpr std::uint64_t qns_per_instruction = std::uint64_t{1} << qns_per_instruction_log2;
 
 volatile std::uint32_t wraps = 0;
 std::uint64_t counter_overhead = 0;
-std::uint64_t tick_phase_ps = 0;  // calibrate_phase()
+std::uint64_t tick_phase_qns = 0;  // calibrate_phase()
 
 std::uint64_t ticks() {
   std::uint32_t before = 0;
@@ -63,13 +70,14 @@ std::uint64_t ticks() {
 }
 
 // Where SysTick's tick edges fall between instruction starts. QEMU starts the tick grid at
-// an instant that need not be an instruction's start, and where it falls changes with the
-// start-up code: the mps2-an505 build counted a region one instruction more or less by which
-// of the 25 phases of 64 ns against 50 ns it began at, and so did mps2-an386's once its
-// start-up code changed by a few instructions (its earlier code happened to be aligned).
-// So the phase is measured once, on every board: SysTick is read every 4 instructions, 125
-// times (t_i ticks at instruction I_0 + 4 i). With Q = 2^N ns the instruction and P the
-// tick, I = ceil((t * P + a) / Q) + a constant is exact for every reading when, with
+// an instant that need not be an instruction's start, and where it falls differs from
+// program to program: assuming it aligned, the mps2-an505 build counted a region one
+// instruction more or less by which of the 25 phases of 64 ns against 50 ns it began at,
+// and on mps2-an386 the demo's cycle probe counted its regions 14 to 16 instructions above
+// QEMU's own trace (test_board's program happened to be aligned). So the phase is measured
+// once, on every board: SysTick is read every 4 instructions, 125 times (t_i ticks at
+// instruction I_0 + 4 i). With Q = 2^N ns the instruction and P the tick,
+// I = ceil((t * P + a) / Q) + a constant is exact for every reading when, with
 // u_i = (t_i - t_0) * P - 4 i Q and s = -(t_0 * P + a) mod Q,
 //   max u_i  <=  s  <  min u_i + Q;
 // a is chosen for s = max u_i. The inversion's error repeats every 5, 25 or 125 instructions
@@ -91,8 +99,8 @@ void calibrate_phase() {
       : [value] "=&r"(value), [out] "+r"(out), [left] "+r"(left)
       : [cvr] "r"(&systick().cvr)
       : "cc", "memory");
-  constexpr auto q = static_cast<std::int64_t>(ps_per_instruction);
-  constexpr auto p = static_cast<std::int64_t>(core_clock_period_ps);
+  constexpr auto q = static_cast<std::int64_t>(qns_per_instruction);
+  constexpr auto p = static_cast<std::int64_t>(core_clock_period_qns);
   // No wrap among the readings: the counter has just reloaded 2^24 ticks.
   const std::int64_t first_ticks = reload - values[0];
   std::int64_t max_u = 0;
@@ -110,7 +118,7 @@ void calibrate_phase() {
     board::semihosting::exit(5);
   }
   const std::int64_t shifted = (max_u + first_ticks * p) % q;
-  tick_phase_ps = static_cast<std::uint64_t>((q - shifted) % q);
+  tick_phase_qns = static_cast<std::uint64_t>((q - shifted) % q);
 }
 
 constexpr std::uint32_t stack_paint = 0xC5C5'C5C5u;
@@ -150,15 +158,15 @@ bool counts_instructions() {
 // counted t = floor((I * 2^N - A) / P) ticks (P the tick in ns, A where its grid starts), so
 //   (t * P + A) / 2^N  <=  I  <  ((t + 1) * P + A) / 2^N.
 // With 2^N > P that interval is shorter than one, so I is the one integer in it:
-//   I = ceil((t * P + A) / 2^N)   (in picoseconds here, so that P = 31.25 ns stays an
-// integer; A modulo 2^N is calibrate_phase()'s tick_phase_ps, the rest a constant).
+//   I = ceil((t * P + A) / 2^N)   (in quarter ns here; A modulo 2^N is calibrate_phase()'s
+// tick_phase_qns, the rest a constant).
 // (Rounding down instead made a region's count depend, by one, on where in a tick it began:
 // on anything before it, such as the length of a file path.)
-static_assert(ps_per_instruction > core_clock_period_ps,
+static_assert(qns_per_instruction > core_clock_period_qns,
               "the exact inversion needs an instruction longer than a SysTick tick");
 std::uint64_t instructions() {
-  return (ticks() * core_clock_period_ps + tick_phase_ps + ps_per_instruction - 1) /
-         ps_per_instruction;
+  return (ticks() * core_clock_period_qns + tick_phase_qns + qns_per_instruction - 1) >>
+         qns_per_instruction_log2;
 }
 
 std::uint64_t InstructionCounter::elapsed() const {
