@@ -64,6 +64,10 @@ def main():
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--keep-flash", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--report", type=Path, help="write the fleet report (Markdown) here")
+    ap.add_argument("--energy-tool", help="demo_report (host build): the energy model")
+    ap.add_argument("--cpi", help="the demo's cycles-per-instruction estimates (cpi.log)")
+    ap.add_argument("--command", default="scripts/fleet",
+                    help="the command that makes this run, for the report")
     args = ap.parse_args()
     if args.qemu_devices and not args.firmware:
         ap.error("--qemu-devices needs --firmware")
@@ -103,6 +107,10 @@ def main():
     with open(args.out / "fleet.json", "w") as f:
         json.dump(result, f, indent=1)
     if args.report:
+        import flwr
+        args.flower_version = flwr.__version__
+        if args.energy_tool:
+            result["energy"] = report.energy(args, result)
         report.write(result, args, args.report)
     print("fleet: %.0f s; %s" % (result["seconds"], "fleet.json in %s" % args.out), flush=True)
     for line in failures:

@@ -1,5 +1,71 @@
 """The fleet report: Markdown with the figures of fleet.json and an SVG chart of the accuracy
-per round (drawn here: no plotting package in the fleet's environment)."""
+per round (drawn here: no plotting package in the fleet's environment). The energy comes from
+the demo's model (host/energy_model.hpp and report.cpp's constants), through demo_report's
+--fleet-up-bytes mode."""
+import subprocess
+
+LINKS = {"ble1m": "BLE 1M PHY, DLE", "ble2m": "BLE 2M PHY, DLE",
+         "ble_phone": "BLE to a phone, no DLE", "thread": "IEEE 802.15.4 / Thread, one hop",
+         "lora_sf7": "LoRaWAN EU868 SF7", "lora_sf12": "LoRaWAN EU868 SF12",
+         "nbiot": "NB-IoT (nRF9160)"}
+
+
+def raw_bytes(samples):
+    return samples * 785  # 784 pixels and a label each
+
+
+def qemu_instructions(result):
+    """The QEMU device's instructions: its first round's extraction, and the mean of its
+    rounds' learning."""
+    for d in result["honest"]["devices_detail"]:
+        if d["kind"] == "qemu":
+            learn = [int(f["learn"]["training_instructions"]) for f in d["fits"]]
+            return int(d["fits"][0]["learn"]["extraction_instructions"]), sum(learn) / len(learn)
+    return None
+
+
+def energy(args, result):
+    """The energy model's figures for one round of one device, and for sending its samples."""
+    model = result["honest"]["model"]
+    counted = qemu_instructions(result)
+    if counted is None:
+        return None
+    extraction, learning = counted
+    command = [args.energy_tool, "--fleet-up-bytes", str(model["blob_bytes"]),
+               "--fleet-down-bytes", str(model["blob_bytes"]),
+               "--fleet-raw-bytes", str(raw_bytes(result["honest"]["samples_per_device"])),
+               "--fleet-learning-instructions", str(learning),
+               "--fleet-extraction-instructions", str(extraction)]
+    if args.cpi:
+        command += ["--cpi", args.cpi]
+    out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    figures = {"extraction_instructions": extraction, "learning_instructions": learning,
+               "links": {}}
+    for line in out.splitlines():
+        words = dict(w.split("=", 1) for w in line.split()[1:] if "=" in w)
+        if line.startswith("FLEET_ENERGY device"):
+            figures["device"] = {k: float(v) for k, v in words.items()}
+        elif line.startswith("FLEET_ENERGY link="):
+            key = words.pop("link")
+            figures["links"][key] = {k: float(v) for k, v in words.items()}
+    return figures
+
+
+def si(joules):
+    for unit, scale in (("J", 1.0), ("mJ", 1e-3), ("µJ", 1e-6)):
+        if abs(joules) >= scale:
+            return "%.3g %s" % (joules / scale, unit)
+    return "%.3g µJ" % (joules * 1e6)
+
+
+def seconds(s):
+    if s < 120:
+        return "%.3g s" % s
+    if s < 7200:
+        return "%.3g min" % (s / 60)
+    if s < 172800:
+        return "%.3g h" % (s / 3600)
+    return "%.3g days" % (s / 86400)
 
 
 def svg_chart(path, rounds, fleet, alone, cloud, factory):
@@ -57,11 +123,13 @@ def write(result, args, path):
     L.append("%d devices (%d of them the Cortex-M4F firmware in QEMU), %d rounds of FedAvg "
              "(Flower %s), %d samples per device with a skewed class mix, seed %d. Each round "
              "a device installs the server's model, learns from its own samples for at most %d "
-             "epochs, and sends what it learned: the head's %d values as a %d-byte parameter "
-             "blob.\n" % (honest["devices"], honest["qemu_devices"], honest["rounds"],
-                          getattr(args, "flower_version", "?"), honest["samples_per_device"],
-                          honest["seed"], model["local_epochs"], model["values"],
-                          model["blob_bytes"]))
+             "epochs, and sends what it learned: its %d trained values (%s) as a %d-byte "
+             "parameter blob, never a sample.\n"
+             % (honest["devices"], honest["qemu_devices"], honest["rounds"],
+                getattr(args, "flower_version", "?"), honest["samples_per_device"], honest["seed"],
+                model["local_epochs"], model["values"],
+                "the float head" if model["strategy"] == "head" else "the head's last layer",
+                model["blob_bytes"]))
     L.append("## Accuracy on the common test set (1,000 images, 100 per class)\n")
     L.append("| | all | old classes | new classes |\n|---|---:|---:|---:|")
     f = base["factory"]
@@ -88,6 +156,45 @@ def write(result, args, path):
     L.append("| all %d rounds | %s |" % (honest["rounds"], format(per_round * honest["rounds"], ",")))
     L.append("| uploading the device's raw samples once (784 pixels + a label each) | %s |\n"
              % format(raw, ","))
+    e = result.get("energy")
+    if e:
+        d = e["device"]
+        rounds_n = honest["rounds"]
+        L.append("## The device's energy per round (nRF52840 model of the demo's report)\n")
+        L.append("The Cortex-M4F device in QEMU counted %s instructions for its samples' "
+                 "extraction (once: the extractor is frozen, a device keeps its feature cache "
+                 "between rounds) and %s for a round's learning (mean of %d rounds); at %.3g and "
+                 "%.3g cycles per instruction (%s) they cost %s and %s.\n"
+                 % (format(e["extraction_instructions"], ","),
+                    format(int(round(e["learning_instructions"])), ","), rounds_n,
+                    d["extraction_cpi"], d["learning_cpi"],
+                    "the demo's estimates" if d["cpi_estimated"] else "the default, not estimated",
+                    si(d["extraction_j"]), si(d["learning_j"])))
+        L.append("| link | a round: model down + update up | time | %d rounds + learning | "
+                 "the samples up, once | time |\n|---|---:|---:|---:|---:|---:|" % rounds_n)
+        for key, label in LINKS.items():
+            x = e["links"][key]
+            L.append("| %s | %s | %s | %s | %s | %s |"
+                     % (label, si(x["round_j"]), seconds(x["round_s"]),
+                        si(rounds_n * (x["round_j"] + d["learning_j"]) + d["extraction_j"]),
+                        si(x["raw_j"]), seconds(x["raw_s"])))
+        L.append("")
+    total = per_round * honest["rounds"]
+    final = rounds[-1]["accuracy"]["accuracy"]
+    L.append("## When it pays\n")
+    L.append("Accuracy: after %d rounds the fleet reaches %.2f %%, against %.2f %% for a device "
+             "that learns alone from its own %d samples (it forgets the classes it does not "
+             "see) and %.2f %% for the cloud with all %s samples; no sample left a device. "
+             "Radio: over %d rounds a device moves %s bytes, %.2fx the %s bytes of sending its "
+             "samples once: %s.\n"
+             % (honest["rounds"], final, base["alone_mean"]["accuracy"],
+                honest["samples_per_device"], base["cloud"]["accuracy"],
+                format(base["cloud_samples"], ","), honest["rounds"], format(total, ","),
+                total / raw, format(raw, ","),
+                "the exchange costs less than the upload" if total < raw else
+                "with a blob this size the fleet pays in privacy and accuracy, not in radio "
+                "energy; fewer rounds, more samples per device or a smaller trained part "
+                "(`--strategy last`) turn that around"))
     L.append("Timing: the fleet's %d rounds took %.0f s on this machine (%d workers), the "
              "baselines included the whole run %.0f s.\n"
              % (honest["rounds"], honest["fleet_seconds"], args.workers, result["seconds"] or 0))

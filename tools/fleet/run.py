@@ -22,7 +22,8 @@ def describe(program, root, test_dir):
     d = fields["device"]
     model = {"signature": int(d["signature"]), "values": int(d["values"]),
              "blob_bytes": int(d["blob_bytes"]), "slot_bytes": int(d["slot_bytes"]),
-             "local_epochs": int(d["local_epochs"]), "max_samples": int(d["max_samples"])}
+             "local_epochs": int(d["local_epochs"]), "max_samples": int(d["max_samples"]),
+             "strategy": d["strategy"]}
     status, _ = blob.check(factory, model["signature"], model["values"])
     if status != "ok":
         raise RuntimeError("the factory head's blob does not check: %s" % status)

@@ -500,6 +500,44 @@ std::string cpi_source(const Cpi& c) {
 
 }  // namespace
 
+// The fleet report's energy (tools/fleet, issue 17), from the same model and constants:
+//   demo_report --fleet-up-bytes U --fleet-down-bytes D --fleet-raw-bytes R
+//               --fleet-learning-instructions L --fleet-extraction-instructions E [--cpi LOG]
+// prints one line for the device's CPU and one per link:
+//   FLEET_ENERGY device learning_j=.. extraction_j=.. learning_cpi=.. extraction_cpi=..
+//   FLEET_ENERGY link=KEY round_j=.. round_s=.. raw_j=.. raw_s=.. label=...
+// round: receiving D bytes (the server's model) and sending U (the device's update); raw:
+// sending R bytes (the device's samples, once).
+int fleet_energy(std::map<std::string, std::string>& args) {
+  const auto value = [&](const char* key) { return std::strtod(args[key].c_str(), nullptr); };
+  const auto cpi_log =
+      args.count("cpi") != 0 ? read_log(args["cpi"], "DEMO") : std::vector<Fields>{};
+  const Cpi cpi_extraction = region_cpi(cpi_log, {"extraction"});
+  const Cpi cpi_head = region_cpi(cpi_log, {"head_epoch", "head_step"});
+  const double mhz = constant("cpu-mhz");
+  const double cpu_w = constant("cpu-ma") * 1e-3 * constant("supply-volts");
+  std::printf(
+      "FLEET_ENERGY device learning_j=%.6g extraction_j=%.6g learning_cpi=%.4g "
+      "extraction_cpi=%.4g cpi_estimated=%d\n",
+      energy::cpu_seconds(value("fleet-learning-instructions"), cpi_head.value, mhz) * cpu_w,
+      energy::cpu_seconds(value("fleet-extraction-instructions"), cpi_extraction.value, mhz) *
+          cpu_w,
+      cpi_head.value, cpi_extraction.value, cpi_head.estimated && cpi_extraction.estimated ? 1 : 0);
+  const double up = value("fleet-up-bytes");
+  const double down = value("fleet-down-bytes");
+  const double raw = value("fleet-raw-bytes");
+  for (const char* key :
+       {"ble1m", "ble2m", "ble_phone", "thread", "lora_sf7", "lora_sf12", "nbiot"}) {
+    // make_scenario's up / down_head / down_model: the update up, the model down, the samples up.
+    const Scenario round = make_scenario(key, key, key, up, down, raw);
+    const Scenario samples = make_scenario(key, key, key, raw, 0, 0);
+    std::printf("FLEET_ENERGY link=%s round_j=%.6g round_s=%.6g raw_j=%.6g raw_s=%.6g\n", key,
+                round.head_j(), round.up.time_s + round.down_head.time_s,
+                samples.joules(samples.up), samples.up.time_s);
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   std::map<std::string, std::string> args;
   for (int i = 1; i < argc; ++i) {
@@ -523,6 +561,9 @@ int main(int argc, char** argv) {
     }
     if (!is_constant)
       args[key] = value;
+  }
+  if (args.count("fleet-up-bytes") != 0) {
+    return fleet_energy(args);
   }
   for (const char* required : {"device", "restore", "cloud", "pretrain"}) {
     if (args.count(required) == 0) {
