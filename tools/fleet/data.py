@@ -1,22 +1,14 @@
 """The fleet's data: Fashion-MNIST (Debian's dataset-fashion-mnist), each device's own samples
 with a skewed class mix (non-IID), written as the idx files the device reads."""
-import gzip
 import struct
 from pathlib import Path
 
 import numpy as np
 
-FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+from fashion_mnist import FASHION_DIR, read_idx  # tools/fashion_mnist.py
+
 FACTORY_CLASSES = 7  # model.hpp: 0-6 known to the factory model; 7, 8, 9 are new
 CLASSES = 10
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 def load(split, directory=FASHION_DIR):
