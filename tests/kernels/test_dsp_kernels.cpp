@@ -30,6 +30,9 @@
 #include "microtl/kernels/arm/requantize_doubled.hpp"
 #include "microtl/kernels/depthwise_conv.hpp"
 #include "microtl/kernels/fully_connected.hpp"
+#if MICROTL_USE_MVE_KERNELS
+#include "microtl/kernels/mve/fully_connected.hpp"
+#endif
 #include "microtl/quant/fixed_point.hpp"
 #include "microtl/quant/multiplier.hpp"
 #include "microtl/quant/requantize.hpp"
@@ -42,6 +45,16 @@ using kernels::Padding;
 using microtl_test::Xorshift32;
 using microtl_test::dsp_compare::compare_on_variants;
 using microtl_test::dsp_compare::dispatches_as_configured;
+
+// The fully connected kernel compared with the portable one: the Helium version where
+// MICROTL_USE_MVE_KERNELS (the one kernels::fully_connected_s8 is there), else the DSP one.
+namespace fast {
+#if MICROTL_USE_MVE_KERNELS
+using kernels::mve::fully_connected_s8;
+#else
+using kernels::arm::fully_connected_s8;
+#endif
+}  // namespace fast
 
 #if defined(__ARM_FEATURE_DSP)
 constexpr bool kRealDspInstructions = true;
@@ -56,20 +69,25 @@ constexpr int kRescaleRandomPerShift = 20000;
 constexpr int kRescaleRandomPerShift = 100000;
 #endif
 
-TEST_CASE("the cores with the DSP extension build the DSP kernels, the others do not") {
+TEST_CASE("the cores with the DSP extension build the DSP kernels, the Helium core the MVE ones") {
   // A toolchain file that lost the extension (a -mcpu=...+nodsp, a wrong -march) would still
   // pass every comparison below, over the emulations: check the selection per core. The
-  // Cortex-M55 runs these DSP kernels too until it has Helium ones.
+  // Cortex-M55 (Helium) has the DSP extension too, and its fully connected, convolution and
+  // depthwise kernels are the Helium ones (MICROTL_USE_MVE_KERNELS): a toolchain file that lost
+  // MVE would test the DSP kernels there instead.
   const std::string_view core = board::core_name();
   CAPTURE(core);
   if (core == "cortex-m4" || core == "cortex-m7" || core == "cortex-m33" || core == "cortex-m55") {
     CHECK(kRealDspInstructions);
     CHECK(MICROTL_USE_DSP_KERNELS == 1);
+    CHECK(MICROTL_USE_MVE_KERNELS == (core == "cortex-m55" ? 1 : 0));
   } else if (core == "cortex-m3") {
     CHECK_FALSE(kRealDspInstructions);
     CHECK(MICROTL_USE_DSP_KERNELS == 0);
+    CHECK(MICROTL_USE_MVE_KERNELS == 0);
   } else {
     CHECK(core == "host");
+    CHECK(MICROTL_USE_MVE_KERNELS == 0);
   }
 }
 
@@ -351,14 +369,25 @@ void check_fully_connected(std::uint32_t seed) {
   CAPTURE(Out);
   CHECK(dispatches_as_configured(&kernels::fully_connected_s8<In, Out>,
                                  &kernels::portable::fully_connected_s8<In, Out>,
-                                 &kernels::arm::fully_connected_s8<In, Out>));
+                                 &fast::fully_connected_s8<In, Out>));
   compare_on_variants<In, In * Out, Out, Out>(seed, In, [](auto& p, auto& expected, auto& actual) {
     kernels::portable::fully_connected_s8<In, Out>(p.input, p.weights, p.bias, expected, p.params);
-    kernels::arm::fully_connected_s8<In, Out>(p.input, p.weights, p.bias, actual, p.params);
+    fast::fully_connected_s8<In, Out>(p.input, p.weights, p.bias, actual, p.params);
   });
+#if MICROTL_USE_MVE_KERNELS
+  // The Helium kernel also rounds once (TFLite 2.x's FULLY_CONNECTED, Dense<.., once>).
+  compare_on_variants<In, In * Out, Out, Out>(
+      seed ^ 0x5EEDu, In, [](auto& p, auto& expected, auto& actual) {
+        constexpr auto kOnce = quant::Rounding::once;
+        kernels::portable::fully_connected_s8<In, Out, kOnce>(p.input, p.weights, p.bias, expected,
+                                                              p.params);
+        kernels::mve::fully_connected_s8<In, Out, kOnce>(p.input, p.weights, p.bias, actual,
+                                                         p.params);
+      });
+#endif
 }
 
-TEST_CASE("arm::fully_connected_s8 equals the portable kernel") {
+TEST_CASE("arm::fully_connected_s8 (mve:: on Helium cores) equals the portable kernel") {
   MESSAGE("DSP instructions: " << doctest::String(kRealDspInstructions ? "real"
                                                                        : "emulated (dsp.hpp)"));
   check_fully_connected<1, 1>(0x100u);
@@ -373,6 +402,45 @@ TEST_CASE("arm::fully_connected_s8 equals the portable kernel") {
   // Rows more than 4095 / 3 bytes apart: the register-stride form of the inner loop.
   check_fully_connected<1400, 5>(0xA00u);
 }
+
+#if MICROTL_USE_MVE_KERNELS
+TEST_CASE(
+    "mve::fully_connected_s8 rounds once where asked, on ties that tell the roundings apart") {
+  // Multiplier 1/4 (2^30, shift -1) and small accumulators: a quarter of them end in a tie,
+  // where rounding once (ties up) and twice (ties away from zero) differ for negative values.
+  // The random variants above almost never tie; this data makes the once/twice check bite.
+  constexpr std::size_t kIn = 21;
+  constexpr std::size_t kOut = 7;
+  Xorshift32 random(0x0DDBA11u);
+  std::array<std::int8_t, kIn> input{};
+  std::array<std::int8_t, kIn * kOut> weights{};
+  std::array<std::int32_t, kOut> bias{};
+  microtl_test::fill_int8s(input, random, -3, 3);
+  microtl_test::fill_int8s(weights, random, -3, 3);
+  for (auto& b : bias) {
+    b = random.uniform_int(-40, 40);
+  }
+  const kernels::FullyConnectedParams<kOut> params{
+      1, -2, {-128, 127}, quant::QuantizedMultiplier{1 << 30, -1}};
+  constexpr auto kOnce = quant::Rounding::once;
+  std::array<std::int8_t, kOut> once{};
+  std::array<std::int8_t, kOut> twice{};
+  std::array<std::int8_t, kOut> actual{};
+  int ties = 0;
+  for (int round = 0; round < 50; ++round) {
+    microtl_test::fill_int8s(input, random, -3, 3);
+    kernels::portable::fully_connected_s8<kIn, kOut, kOnce>(input, weights, bias, once, params);
+    kernels::portable::fully_connected_s8<kIn, kOut>(input, weights, bias, twice, params);
+    kernels::mve::fully_connected_s8<kIn, kOut, kOnce>(input, weights, bias, actual, params);
+    CHECK(actual == once);
+    for (std::size_t o = 0; o < kOut; ++o) {
+      ties += once[o] != twice[o] ? 1 : 0;
+    }
+  }
+  MESSAGE("outputs where the roundings differ: " << ties);
+  CHECK(ties > 10);
+}
+#endif
 
 // ---------------------------------------------------------------------------------------
 // Depthwise convolution.
