@@ -38,6 +38,8 @@
 #include <span>
 
 #include "microtl/kernels/arm/convolve.hpp"
+#include "microtl/kernels/mve/column.hpp"
+#include "microtl/kernels/mve/convolve_one_channel.hpp"
 #include "microtl/kernels/mve/dot.hpp"
 #include "microtl/kernels/mve/requantize.hpp"
 #include "microtl/kernels/padding.hpp"
@@ -50,70 +52,6 @@ namespace microtl::kernels::mve {
 namespace detail {
 
 inline constexpr std::size_t kMaxColumn = 1024;
-inline constexpr std::size_t kMaxChannels = 64;
-
-// dst[0, N) = src[0, N): 16 bytes per VLDRB/VSTRB pair, the tail predicated.
-template <std::size_t N>
-inline void copy_bytes(std::int8_t* dst, const std::int8_t* src) noexcept {
-  for (std::size_t i = 0; i < N / 16; ++i) {
-    vstrbq_s8(dst + 16 * i, vldrbq_s8(src + 16 * i));
-  }
-  if constexpr (N % 16 != 0) {
-    const mve_pred16_t p = vctp8q(N % 16);
-    vstrbq_p_s8(dst + N / 16 * 16, vldrbq_z_s8(src + N / 16 * 16, p), p);
-  }
-}
-
-// dst[0, N) = value's lanes.
-template <std::size_t N>
-inline void fill_bytes(std::int8_t* dst, int8x16_t value) noexcept {
-  for (std::size_t i = 0; i < N / 16; ++i) {
-    vstrbq_s8(dst + 16 * i, value);
-  }
-  if constexpr (N % 16 != 0) {
-    vstrbq_p_s8(dst + N / 16 * 16, value, vctp8q(N % 16));
-  }
-}
-
-// sum_{k < N} w[k].
-template <std::size_t N>
-inline std::int32_t sum_bytes(const std::int8_t* w) noexcept {
-  std::int32_t sum = 0;
-  for (std::size_t i = 0; i < N / 16; ++i) {
-    sum = vaddvaq_s8(sum, vldrbq_s8(w + 16 * i));
-  }
-  if constexpr (N % 16 != 0) {
-    sum = vaddvaq_s8(sum, vldrbq_z_s8(w + N / 16 * 16, vctp8q(N % 16)));
-  }
-  return sum;
-}
-
-// The column of one window: KH rows of KW * Cin codes, padded taps set to `pad`.
-template <std::size_t W, std::size_t Cin, std::size_t KH, std::size_t KW>
-inline void window_column(std::int8_t* column, const std::int8_t* input, WindowSpan rows,
-                          WindowSpan cols, int8x16_t pad) noexcept {
-  constexpr std::size_t kRowBytes = KW * Cin;
-  const bool full_row = cols.first == 0 && cols.end == static_cast<int>(KW);
-  for (int ky = 0; ky < static_cast<int>(KH); ++ky, column += kRowBytes) {
-    if (ky < rows.first || ky >= rows.end) {
-      fill_bytes<kRowBytes>(column, pad);
-      continue;
-    }
-    const auto row = static_cast<std::size_t>(rows.origin + ky) * W;
-    if (full_row) {
-      copy_bytes<kRowBytes>(column, input + (row + static_cast<std::size_t>(cols.origin)) * Cin);
-      continue;
-    }
-    for (int kx = 0; kx < static_cast<int>(KW); ++kx) {
-      std::int8_t* tap = column + static_cast<std::size_t>(kx) * Cin;
-      if (kx < cols.first || kx >= cols.end) {
-        fill_bytes<Cin>(tap, pad);
-      } else {
-        copy_bytes<Cin>(tap, input + (row + static_cast<std::size_t>(cols.origin + kx)) * Cin);
-      }
-    }
-  }
-}
 
 template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t Cout, std::size_t KH,
           std::size_t KW, std::size_t Stride, Padding Pad>
@@ -123,25 +61,16 @@ void convolve_columns(const std::int8_t* input, const std::int8_t* weights,
   using Rows = WindowAxis<H, KH, Stride, Pad>;
   using Cols = WindowAxis<W, KW, Stride, Pad>;
   constexpr std::size_t K = KH * KW * Cin;
-  constexpr std::size_t kLanes = (Cout + 3) / 4 * 4;
   const std::int32_t offset = params.input_offset;
-  // Per channel, once: bias + offset * (weight sum), and the multiplier's fields. The lanes
-  // beyond Cout stay zero: their outputs are never stored.
-  alignas(16) std::int32_t base[kLanes] = {};
-  alignas(16) std::int32_t multiplier[kLanes] = {};
-  alignas(16) std::int32_t left[kLanes] = {};
-  alignas(16) std::int32_t right_neg[kLanes] = {};
+  ChannelTables<Cout> tables;
   for (std::size_t c = 0; c < Cout; ++c) {
-    base[c] = wrapping_mac(bias[c], offset, sum_bytes<K>(weights + c * K));
-    const RescaleFields f = rescale_fields(params.multipliers[c]);
-    multiplier[c] = f.multiplier;
-    left[c] = f.left;
-    right_neg[c] = f.right_neg;
+    tables.set(c, wrapping_mac(bias[c], offset, sum_bytes<K>(weights + c * K)),
+               params.multipliers[c]);
   }
   const OutputVectors out = OutputVectors::of(params.output_offset, params.activation);
   const int8x16_t pad = vdupq_n_s8(static_cast<std::int8_t>(-offset));
   alignas(16) std::int8_t column[K];
-  alignas(16) std::int32_t acc[kLanes];
+  alignas(16) std::int32_t acc[ChannelTables<Cout>::kLanes];
   std::int8_t* o = output;
   for (std::size_t y = 0; y < Rows::output; ++y) {
     const WindowSpan rows = Rows::window(y);
@@ -157,16 +86,7 @@ void convolve_columns(const std::int8_t* input, const std::int8_t* weights,
       for (std::size_t c = Cout / 4 * 4; c < Cout; ++c) {
         acc[c] = dot_row<K, false>(column, weights + c * K).dot[0];
       }
-      for (std::size_t c = 0; c < kLanes; c += 4) {
-        const int32x4_t sum = vaddq_s32(vldrwq_s32(acc + c), vldrwq_s32(base + c));
-        const int32x4_t codes = requantize4(sum, vldrwq_s32(multiplier + c), vldrwq_s32(left + c),
-                                            vldrwq_s32(right_neg + c), out);
-        if (c + 4 <= Cout) {
-          vstrbq_s32(o + c, codes);
-        } else {
-          vstrbq_p_s32(o + c, codes, vctp32q(Cout - c));
-        }
-      }
+      tables.requantize_store(acc, o, out);
     }
   }
 }
@@ -184,7 +104,10 @@ void convolve_s8(std::span<const std::int8_t, H * W * Cin> input,
   static_assert(KH * KW * Cin <= 66000, "the int32 accumulator could overflow");
   static_assert(WindowAxis<H, KH, Stride, Pad>::output >= 1);
   static_assert(WindowAxis<W, KW, Stride, Pad>::output >= 1);
-  if constexpr (KH * KW * Cin <= detail::kMaxColumn && Cout <= detail::kMaxChannels) {
+  if constexpr (Cin == 1 && detail::kOneChannelGather<W, KH, KW> && Cout <= kMaxChannels) {
+    detail::convolve_one_channel<H, W, Cout, KH, KW, Stride, Pad>(
+        input.data(), weights.data(), bias.data(), output.data(), params);
+  } else if constexpr (KH * KW * Cin <= detail::kMaxColumn && Cout <= kMaxChannels) {
     detail::convolve_columns<H, W, Cin, Cout, KH, KW, Stride, Pad>(
         input.data(), weights.data(), bias.data(), output.data(), params);
   } else {

@@ -27,6 +27,7 @@
 #include <arm_mve.h>
 #endif
 
+#include <cstddef>
 #include <cstdint>
 
 #include "microtl/quant/activation.hpp"
@@ -67,6 +68,53 @@ inline int32x4_t requantize4(int32x4_t acc, int32x4_t multiplier, int32x4_t left
   const int32x4_t divided = vrshlq_s32(vqaddq_s32(high, fixup), right_neg);
   return vminq_s32(vmaxq_s32(vqaddq_s32(divided, out.zero_point), out.min), out.max);
 }
+
+// The most output channels the convolutions' stack tables take (2 KB of tables).
+inline constexpr std::size_t kMaxChannels = 64;
+
+// Per output channel of a convolution, the tables its output stage loads four channels at a
+// time: the accumulator's constant part (bias plus what the kernel folds in), the multiplier's
+// fields. The lanes beyond Cout stay zero: their outputs are never stored.
+template <std::size_t Cout>
+struct ChannelTables {
+  static_assert(Cout <= kMaxChannels, "too many output channels for the stack tables");
+  static constexpr std::size_t kLanes = (Cout + 3) / 4 * 4;
+  alignas(16) std::int32_t base[kLanes] = {};
+  alignas(16) std::int32_t multiplier[kLanes] = {};
+  alignas(16) std::int32_t left[kLanes] = {};
+  alignas(16) std::int32_t right_neg[kLanes] = {};
+
+  void set(std::size_t c, std::int32_t constant, quant::QuantizedMultiplier q) noexcept {
+    const RescaleFields f = rescale_fields(q);
+    base[c] = constant;
+    multiplier[c] = f.multiplier;
+    left[c] = f.left;
+    right_neg[c] = f.right_neg;
+  }
+
+  // output[c + k] = requantize(base[c + k] + acc[k]) for the lanes k < 4 with c + k < Cout
+  // (c % 4 == 0): one VSTRB, predicated when the group is the last, partial one.
+  void requantize_store4(std::size_t c, int32x4_t acc, std::int8_t* output,
+                         const OutputVectors& out) const noexcept {
+    const int32x4_t sum = vaddq_s32(acc, vldrwq_s32(base + c));
+    const int32x4_t codes = requantize4(sum, vldrwq_s32(multiplier + c), vldrwq_s32(left + c),
+                                        vldrwq_s32(right_neg + c), out);
+    if (c + 4 <= Cout) {
+      vstrbq_s32(output + c, codes);
+    } else {
+      vstrbq_p_s32(output + c, codes, vctp32q(Cout - c));
+    }
+  }
+
+  // output[c] = requantize(base[c] + acc[c]) for c < Cout. acc: kLanes entries, 16-byte
+  // aligned.
+  void requantize_store(const std::int32_t* acc, std::int8_t* output,
+                        const OutputVectors& out) const noexcept {
+    for (std::size_t c = 0; c < kLanes; c += 4) {
+      requantize_store4(c, vldrwq_s32(acc + c), output, out);
+    }
+  }
+};
 
 }  // namespace microtl::kernels::mve
 
