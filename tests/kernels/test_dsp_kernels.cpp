@@ -31,6 +31,7 @@
 #include "microtl/kernels/depthwise_conv.hpp"
 #include "microtl/kernels/fully_connected.hpp"
 #if MICROTL_USE_MVE_KERNELS
+#include "microtl/kernels/mve/depthwise_conv.hpp"
 #include "microtl/kernels/mve/fully_connected.hpp"
 #endif
 #include "microtl/quant/fixed_point.hpp"
@@ -46,12 +47,14 @@ using microtl_test::Xorshift32;
 using microtl_test::dsp_compare::compare_on_variants;
 using microtl_test::dsp_compare::dispatches_as_configured;
 
-// The fully connected kernel compared with the portable one: the Helium version where
-// MICROTL_USE_MVE_KERNELS (the one kernels::fully_connected_s8 is there), else the DSP one.
+// The kernels compared with the portable ones: the Helium versions where
+// MICROTL_USE_MVE_KERNELS (kernels::<op>_s8 are those there), else the DSP ones.
 namespace fast {
 #if MICROTL_USE_MVE_KERNELS
+using kernels::mve::depthwise_conv_s8;
 using kernels::mve::fully_connected_s8;
 #else
+using kernels::arm::depthwise_conv_s8;
 using kernels::arm::fully_connected_s8;
 #endif
 }  // namespace fast
@@ -461,17 +464,17 @@ void check_depthwise(std::uint32_t seed) {
   CHECK(dispatches_as_configured(
       &kernels::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>,
       &kernels::portable::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>,
-      &kernels::arm::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>));
+      &fast::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>));
   compare_on_variants<H * W * C, KH * KW * C * M, C * M, kOutputs>(
       seed, KH * KW, [](auto& p, auto& expected, auto& actual) {
         kernels::portable::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(
             p.input, p.weights, p.bias, expected, p.params);
-        kernels::arm::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(p.input, p.weights, p.bias,
-                                                                         actual, p.params);
+        fast::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(p.input, p.weights, p.bias, actual,
+                                                                 p.params);
       });
 }
 
-TEST_CASE("arm::depthwise_conv_s8 equals the portable kernel") {
+TEST_CASE("arm::depthwise_conv_s8 (mve:: on Helium cores) equals the portable kernel") {
   check_depthwise<14, 14, 16, 3, 3, 1, Padding::same, 1>(0x4000u);  // the benchmark's
   check_depthwise<7, 7, 6, 3, 3, 2, Padding::same, 1>(0x4100u);     // C % 4 == 2
   check_depthwise<5, 5, 3, 3, 3, 1, Padding::valid, 1>(0x4200u);    // C < 4
