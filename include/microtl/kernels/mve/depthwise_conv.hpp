@@ -64,6 +64,39 @@ inline int32x4_t mac4(int32x4_t acc, int32x4_t x, int32x4_t w) noexcept {
   return vaddq_s32(acc, vmulq_s32(x, w));
 }
 
+// One tap of four pixels Step bytes apart (four whole channels each): a[k] += x_k * w, one asm
+// block of 13 instructions (VLDRB.S32, whose base must be r0-r7: "l", at immediate offsets; VMUL,
+// VADD). GCC 12, given the
+// intrinsics for a whole window, spills most vectors to the stack.
+template <std::size_t Step>
+inline void tap4(const std::int8_t* source, const std::int8_t* w, int32x4_t& a0, int32x4_t& a1,
+                 int32x4_t& a2, int32x4_t& a3) noexcept {
+  static_assert(3 * Step <= 127, "VLDRB immediate offsets reach 127");
+  int32x4_t weight;
+  int32x4_t x;
+  // clang-format off
+  __asm(
+      "vldrb.s32   %q[w], [%[pw]]\n\t"
+      "vldrb.s32   %q[x], [%[px]]\n\t"
+      "vmul.i32    %q[x], %q[x], %q[w]\n\t"
+      "vadd.i32    %q[a0], %q[a0], %q[x]\n\t"
+      "vldrb.s32   %q[x], [%[px], %[s1]]\n\t"
+      "vmul.i32    %q[x], %q[x], %q[w]\n\t"
+      "vadd.i32    %q[a1], %q[a1], %q[x]\n\t"
+      "vldrb.s32   %q[x], [%[px], %[s2]]\n\t"
+      "vmul.i32    %q[x], %q[x], %q[w]\n\t"
+      "vadd.i32    %q[a2], %q[a2], %q[x]\n\t"
+      "vldrb.s32   %q[x], [%[px], %[s3]]\n\t"
+      "vmul.i32    %q[x], %q[x], %q[w]\n\t"
+      "vadd.i32    %q[a3], %q[a3], %q[x]"
+      : [w] "=&w"(weight), [x] "=&w"(x), [a0] "+w"(a0), [a1] "+w"(a1), [a2] "+w"(a2),
+        [a3] "+w"(a3)
+      : [pw] "l"(w), [px] "l"(source), [s1] "I"(Step), [s2] "I"(2 * Step), [s3] "I"(3 * Step),
+        "m"(*reinterpret_cast<const std::int8_t(*)[3 * Step + 4]>(source)),
+        "m"(*reinterpret_cast<const std::int8_t(*)[4]>(w)));
+  // clang-format on
+}
+
 // The sums of the outputs [c, c + 4) of one pixel whose taps are anywhere: `taps[t]` points
 // to tap t's channel 0 in the input, or to the pad (as many bytes as the channels, rounded up
 // to four).
@@ -141,16 +174,22 @@ void depthwise_lanes(const std::int8_t* input, const std::int8_t* weights, const
 #pragma GCC unroll 25
           for (std::size_t t = 0; t < kTaps; ++t) {
             const std::int8_t* source = corner + (t / KW * W + t % KW) * C + c;
-            const int32x4_t w = load4<kPartial>(weights + t * C + c, tail);
-            a0 = mac4(a0, load4<kPartial>(source, tail), w);
-            a1 = mac4(a1, load4<kPartial>(source + kStep, tail), w);
-            a2 = mac4(a2, load4<kPartial>(source + 2 * kStep, tail), w);
-            a3 = mac4(a3, load4<kPartial>(source + 3 * kStep, tail), w);
+            const std::int8_t* w = weights + t * C + c;
+            if constexpr (!kPartial && 3 * kStep <= 127) {
+              tap4<kStep>(source, w, a0, a1, a2, a3);
+            } else {
+              const int32x4_t wv = load4<kPartial>(w, tail);
+              a0 = mac4(a0, load4<kPartial>(source, tail), wv);
+              a1 = mac4(a1, load4<kPartial>(source + kStep, tail), wv);
+              a2 = mac4(a2, load4<kPartial>(source + 2 * kStep, tail), wv);
+              a3 = mac4(a3, load4<kPartial>(source + 3 * kStep, tail), wv);
+            }
           }
-          tables.requantize_store4(c, a0, o, out);
-          tables.requantize_store4(c, a1, o + C, out);
-          tables.requantize_store4(c, a2, o + 2 * C, out);
-          tables.requantize_store4(c, a3, o + 3 * C, out);
+          const auto g = tables.group(c);
+          ChannelTables<C>::requantize_store4(g, a0, o, out);
+          ChannelTables<C>::requantize_store4(g, a1, o + C, out);
+          ChannelTables<C>::requantize_store4(g, a2, o + 2 * C, out);
+          ChannelTables<C>::requantize_store4(g, a3, o + 3 * C, out);
         };
         for (std::size_t c = 0; c < kFull; c += 4) {
           block(c, std::false_type{});

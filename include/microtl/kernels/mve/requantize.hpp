@@ -92,18 +92,36 @@ struct ChannelTables {
     right_neg[c] = f.right_neg;
   }
 
-  // output[c + k] = requantize(base[c + k] + acc[k]) for the lanes k < 4 with c + k < Cout
-  // (c % 4 == 0): one VSTRB, predicated when the group is the last, partial one.
+  // The tables' entries of the channels [c, c + 4), loaded once for several pixels.
+  struct Group {
+    std::size_t c;
+    int32x4_t base;
+    int32x4_t multiplier;
+    int32x4_t left;
+    int32x4_t right_neg;
+  };
+
+  Group group(std::size_t c) const noexcept {
+    return {c, vldrwq_s32(base + c), vldrwq_s32(multiplier + c), vldrwq_s32(left + c),
+            vldrwq_s32(right_neg + c)};
+  }
+
+  // output[g.c + k] = requantize(base[g.c + k] + acc[k]) for the lanes k < 4 with
+  // g.c + k < Cout: one VSTRB, predicated when the group is the last, partial one.
+  static void requantize_store4(const Group& g, int32x4_t acc, std::int8_t* output,
+                                const OutputVectors& out) noexcept {
+    const int32x4_t codes =
+        requantize4(vaddq_s32(acc, g.base), g.multiplier, g.left, g.right_neg, out);
+    if (g.c + 4 <= Cout) {
+      vstrbq_s32(output + g.c, codes);
+    } else {
+      vstrbq_p_s32(output + g.c, codes, vctp32q(Cout - g.c));
+    }
+  }
+
   void requantize_store4(std::size_t c, int32x4_t acc, std::int8_t* output,
                          const OutputVectors& out) const noexcept {
-    const int32x4_t sum = vaddq_s32(acc, vldrwq_s32(base + c));
-    const int32x4_t codes = requantize4(sum, vldrwq_s32(multiplier + c), vldrwq_s32(left + c),
-                                        vldrwq_s32(right_neg + c), out);
-    if (c + 4 <= Cout) {
-      vstrbq_s32(output + c, codes);
-    } else {
-      vstrbq_p_s32(output + c, codes, vctp32q(Cout - c));
-    }
+    requantize_store4(group(c), acc, output, out);
   }
 
   // output[c] = requantize(base[c] + acc[c]) for c < Cout. acc: kLanes entries, 16-byte
