@@ -31,8 +31,11 @@
 #include "microtl/kernels/depthwise_conv.hpp"
 #include "microtl/kernels/fully_connected.hpp"
 #if MICROTL_USE_MVE_KERNELS
+#include <arm_mve.h>
+
 #include "microtl/kernels/mve/depthwise_conv.hpp"
 #include "microtl/kernels/mve/fully_connected.hpp"
+#include "microtl/kernels/mve/requantize.hpp"
 #endif
 #include "microtl/quant/fixed_point.hpp"
 #include "microtl/quant/multiplier.hpp"
@@ -361,6 +364,87 @@ TEST_CASE("arm::clamp_pack4 packs four clamped outputs in lane order") {
   CHECK(lanes[2] == 100);
   CHECK(lanes[3] == -20);
 }
+
+#if MICROTL_USE_MVE_KERNELS
+TEST_CASE("mve::requantize4 equals quant::requantize on each lane, for every shift") {
+  // The Helium output stage (mve/requantize.hpp): VSHL, VQRDMULH, the sign fixup, VRSHL, the
+  // zero point and the clamp, lane by lane, against the scalar reference (Rounding::twice).
+  constexpr std::int32_t kMin = std::numeric_limits<std::int32_t>::min();
+  constexpr std::int32_t kMax = std::numeric_limits<std::int32_t>::max();
+  constexpr std::array<std::int32_t, 12> kEdges = {
+      0, 1, -1, 2, -2, kMin, kMax, kMin + 1, kMax - 1, 1 << 30, -(1 << 30), -12345};
+  Xorshift32 random(0x3E1'1EAFu);
+  long checked = 0;
+  long mismatches = 0;
+  const auto check = [&](const std::array<std::int32_t, 4>& acc,
+                         const std::array<quant::QuantizedMultiplier, 4>& q,
+                         std::int32_t zero_point, quant::ActivationRange range) {
+    std::array<std::int32_t, 4> multiplier{};
+    std::array<std::int32_t, 4> left{};
+    std::array<std::int32_t, 4> right_neg{};
+    for (std::size_t k = 0; k < 4; ++k) {
+      const auto f = kernels::mve::rescale_fields(q[k]);
+      multiplier[k] = f.multiplier;
+      left[k] = f.left;
+      right_neg[k] = f.right_neg;
+    }
+    const int32x4_t codes = kernels::mve::requantize4(
+        vldrwq_s32(acc.data()), vldrwq_s32(multiplier.data()), vldrwq_s32(left.data()),
+        vldrwq_s32(right_neg.data()), kernels::mve::OutputVectors::of(zero_point, range));
+    std::array<std::int32_t, 4> lanes{};
+    vstrwq_s32(lanes.data(), codes);
+    for (std::size_t k = 0; k < 4; ++k) {
+      ++checked;
+      const std::int8_t expected = quant::requantize(acc[k], q[k], zero_point, range);
+      if (lanes[k] != expected) {
+        if (mismatches < 5) {
+          MESSAGE("acc=" << acc[k] << " multiplier=" << q[k].multiplier << " shift=" << q[k].shift
+                         << " zero_point=" << zero_point << " expected=" << int{expected}
+                         << " actual=" << lanes[k]);
+        }
+        ++mismatches;
+      }
+    }
+  };
+  for (int shift = -31; shift <= 30; ++shift) {
+    for (const std::int32_t x : kEdges) {
+      for (const std::int32_t m : kEdges) {
+        check({x, -x, x / 3, x ^ 1}, {{{m, shift}, {m, shift}, {m, shift}, {m, shift}}}, 0,
+              {-128, 127});
+      }
+    }
+    for (int i = 0; i < 2000; ++i) {
+      std::array<std::int32_t, 4> acc{};
+      std::array<quant::QuantizedMultiplier, 4> q{};
+      for (std::size_t k = 0; k < 4; ++k) {
+        acc[k] = random.next_int32() >> (random.next() % 32u);
+        const std::int32_t mantissa =
+            random.next() % 4u != 0u
+                ? static_cast<std::int32_t>(0x4000'0000u | (random.next() & 0x3FFF'FFFFu))
+                : random.next_int32();
+        // Lane 0 takes the loop's shift, the others any: per-channel multipliers.
+        q[k] = {mantissa, k == 0 ? shift : random.uniform_int(-31, 30)};
+      }
+      // Ties of the division by 2^e in lane 1: multiplier 2^30 halves, x = 2 (k 2^e + 2^(e-1)).
+      const int e = -shift;
+      if (e >= 1 && e <= 29) {
+        const std::int64_t k = random.uniform_int(-(1 << 20), 1 << 20) >> (e > 10 ? e - 10 : 0);
+        const std::int64_t tie = 2 * (k * (std::int64_t{1} << e) + (std::int64_t{1} << (e - 1)));
+        if (tie > kMin + 2 && tie < kMax - 2) {
+          acc[1] = static_cast<std::int32_t>(tie);
+          q[1] = {1 << 30, shift};
+        }
+      }
+      const std::int32_t zero_point = random.uniform_int(-128, 127);
+      const std::int32_t low = random.uniform_int(-128, 127);
+      check(acc, q, zero_point, {low, random.uniform_int(low, 127)});
+    }
+  }
+  MESSAGE("lanes checked: " << checked);
+  CHECK(mismatches == 0);
+  CHECK(checked > 62L * 2000 * 4);
+}
+#endif
 
 // ---------------------------------------------------------------------------------------
 // Fully connected.
