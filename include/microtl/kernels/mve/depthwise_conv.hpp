@@ -153,17 +153,33 @@ void depthwise_lanes(const std::int8_t* input, const std::int8_t* weights, const
     }
     return x;
   }();
+  // A row of pads (W pixels of -offset), for the window rows above or below the input, so
+  // that the blocks of four pixels also run on the first and last output rows (when it fits
+  // on the stack; else those rows take the one-pixel path).
+  constexpr bool kPadRow = W * C <= 1024;
+  alignas(16) std::int8_t pad_row[kPadRow ? W * C : 4];
+  if constexpr (kPadRow) {
+    for (std::size_t i = 0; i < W * C; i += 4) {
+      vstrbq_p_s32(pad_row + i, vdupq_n_s32(-offset), vctp32q(W * C - i));
+    }
+  }
   std::int8_t* o = output;
   for (std::size_t y = 0; y < Rows::output; ++y) {
     const WindowSpan rows = Rows::window(y);
     const bool rows_inside = rows.first == 0 && rows.end == static_cast<int>(KH);
+    // Each window row's first pixel in the input, or in the pad row.
+    const std::int8_t* row_start[KH];
+    for (int ky = 0; ky < static_cast<int>(KH); ++ky) {
+      row_start[ky] = ky >= rows.first && ky < rows.end
+                          ? input + static_cast<std::size_t>(rows.origin + ky) * W * C
+                          : pad_row;
+    }
     std::size_t x = 0;
     while (x < Cols::output) {
-      if (rows_inside && x >= kFirstX && x + 4 <= kEndX) {
-        // Four pixels, their windows inside the input: each weight load serves all four.
-        const std::int8_t* corner = input + (static_cast<std::size_t>(rows.origin) * W +
-                                             static_cast<std::size_t>(Cols::origin(x))) *
-                                                C;
+      if ((kPadRow || rows_inside) && x >= kFirstX && x + 4 <= kEndX) {
+        // Four pixels, their windows inside the input (or the pad row) along x: each weight
+        // load serves all four.
+        const auto column = static_cast<std::size_t>(Cols::origin(x)) * C;
         constexpr std::size_t kStep = Stride * C;
         const auto block = [&](std::size_t c, auto partial) {
           constexpr bool kPartial = decltype(partial)::value;
@@ -173,7 +189,7 @@ void depthwise_lanes(const std::int8_t* input, const std::int8_t* weights, const
           int32x4_t a3 = vdupq_n_s32(0);
 #pragma GCC unroll 25
           for (std::size_t t = 0; t < kTaps; ++t) {
-            const std::int8_t* source = corner + (t / KW * W + t % KW) * C + c;
+            const std::int8_t* source = row_start[t / KW] + column + t % KW * C + c;
             const std::int8_t* w = weights + t * C + c;
             if constexpr (!kPartial && 3 * kStep <= 127) {
               tap4<kStep>(source, w, a0, a1, a2, a3);
