@@ -108,6 +108,18 @@ def main():
                 mismatches.append(f"{readme_pattern} ratio {column + 1}: README says {s}, REPORT.md says {t}")
             checked += 1
 
+    # The factory model's two paths (microtl's pretraining, Keras): float / int8 extractor, and
+    # after learning old / new / all.
+    for readme_pattern, report_pattern in (("^microtl", "^microtl"), ("^Keras", "^Keras")):
+        rows = [r for r in table_rows(readme, readme_pattern) if len(r) == 3]
+        if len(rows) != 1:
+            raise SystemExit(f"README: expected one factory-model row matching {readme_pattern!r}")
+        said = rows[0]
+        truth = one_row(report, report_pattern, "REPORT.md")
+        same(f"factory {readme_pattern} float / int8", numbers(said[1]),
+             numbers(truth[1]) + numbers(truth[2]))
+        same(f"factory {readme_pattern} after learning", numbers(said[2]), numbers(truth[4]))
+
     # Cycles per instruction.
     cpi = re.search(r"([\d.]+) for the extraction, ([\d.]+) for the head's learning", readme)
     truth_cpi = [numbers(one_row(report, r"^extraction \(int8", "REPORT.md")[1])[0],

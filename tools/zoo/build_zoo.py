@@ -19,7 +19,6 @@ differ between runs: the same weights, but a save date and Python object ids in 
 
 import argparse
 import contextlib
-import gzip
 import json
 import os
 import sys
@@ -35,6 +34,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fashion_mnist import FASHION_DIR, read_idx  # noqa: E402,F401  (tools/fashion_mnist.py)
+
 try:
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
@@ -47,7 +49,6 @@ except ImportError:  # the same runtime, as shipped inside TensorFlow
 layers = tf.keras.layers
 
 SEED = 20161  # every model reseeds with this, so --only NAME builds the same bytes as a full run
-FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 REPRESENTATIVE_SAMPLES = 100
 EVAL_SAMPLES = 1000  # held-out samples for the accuracies (more when --count needs more)
 
@@ -62,15 +63,6 @@ def draw_held_out(draw, n):
     n is (a larger --count only appends inputs)."""
     blocks = [draw(1000) for _ in range(-(-n // 1000))]
     return (np.concatenate([b[i] for b in blocks])[:n] for i in range(2))
-
-
-def read_idx(path):
-    """An idx file (the MNIST format): big-endian header, dims, then uint8 data."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 def fashion_data(n_test):

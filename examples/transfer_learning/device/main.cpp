@@ -28,6 +28,7 @@
 #include "learning.hpp"
 #include "microtl/io/parameter_store.hpp"
 #include "model.hpp"
+#include "reference.hpp"
 #include "sample_stream.hpp"
 
 #ifndef MICROTL_DEMO_STORAGE_FILE
@@ -72,26 +73,6 @@ static_assert(kLearningRam <= 192 * 1024 || kStrategy != Strategy::head,
               "model state + training arena + feature cache must leave room for the rest of the "
               "firmware on a 256 KB part");
 
-// The first test images' int8 features must be the integers the host computed. (Where the
-// cache keeps them: the head strategy. The others cache another activation; scripts/demo
-// compares what device and host learned, byte for byte, in the report's strategies table.)
-using ReferenceFeatures = std::remove_cvref_t<decltype(gen::reference_features[0])>;
-inline constexpr bool kCachesFeatures =
-    std::is_same_v<CachedSample<DeviceTrainer>, ReferenceFeatures>;
-struct HostReference {
-  bool wants(std::uint32_t index) const {
-    return kCachesFeatures && index < gen::reference_features.size();
-  }
-  template <class Sample>
-  bool check(std::uint32_t index, const Sample& features) const {
-    if constexpr (std::is_same_v<Sample, ReferenceFeatures>) {
-      return index >= gen::reference_features.size() || features == gen::reference_features[index];
-    } else {
-      return true;
-    }
-  }
-};
-
 struct Instructions {
   board::InstructionCounter counter;
   void restart() { counter.restart(); }
@@ -100,7 +81,7 @@ struct Instructions {
 
 mtl::Status evaluate_and_print(DeviceTrainer& trainer, const char* phase, Accuracy& accuracy) {
   SampleStream test("t10k");
-  MICROTL_TRY(evaluate(trainer, test, kTestPerClass, accuracy, HostReference{}));
+  MICROTL_TRY(evaluate(trainer, test, kTestPerClass, accuracy, GeneratedReference{}));
   print_accuracy("DEMO", phase, accuracy);
   return accuracy.reference_mismatches == 0 ? mtl::Status::ok : mtl::Status::checksum_mismatch;
 }

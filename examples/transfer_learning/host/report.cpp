@@ -6,6 +6,7 @@
 //
 //   demo_report --device LOG --restore LOG --cloud LOG --pretrain LOG
 //               --elf-text N --elf-data N --elf-bss N [--extractor-bytes N] [--cpi LOG]
+//               [--factory microtl|keras] [--alt-factory NAME --alt-pretrain LOG --alt-cloud LOG]
 //               [--out report.md] [--<constant> VALUE ...]
 //
 // Every constant of the model is an option (`demo_report --help` lists them with their
@@ -343,7 +344,12 @@ void usage() {
       "  --out              the report; energy.csv and epochs.csv go next to it\n"
       "  --strategy         the learning strategy of the run above (default head)\n"
       "  --strategies       the strategies table: lines 'STRATEGY name=S device=LOG cloud=LOG "
-      "elf_data=N elf_bss=N store_bytes=N store_differ=N' (scripts/demo)\n\n"
+      "elf_data=N elf_bss=N store_bytes=N store_differ=N' (scripts/demo)\n"
+      "  --factory          who pretrained the device's factory model: microtl (demo_pretrain, "
+      "the default) or keras (host/pretrain_keras.py)\n"
+      "  --alt-factory, --alt-pretrain, --alt-cloud\n"
+      "                     the other path's name, pretraining log and cloud-baseline log: the "
+      "report puts both paths' accuracy side by side\n\n"
       "constants (default, unit, source):\n");
   for (const auto& c : constants) {
     std::printf("  --%-27s %10g %-9s %s\n", c.name, c.value, c.unit, c.source);
@@ -494,6 +500,44 @@ std::string cpi_source(const Cpi& c) {
 
 }  // namespace
 
+// The fleet report's energy (tools/fleet, issue 17), from the same model and constants:
+//   demo_report --fleet-up-bytes U --fleet-down-bytes D --fleet-raw-bytes R
+//               --fleet-learning-instructions L --fleet-extraction-instructions E [--cpi LOG]
+// prints one line for the device's CPU and one per link:
+//   FLEET_ENERGY device learning_j=.. extraction_j=.. learning_cpi=.. extraction_cpi=..
+//   FLEET_ENERGY link=KEY round_j=.. round_s=.. raw_j=.. raw_s=.. label=...
+// round: receiving D bytes (the server's model) and sending U (the device's update); raw:
+// sending R bytes (the device's samples, once).
+int fleet_energy(std::map<std::string, std::string>& args) {
+  const auto value = [&](const char* key) { return std::strtod(args[key].c_str(), nullptr); };
+  const auto cpi_log =
+      args.count("cpi") != 0 ? read_log(args["cpi"], "DEMO") : std::vector<Fields>{};
+  const Cpi cpi_extraction = region_cpi(cpi_log, {"extraction"});
+  const Cpi cpi_head = region_cpi(cpi_log, {"head_epoch", "head_step"});
+  const double mhz = constant("cpu-mhz");
+  const double cpu_w = constant("cpu-ma") * 1e-3 * constant("supply-volts");
+  std::printf(
+      "FLEET_ENERGY device learning_j=%.6g extraction_j=%.6g learning_cpi=%.4g "
+      "extraction_cpi=%.4g cpi_estimated=%d\n",
+      energy::cpu_seconds(value("fleet-learning-instructions"), cpi_head.value, mhz) * cpu_w,
+      energy::cpu_seconds(value("fleet-extraction-instructions"), cpi_extraction.value, mhz) *
+          cpu_w,
+      cpi_head.value, cpi_extraction.value, cpi_head.estimated && cpi_extraction.estimated ? 1 : 0);
+  const double up = value("fleet-up-bytes");
+  const double down = value("fleet-down-bytes");
+  const double raw = value("fleet-raw-bytes");
+  for (const char* key :
+       {"ble1m", "ble2m", "ble_phone", "thread", "lora_sf7", "lora_sf12", "nbiot"}) {
+    // make_scenario's up / down_head / down_model: the update up, the model down, the samples up.
+    const Scenario round = make_scenario(key, key, key, up, down, raw);
+    const Scenario samples = make_scenario(key, key, key, raw, 0, 0);
+    std::printf("FLEET_ENERGY link=%s round_j=%.6g round_s=%.6g raw_j=%.6g raw_s=%.6g\n", key,
+                round.head_j(), round.up.time_s + round.down_head.time_s,
+                samples.joules(samples.up), samples.up.time_s);
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   std::map<std::string, std::string> args;
   for (int i = 1; i < argc; ++i) {
@@ -517,6 +561,9 @@ int main(int argc, char** argv) {
     }
     if (!is_constant)
       args[key] = value;
+  }
+  if (args.count("fleet-up-bytes") != 0) {
+    return fleet_energy(args);
   }
   for (const char* required : {"device", "restore", "cloud", "pretrain"}) {
     if (args.count(required) == 0) {
@@ -596,6 +643,60 @@ int main(int argc, char** argv) {
     << " %). Host and device run the same code on the same samples; the int8 features of the first "
        "test images are identical on both (reference_mismatches = "
     << fmt(number(after, "reference_mismatches"), 0) << ").\n\n";
+
+  // ---- The factory model's two paths: microtl's pretraining, or Keras + TFLite + import. --
+  const std::string factory_name = args.count("factory") != 0 ? args["factory"] : "microtl";
+  if (args.count("alt-factory") != 0) {
+    const auto alt_pretrain = read_log(args["alt-pretrain"], "PRETRAIN");
+    const auto alt_cloud = read_log(args["alt-cloud"], "CLOUD");
+    const Fields* alt_factory = find(alt_pretrain, {{"float_accuracy", ""}});
+    const Fields* alt_after = find(alt_cloud, {{"phase", "after"}, {"old_classes", ""}});
+    const auto path_name = [](const std::string& name) {
+      return name == "keras" ? std::string("Keras (TensorFlow ") +
+                                   "&rarr; TFLite's int8 converter "
+                                   "&rarr; `scripts/import`'s tool)"
+                             : std::string(
+                                   "microtl (`demo_pretrain`: its trainer, its int8 "
+                                   "quantization)");
+    };
+    const auto tflite_cell = [](const Fields* f) {
+      const double v = number(f, "tflite_int8_accuracy");
+      return std::isnan(v) ? std::string("&ndash;") : fmt(v) + " %";
+    };
+    const auto learned_cell = [](const Fields* f) {
+      return fmt(number(f, "old_classes")) + " / " + fmt(number(f, "new_classes")) + " / " +
+             fmt(number(f, "accuracy")) + " %";
+    };
+    r << "### The factory model: microtl's pretraining or Keras\n\n";
+    r << "The same factory model (model.hpp's layers, the same training images, epochs, batch, "
+         "Adam step and He-uniform initialisation) pretrained two ways; the device above learned "
+         "from the **"
+      << factory_name << "** one (`scripts/demo --factory " << factory_name
+      << "`). The other one's learning session ran on the host (`demo_cloud`: the same code, "
+         "which computes the device's floats bit for bit: see Learning strategies, host = "
+         "device):\n\n";
+    r << "| factory model pretrained by | factory classes: float | int8 extractor + float head | "
+         "whole model in int8 (TFLite) | after learning: old / new / all | pretraining on this "
+         "host |\n|---|---:|---:|---:|---:|---:|\n";
+    r << "| " << path_name(factory_name) << ", **the device's** | "
+      << fmt(number(factory, "float_accuracy")) << " % | " << fmt(number(factory, "int8_accuracy"))
+      << " % | " << tflite_cell(factory) << " | " << learned_cell(after) << " | "
+      << duration_text(number(factory, "seconds")) << " |\n";
+    r << "| " << path_name(args["alt-factory"]) << " | "
+      << fmt(number(alt_factory, "float_accuracy")) << " % | "
+      << fmt(number(alt_factory, "int8_accuracy")) << " % | " << tflite_cell(alt_factory) << " | "
+      << learned_cell(alt_after) << " | " << duration_text(number(alt_factory, "seconds"))
+      << " |\n\n";
+    const Fields* keras = factory_name == "keras" ? factory : alt_factory;
+    r << "Factory classes: the 7,000 test images of the 7 factory classes; after learning: "
+      << fmt(number(config, "test_per_class"), 0)
+      << " test images per class, as above. The Keras model's int8 features of the reference "
+         "test images are TFLite's interpreter's (reference kernels), and microtl reproduces "
+         "them byte for byte (reference_mismatches = "
+      << fmt(number(factory_name == "keras" ? after : alt_after, "reference_mismatches"), 0)
+      << "). TensorFlow " << text(keras, "tensorflow") << ", the .tflite "
+      << thousands(number(keras, "tflite_bytes")) << " bytes.\n\n";
+  }
 
   // ---- Accuracy per epoch: the host's replay of the device's session. ------------------
   std::vector<const Fields*> cloud_epochs;
@@ -754,8 +855,8 @@ int main(int argc, char** argv) {
        "currents, ramp-ups, inter-frame spaces, acknowledgements) and its CPU's while it runs "
        "the stack; the time is the transfers' plus the cloud's training, measured on this host: "
     << duration_text(head_train_s) << " for the head (the same session), "
-    << duration_text(model_train_s)
-    << " to train the whole model (the factory pretraining, `demo_pretrain`).\n\n";
+    << duration_text(model_train_s) << " to train the whole model (the factory pretraining, "
+    << (factory_name == "keras" ? "in Keras" : "`demo_pretrain`") << ").\n\n";
 
   r << "![device energy against the cloud's, per link](energy.svg)\n\n";
   r << "Energy on the device, cloud / device (**bold**: the device spends less):\n\n";

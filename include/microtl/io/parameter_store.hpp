@@ -28,6 +28,10 @@
 // makes it the newest.
 // Alternating also spreads the erases evenly over the two slots (wear levelling by two).
 //
+// A blob that arrives from elsewhere (a fleet server's model, an over-the-air update) goes in
+// through accept(model, blob, storage): checked like a slot, stored as the newest blob, and
+// only then copied into the model.
+//
 // A blob this model can load ("loadable"): magic, frame, CRC, version, signature, length,
 // every value finite and admitted by its layer (State::admits: the guard's invariant,
 // train/guard.hpp). load(), save()'s choice of the slot to keep, its read-back and
@@ -162,6 +166,32 @@ struct AdmitParameterBound {
   bool operator()(std::size_t, float value) const noexcept { return guard::parameter_ok(value); }
 };
 
+// A received blob in RAM, read as a Storage (accept() checks it with check_blob's code):
+// reads inside the buffer, nothing else.
+class ReadOnlyBytes {
+ public:
+  static constexpr std::size_t erase_bytes = 1;
+  static constexpr std::size_t write_bytes = 1;
+  explicit ReadOnlyBytes(std::span<const std::byte> bytes) noexcept : bytes_(bytes) {}
+  [[nodiscard]] std::size_t size() const noexcept { return bytes_.size(); }
+  [[nodiscard]] Status read(std::size_t offset, std::span<std::byte> out) const noexcept {
+    if (!range_fits(offset, out.size(), bytes_.size())) {
+      return Status::io_error;
+    }
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      out[i] = bytes_[offset + i];
+    }
+    return Status::ok;
+  }
+  [[nodiscard]] Status write(std::size_t, std::span<const std::byte>) noexcept {
+    return Status::io_error;
+  }
+  [[nodiscard]] Status erase(std::size_t, std::size_t) noexcept { return Status::io_error; }
+
+ private:
+  std::span<const std::byte> bytes_;
+};
+
 // The staging area of io::load(model, storage): one per model type, in .bss. constinit: a
 // constant initialization, so no guard variable and no __cxa_guard_* call in the firmware.
 template <class Model>
@@ -259,62 +289,68 @@ class ParameterStore {
       return Status::ok;
     }));
     MICROTL_TRY(guard::check_model(model));
-
-    const std::array<SlotCheck, 2> slots = {check_slot(model, storage, 0),
-                                            check_slot(model, storage, 1)};
-    if (slots[0].status == Status::io_error || slots[1].status == Status::io_error) {
-      return Status::io_error;  // cannot tell which slot is safe to overwrite
-    }
-    // Keep the newest blob this model can load; failing that the newest whole blob.
-    std::size_t keep = 2;  // none
-    if (const int ours =
-            newest_of(slots, [](const SlotCheck& s) { return s.status == Status::ok; });
-        ours >= 0) {
-      keep = static_cast<std::size_t>(ours);
-    } else if (const int any = newest_of(slots, [](const SlotCheck& s) { return s.intact; });
-               any >= 0) {
-      keep = static_cast<std::size_t>(any);
-    }
-    const std::size_t target = keep == 0 ? 1 : 0;
-    // Numbered right after the blob that stays, so that load() finds the new one newer than
-    // it whatever the other slot held. (Numbering after the newest whole blob of any model
-    // is not enough: when the two slots' numbers are 2^31 apart, serial-number order can put
-    // the new blob behind the one kept; tests/fuzz/regressions holds such a case.)
-    const std::uint32_t sequence = keep < 2 ? slots[keep].sequence + 1U : 1U;
-
-    if (storage.erase(slot_offset(target), slot_bytes) != Status::ok) {
-      return Status::io_error;
-    }
-
-    // Header, payload, CRC in one pass, in whole program units from the slot's start (the
-    // last one padded with 0xFF): the CRC is programmed last, so until the write completes
-    // the new blob fails its CRC whatever subset of its bytes reached the flash.
-    detail::ChunkWriter<S, write_bytes> out(storage, slot_offset(target));
-    for (const std::byte b : blob_format::magic) {
-      out.put(b);
-    }
-    out.put(static_cast<std::byte>(blob_format::version & 0xFFU));
-    out.put(static_cast<std::byte>(blob_format::version >> 8));
-    out.put(static_cast<std::byte>(blob_format::header_bytes & 0xFFU));
-    out.put(static_cast<std::byte>(blob_format::header_bytes >> 8));
-    out.put_u32(static_cast<std::uint32_t>(payload_bytes));
-    out.put_u32(signature);
-    out.put_u32(sequence);
-    (void)for_each_tensor(model, [&](auto values) noexcept {
-      for (const float v : values) {
-        out.put_u32(std::bit_cast<std::uint32_t>(v));
-      }
-      return Status::ok;
+    return write_newest(model, storage, [&](auto& out) noexcept {
+      (void)for_each_tensor(model, [&](auto values) noexcept {
+        for (const float v : values) {
+          out.put_u32(std::bit_cast<std::uint32_t>(v));
+        }
+        return Status::ok;
+      });
     });
-    out.put_crc();
-    MICROTL_TRY(out.flush());
+  }
 
-    // Read back: flash can fail silently (worn cells, a write to a non-erased byte).
-    const SlotCheck written = check_slot(model, storage, target);
-    if (written.status != Status::ok || written.sequence != sequence) {
-      return Status::io_error;
+  // A blob that arrived from elsewhere, in RAM: a fleet server's aggregated model, an
+  // over-the-air update. It is checked as load() checks a slot (whole: CRC; this model's:
+  // version, header size, signature, length; every value finite and admitted by its layer),
+  // then written into the storage as its newest blob like save() writes one, and only then
+  // copied into the model. The sequence number it arrived with is not used: the store
+  // numbers it after the blob it keeps.
+  //   ok                 stored, read back and loaded: the model and load(model, storage)
+  //                      now have its values
+  //   truncated          the buffer ends before the blob its frame describes (or before a
+  //                      whole header)
+  //   bad_format, checksum_mismatch, version_mismatch, model_mismatch, size_mismatch,
+  //   not_finite, out_of_range
+  //                      refused as check_slot refuses a slot (SlotCheck); nothing written
+  //   size_mismatch      also: the storage is smaller than storage_bytes
+  //   io_error           the storage failed; its previously newest blob is still the one
+  //                      load() finds
+  // On any failure the model is unchanged, and so is what load() finds in the storage: a
+  // power cut while the blob is written leaves the previous blob newest (the two slots).
+  // `staging` (payload_bytes of RAM, as load's) holds the checked payload in between.
+  template <Storage S>
+  [[nodiscard]] static Status accept(Model& model, std::span<const std::byte> blob, S& storage,
+                                     std::span<std::byte, payload_bytes> staging) noexcept {
+    require_storage<S>();
+    if (storage.size() < storage_bytes) {
+      return Status::size_mismatch;
     }
+    if (blob.size() < blob_format::header_bytes) {
+      return Status::truncated;
+    }
+    detail::ReadOnlyBytes received{blob};
+    std::array<std::byte, blob_format::header_bytes> header{};
+    (void)received.read(0, header);
+    const SlotCheck check = check_blob_after_header(received, 0, header, signature, payload_bytes,
+                                                    detail::ModelAdmission<Model>(model), staging);
+    if (check.status != Status::ok) {
+      return check.status;
+    }
+    // Stored first, from the checked payload: the model takes the values only once the
+    // storage holds them, so a failed or cut write leaves both as they were.
+    MICROTL_TRY(write_newest(model, storage, [&](auto& out) noexcept {
+      for (const std::byte b : staging) {
+        out.put(b);
+      }
+    }));
+    commit(model, staging);
     return Status::ok;
+  }
+
+  template <Storage S>
+  [[nodiscard]] static Status accept(Model& model, std::span<const std::byte> blob, S& storage,
+                                     Staging& staging) noexcept {
+    return accept(model, blob, storage, std::span<std::byte, payload_bytes>(staging.bytes));
   }
 
   // Replaces the model's trained values with those of the newest blob this model can load:
@@ -425,6 +461,64 @@ class ParameterStore {
   }
 
  private:
+  // save()'s write, the payload given by put_payload(out) (payload_bytes, through
+  // ChunkWriter::put / put_u32): the slot to keep, the erase, the blob in one pass, the
+  // read-back.
+  template <Storage S, class PutPayload>
+  [[nodiscard]] static Status write_newest(const Model& model, S& storage,
+                                           PutPayload&& put_payload) noexcept {
+    const std::array<SlotCheck, 2> slots = {check_slot(model, storage, 0),
+                                            check_slot(model, storage, 1)};
+    if (slots[0].status == Status::io_error || slots[1].status == Status::io_error) {
+      return Status::io_error;  // cannot tell which slot is safe to overwrite
+    }
+    // Keep the newest blob this model can load; failing that the newest whole blob.
+    std::size_t keep = 2;  // none
+    if (const int ours =
+            newest_of(slots, [](const SlotCheck& s) { return s.status == Status::ok; });
+        ours >= 0) {
+      keep = static_cast<std::size_t>(ours);
+    } else if (const int any = newest_of(slots, [](const SlotCheck& s) { return s.intact; });
+               any >= 0) {
+      keep = static_cast<std::size_t>(any);
+    }
+    const std::size_t target = keep == 0 ? 1 : 0;
+    // Numbered right after the blob that stays, so that load() finds the new one newer than
+    // it whatever the other slot held. (Numbering after the newest whole blob of any model
+    // is not enough: when the two slots' numbers are 2^31 apart, serial-number order can put
+    // the new blob behind the one kept; tests/fuzz/regressions holds such a case.)
+    const std::uint32_t sequence = keep < 2 ? slots[keep].sequence + 1U : 1U;
+
+    if (storage.erase(slot_offset(target), slot_bytes) != Status::ok) {
+      return Status::io_error;
+    }
+
+    // Header, payload, CRC in one pass, in whole program units from the slot's start (the
+    // last one padded with 0xFF): the CRC is programmed last, so until the write completes
+    // the new blob fails its CRC whatever subset of its bytes reached the flash.
+    detail::ChunkWriter<S, write_bytes> out(storage, slot_offset(target));
+    for (const std::byte b : blob_format::magic) {
+      out.put(b);
+    }
+    out.put(static_cast<std::byte>(blob_format::version & 0xFFU));
+    out.put(static_cast<std::byte>(blob_format::version >> 8));
+    out.put(static_cast<std::byte>(blob_format::header_bytes & 0xFFU));
+    out.put(static_cast<std::byte>(blob_format::header_bytes >> 8));
+    out.put_u32(static_cast<std::uint32_t>(payload_bytes));
+    out.put_u32(signature);
+    out.put_u32(sequence);
+    put_payload(out);
+    out.put_crc();
+    MICROTL_TRY(out.flush());
+
+    // Read back: flash can fail silently (worn cells, a write to a non-erased byte).
+    const SlotCheck written = check_slot(model, storage, target);
+    if (written.status != Status::ok || written.sequence != sequence) {
+      return Status::io_error;
+    }
+    return Status::ok;
+  }
+
   template <Storage S, class Admit>
   [[nodiscard]] static SlotCheck check_slot_with(S& storage, std::size_t slot,
                                                  Admit&& admit) noexcept {
@@ -548,6 +642,18 @@ template <class Model, Storage S>
 template <class Model, Storage S>
 [[nodiscard]] Status load(Model& model, S& storage, ParameterStaging<Model>& staging) noexcept {
   return ParameterStore<Model, S>::load(model, storage, staging);
+}
+
+// A received blob (ParameterStore::accept): checked, stored as the newest, then loaded.
+template <class Model, Storage S>
+[[nodiscard]] Status accept(Model& model, std::span<const std::byte> blob, S& storage) noexcept {
+  return ParameterStore<Model, S>::accept(model, blob, storage, detail::default_staging<Model>());
+}
+
+template <class Model, Storage S>
+[[nodiscard]] Status accept(Model& model, std::span<const std::byte> blob, S& storage,
+                            ParameterStaging<Model>& staging) noexcept {
+  return ParameterStore<Model, S>::accept(model, blob, storage, staging);
 }
 
 // The sequence number of the blob load() would load (it grows by one with every save), for
