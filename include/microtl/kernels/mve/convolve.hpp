@@ -16,11 +16,11 @@
 // is the portable kernel's sum: a padded tap adds w * (-offset + offset) = 0, a real one
 // w * (x + offset). The first two terms are computed once per call (the weight sums: VADDVA).
 // The dot products take four filters per pass (mve/dot.hpp: 64 MACs in 10 instructions, one
-// predicated step for K % 16), so one input channel (K = 9 for 3x3) costs one predicated step
-// per group of four output channels. The outputs are requantized four channels at a time
-// (mve/requantize.hpp: 9 vector instructions) and stored with one VSTRB (predicated for
-// Cout % 4). The integer sums are taken mod 2^32 and their total fits in int32 (the contract),
-// so they are exact.
+// predicated step for K % 16). One input channel with at most 16 taps (a grayscale image's
+// first layer) takes mve/convolve_one_channel.hpp instead: the window as one gather load. The
+// outputs are requantized four channels at a time (mve/requantize.hpp: 9 vector instructions) and
+// stored with one VSTRB (predicated for Cout % 4). The integer sums are taken mod 2^32 and their
+// total fits in int32 (the contract), so they are exact.
 //
 // Larger shapes (K > 1024 bytes of column, or more than 64 output channels: the stack tables)
 // take the DSP kernel (arm/convolve.hpp), also exact.

@@ -1,19 +1,21 @@
-// Dot products of int8 rows with an int8 vector, the inner loop of the Helium (MVE) fully
+// Dot products of int8 rows with an int8 vector, the inner loops of the Helium (MVE) fully
 // connected and convolution kernels (kernels/mve/):
 //
-//   dot[r] = sum_{i < N} w_r[i] * x[i]        sum[r] = sum_{i < N} w_r[i]        w_r = w + r *
-//   stride
+//   dot[r] = sum_{i < N} w_r[i] * x[i]      sum[r] = sum_{i < N} w_r[i]      w_r = w + r stride
 //
 // The input offset is not added to x (x + offset would not fit in an int8 lane): the caller
-// adds input_offset * sum[r] (or a precomputed sum) to the accumulator, which gives
+// adds input_offset * sum[r] (or a sum computed once per call) to the accumulator, which gives
 // sum_i w_r[i] * (x[i] + input_offset) exactly, since the integers are summed mod 2^32 and the
 // true total fits in int32 (the kernels' contract).
 //
 // One step takes 16 bytes of x: VLDRB x, and per row VLDRB w, VMLADAVA (16 MACs into a
-// scalar), VADDVA (the weight sum; only when the caller wants it): for three rows, 48 MACs in 10
-// instructions. The last N % 16 bytes are one predicated step (VCTP): its
-// loads read only the lanes below N and zero the others, which then add nothing. No read
-// outside the rows or x.
+// scalar), VADDVA (the weight sum, for the fully connected kernel): three rows with sums, 48
+// MACs in 10 instructions (dot_rows3); four rows without, 64 MACs in 9 (dot_rows4). The last
+// N % 16 bytes are one predicated step (VCTP): its loads read only the lanes below N and zero
+// the others, which then add nothing. No read outside the rows or x.
+//
+// Every header of kernels/mve/ declares nothing on a core without integer MVE
+// (__ARM_FEATURE_MVE bit 0), so that including one elsewhere (the header checks do) is harmless.
 #pragma once
 
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
