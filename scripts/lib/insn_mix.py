@@ -17,7 +17,8 @@ QEMU 7.2's disassembler does not decode MVE; the class is read from the encoding
 32-bit instruction whose first halfword is 0xEC00-0xEFFF or 0xFC00-0xFFFF (the coprocessor
 space: MVE loads, stores, data processing, VPST; FP's VLDR, VPUSH/VPOP) is a vector instruction.
 DLS/WLS/LE/VCTP (0xF0xx) are scalar (loop and predicate set-up). The block bookkeeping (Trace,
-Stopped execution, cpu_io_recompile) is cpi_estimate.py's (docs/cycle_estimate.md).
+Stopped execution, cpu_io_recompile) is cpi_estimate.py's (docs/cycle_estimate.md); the sum over
+a call equals the firmware's -icount figure for it, less the call's own few instructions.
 Python 3 standard library only.
 """
 
@@ -42,34 +43,24 @@ def is_vector(halfword):
 
 
 def decode_block(lines):
-    """[(addr, first halfword)] of the block's instructions; a 32-bit instruction QEMU printed
-    as two lines (an undecoded first halfword '.byte lo, hi', then the second) is joined."""
-    insns = []
-    pending = None  # (addr, halfword) of an undecoded 32-bit prefix
+    """[(addr, first halfword)] of the block's instructions. The block's halfwords are split by
+    the Thumb rule, not by QEMU's lines: its disassembler does not decode MVE and may print a
+    32-bit instruction as two lines, or one line made of halves of two instructions
+    (cpi_estimate.merge_undecoded)."""
+    stream = []
     for line in lines:
         match = LINE.match(line.rstrip("\n"))
         if not match:
             raise ValueError(f"cannot read QEMU's in_asm line {line!r}")
         addr = int(match.group(1), 16)
-        halfwords = [int(h, 16) for h in match.group(2).split()]
-        if pending is not None:
-            if addr == pending[0] + 2 and len(halfwords) == 1:
-                insns.append(pending)
-                pending = None
-                continue
-            insns.append(pending)
-            pending = None
-        if match.group(3) == ".byte" and len(halfwords) == 1:
-            low, high = (int(v, 16) for v in match.group(4).split(","))
-            first = high << 8 | low
-            if is_32bit_prefix(first):
-                pending = (addr, first)
-                continue
-            insns.append((addr, first))
-            continue
-        insns.append((addr, halfwords[0]))
-    if pending is not None:
-        insns.append(pending)
+        for k, halfword in enumerate(match.group(2).split()):
+            stream.append((addr + 2 * k, int(halfword, 16)))
+    insns = []
+    index = 0
+    while index < len(stream):
+        addr, first = stream[index]
+        insns.append((addr, first))
+        index += 2 if is_32bit_prefix(first) and index + 1 < len(stream) else 1
     return insns
 
 
