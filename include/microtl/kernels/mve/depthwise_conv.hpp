@@ -105,8 +105,27 @@ inline int32x4_t depthwise_pixel4(const std::int8_t* const (&taps)[kTaps],
                                   const std::int8_t* weights, std::size_t c,
                                   mve_pred16_t p) noexcept {
   int32x4_t acc = vdupq_n_s32(0);
+#pragma GCC unroll 25
   for (std::size_t t = 0; t < kTaps; ++t) {
-    acc = mac4(acc, load4<Partial>(taps[t] + c, p), load4<Partial>(weights + t * C + c, p));
+    if constexpr (Partial) {
+      acc = mac4(acc, load4<true>(taps[t] + c, p), load4<true>(weights + t * C + c, p));
+    } else {
+      // One asm block per tap (VLDRB.S32 x2, VMUL, VADD): GCC, given the intrinsics for the
+      // whole window, spills.
+      int32x4_t weight;
+      int32x4_t x;
+      // clang-format off
+      __asm(
+          "vldrb.s32   %q[w], [%[pw]]\n\t"
+          "vldrb.s32   %q[x], [%[px]]\n\t"
+          "vmul.i32    %q[x], %q[x], %q[w]\n\t"
+          "vadd.i32    %q[a], %q[a], %q[x]"
+          : [w] "=&w"(weight), [x] "=&w"(x), [a] "+w"(acc)
+          : [pw] "l"(weights + t * C + c), [px] "l"(taps[t] + c),
+            "m"(*reinterpret_cast<const std::int8_t(*)[4]>(taps[t] + c)),
+            "m"(*reinterpret_cast<const std::int8_t(*)[4]>(weights + t * C + c)));
+      // clang-format on
+    }
   }
   return acc;
 }
