@@ -56,6 +56,24 @@ static_assert(MICROTL_ALIGNMENT >= 4 && (MICROTL_ALIGNMENT & (MICROTL_ALIGNMENT 
 static_assert(MICROTL_USE_DSP_KERNELS == 0 || MICROTL_USE_DSP_KERNELS == 1,
               "MICROTL_USE_DSP_KERNELS must be 0 or 1");
 
+// MICROTL_USE_MVE_KERNELS: 1 makes kernels::fully_connected_s8, convolve_s8, convolve_1d_s8 and
+// depthwise_conv_s8 the Helium (MVE) versions (kernels/mve/: VMLADAVA and friends, the same
+// output codes bit for bit), in place of the DSP ones. Default: 1 when the compiler targets a
+// core with integer MVE (__ARM_FEATURE_MVE bit 0: Cortex-M55, M85), else 0. There is no
+// emulation: 1 requires integer MVE (arm_mve.h).
+#ifndef MICROTL_USE_MVE_KERNELS
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define MICROTL_USE_MVE_KERNELS 1
+#else
+#define MICROTL_USE_MVE_KERNELS 0
+#endif
+#endif
+static_assert(MICROTL_USE_MVE_KERNELS == 0 || MICROTL_USE_MVE_KERNELS == 1,
+              "MICROTL_USE_MVE_KERNELS must be 0 or 1");
+#if MICROTL_USE_MVE_KERNELS && !(defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1))
+#error "MICROTL_USE_MVE_KERNELS=1 needs a core with integer MVE (Helium)"
+#endif
+
 // MICROTL_FUSED_MULTIPLY_ADD: 1 makes every multiply-add of the library's float arithmetic
 // (kernels/float_math.hpp's fused_mac: the float dense kernels, the SGD updates, exp and log)
 // one fused operation, rounded once; 0 makes it a multiply and an add, each rounded. Default:

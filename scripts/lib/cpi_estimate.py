@@ -163,13 +163,14 @@ def register_list_size(ops):
 class Insn:
     """One instruction as QEMU translated it, with what the cost rules need."""
 
-    __slots__ = ("addr", "size", "text", "base", "conditional", "cls", "cycles", "branch",
-                 "always_taken", "load_single", "fp_load_single", "store_single", "reg_offset",
+    __slots__ = ("addr", "size", "halfwords", "text", "base", "conditional", "cls", "cycles",
+                 "branch", "always_taken", "load_single", "fp_load_single", "store_single", "reg_offset",
                  "dests", "addr_regs", "producer")
 
     def __init__(self, addr, size, mnemonic, ops):
         self.addr = addr
         self.size = size
+        self.halfwords = ()  # the encoding, as QEMU printed it (parse_in_asm_line)
         self.text = f"{mnemonic} {ops}".strip()
         try:
             self.base, self.conditional = split_mnemonic(mnemonic)
@@ -294,32 +295,46 @@ def parse_in_asm_line(line):
                      line.rstrip("\n"))
     if not match:
         raise ValueError(f"cannot read QEMU's in_asm line {line!r}")
-    halfwords = len(match.group(2).split())
-    return Insn(int(match.group(1), 16), 2 * halfwords, match.group(3), match.group(4).strip())
+    halfwords = tuple(int(h, 16) for h in match.group(2).split())
+    insn = Insn(int(match.group(1), 16), 2 * len(halfwords), match.group(3),
+                match.group(4).strip())
+    insn.halfwords = halfwords
+    return insn
+
+
+def is_32bit_prefix(halfword):
+    """A first halfword that announces a 32-bit Thumb encoding (top five bits 11101, 11110 or
+    11111): never an instruction alone."""
+    return halfword >> 11 in (0b11101, 0b11110, 0b11111)
 
 
 def merge_undecoded(insns):
     """QEMU 7.2's disassembler (capstone) does not know some Armv8.1-M instructions (the
-    low-overhead loops' DLS and LE, which GCC emits for the Cortex-M55) and prints each
-    first halfword as '.byte 0x0f, 0xf0' and the second as whatever 16-bit instruction it
-    happens to read as (LE's c00b as 'stm r0!, {r0, r1, r3}'); QEMU runs the two as one
-    instruction. A first halfword that announces a 32-bit encoding (top five bits 11101,
-    11110 or 11111) is never an instruction alone, so the line after it is joined to it, into
-    one instruction of the class "unknown": the tool then counts what -icount counts."""
+    low-overhead loops' DLS and LE, which GCC emits for the Cortex-M55, and the Helium (MVE)
+    instructions) and prints each first halfword as '.byte 0x0f, 0xf0' and the second as
+    whatever it happens to read as: a 16-bit instruction (LE's c00b as 'stm r0!, {r0, r1,
+    r3}'), or, with the next instruction's first halfword, a 32-bit one (an MVE VMRS, then a
+    VCTP: '.byte 0xfd, 0xee', 'ea10 f001 ands.w ...', '.byte 0x01, 0xe8'); QEMU runs what the
+    encoding says. So the block's halfwords are split again by the Thumb rule
+    (is_32bit_prefix); an instruction that is a line of QEMU's keeps that line's decoding,
+    any other is one instruction of the class "unknown": the tool then counts what -icount
+    counts."""
+    stream = [(insn.addr + 2 * k, halfword) for insn in insns
+              for k, halfword in enumerate(insn.halfwords)]
+    if len(stream) != sum(insn.size // 2 for insn in insns):
+        return list(insns)  # built without their encodings (not from QEMU's log): as they are
+    lines = {insn.addr: insn for insn in insns}
     merged = []
     index = 0
-    while index < len(insns):
-        insn = insns[index]
-        following = insns[index + 1] if index + 1 < len(insns) else None
-        if insn.base == ".byte" and insn.size == 2 and following is not None and \
-                following.addr == insn.addr + 2 and following.size == 2:
-            low, high = (int(value, 16) for value in insn.text.split(None, 1)[1].split(","))
-            if (high << 8 | low) >> 11 in (0b11101, 0b11110, 0b11111):  # a 32-bit prefix
-                merged.append(Insn(insn.addr, 4, ".inst.w", ""))
-                index += 2
-                continue
-        merged.append(insn)
-        index += 1
+    while index < len(stream):
+        addr, halfword = stream[index]
+        size = 4 if is_32bit_prefix(halfword) and index + 1 < len(stream) else 2
+        line = lines.get(addr)
+        if line is not None and line.size == size:
+            merged.append(line)
+        else:
+            merged.append(Insn(addr, size, ".inst.w" if size == 4 else ".inst", ""))
+        index += size // 2
     return merged
 
 

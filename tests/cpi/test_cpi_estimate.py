@@ -159,6 +159,17 @@ class Classes(unittest.TestCase):
         lone = [cpi.parse_in_asm_line("0x00000010:  bf00       .byte    0x00, 0xbf\n"),
                 cpi.parse_in_asm_line("0x00000012:  bf00       .byte    0x00, 0xbf\n")]
         self.assertEqual(len(cpi.merge_undecoded(lone)), 2)
+        # Misaligned by capstone (Cortex-M55, Helium): VCTP r6, a VMRS, VCTP r1, logged as five
+        # lines, the middle one a 32-bit 'ands.w' made of the VMRS's second halfword and the
+        # second VCTP's first. Three instructions.
+        lines = ["0x70000d4c:  f006       .byte    0x06, 0xf0\n",
+                 "0x70000d4e:  e801       .byte    0x01, 0xe8\n",
+                 "0x70000d50:  eefd       .byte    0xfd, 0xee\n",
+                 "0x70000d52:  ea10 f001  ands.w   r0, r0, r1, lsl #28\n",
+                 "0x70000d56:  e801       .byte    0x01, 0xe8\n"]
+        insns = cpi.merge_undecoded([cpi.parse_in_asm_line(line) for line in lines])
+        self.assertEqual([(i.addr, i.size) for i in insns],
+                         [(0x70000d4c, 4), (0x70000d50, 4), (0x70000d54, 4)])
 
 
 class Sequences(unittest.TestCase):

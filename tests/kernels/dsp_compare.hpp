@@ -143,12 +143,13 @@ struct Problem {
   }
 };
 
-// kernels::<op>_s8 must be the kernel MICROTL_USE_DSP_KERNELS selects: the arm one on cores
-// with the DSP extension, the portable one elsewhere. (Where it is the portable kernel,
+// kernels::<op>_s8 must be the kernel under test (`fast`: the Helium one where
+// MICROTL_USE_MVE_KERNELS and the op has one, else the arm one) on cores with the DSP extension
+// (every Helium core has it), the portable one elsewhere. (Where it is the portable kernel,
 // comparing its output with the portable kernel's would compare a function with itself.)
 template <class Kernel>
-inline bool dispatches_as_configured(Kernel* dispatched, Kernel* portable, Kernel* arm) {
-  return dispatched == (MICROTL_USE_DSP_KERNELS != 0 ? arm : portable);
+inline bool dispatches_as_configured(Kernel* dispatched, Kernel* portable, Kernel* fast) {
+  return dispatched == (MICROTL_USE_DSP_KERNELS != 0 ? fast : portable);
 }
 
 template <std::size_t N>

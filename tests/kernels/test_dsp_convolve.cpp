@@ -4,8 +4,10 @@
 // prepared filters, general) with their edges: padding on every side, strides, odd widths,
 // rows narrower than a word, kernels wider than the input, channel counts that are not
 // multiples of 4, the largest prepared filter and the first one too large. On the
-// Cortex-M4F and M7 the real DSP instructions (and inline assembly) run; on the host and the
-// Cortex-M3 their emulations (arm/dsp.hpp).
+// Cortex-M4F, M7 and M33 the real DSP instructions (and inline assembly) run; on the host and the
+// Cortex-M3 their emulations (arm/dsp.hpp). On the Cortex-M55 the same shapes run the Helium
+// kernels (mve/convolve.hpp: one column path for all of them, padded taps and channel tails
+// included; the shapes beyond its stack tables, 1,368 taps here, take the DSP kernel there).
 #include <doctest/doctest.h>
 
 #include <cstddef>
@@ -14,6 +16,9 @@
 #include "dsp_compare.hpp"
 #include "microtl/kernels/arm/convolve.hpp"
 #include "microtl/kernels/convolve.hpp"
+#if MICROTL_USE_MVE_KERNELS
+#include "microtl/kernels/mve/convolve.hpp"
+#endif
 #include "microtl/kernels/padding.hpp"
 
 namespace {
@@ -22,6 +27,18 @@ namespace kernels = microtl::kernels;
 using kernels::Padding;
 using microtl_test::dsp_compare::compare_on_variants;
 using microtl_test::dsp_compare::dispatches_as_configured;
+
+// The kernels compared with the portable ones: the Helium versions where
+// MICROTL_USE_MVE_KERNELS (kernels::convolve_s8 is there), else the DSP ones.
+namespace fast {
+#if MICROTL_USE_MVE_KERNELS
+using kernels::mve::convolve_1d_s8;
+using kernels::mve::convolve_s8;
+#else
+using kernels::arm::convolve_1d_s8;
+using kernels::arm::convolve_s8;
+#endif
+}  // namespace fast
 
 template <std::size_t H, std::size_t W, std::size_t Cin, std::size_t Cout, std::size_t KH,
           std::size_t KW, std::size_t Stride, Padding Pad>
@@ -38,13 +55,13 @@ void check_convolve(std::uint32_t seed) {
   CHECK(dispatches_as_configured(
       &kernels::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>,
       &kernels::portable::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>,
-      &kernels::arm::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>));
+      &fast::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>));
   compare_on_variants<H * W * Cin, Cout * KH * KW * Cin, Cout, kOutputs>(
       seed, KH * KW * Cin, [](auto& p, auto& expected, auto& actual) {
         kernels::portable::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(
             p.input, p.weights, p.bias, expected, p.params);
-        kernels::arm::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(p.input, p.weights, p.bias,
-                                                                        actual, p.params);
+        fast::convolve_s8<H, W, Cin, Cout, KH, KW, Stride, Pad>(p.input, p.weights, p.bias, actual,
+                                                                p.params);
       });
 }
 
@@ -125,13 +142,13 @@ void check_convolve_1d(std::uint32_t seed) {
   CHECK(dispatches_as_configured(
       &kernels::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>,
       &kernels::portable::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>,
-      &kernels::arm::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>));
+      &fast::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>));
   compare_on_variants<Length * Cin, Cout * K * Cin, Cout, kOutputs>(
       seed, K * Cin, [](auto& p, auto& expected, auto& actual) {
         kernels::portable::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(
             p.input, p.weights, p.bias, expected, p.params);
-        kernels::arm::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(p.input, p.weights, p.bias,
-                                                                        actual, p.params);
+        fast::convolve_1d_s8<Length, Cin, Cout, K, Stride, Pad>(p.input, p.weights, p.bias, actual,
+                                                                p.params);
       });
 }
 

@@ -30,6 +30,13 @@
 #include "microtl/kernels/arm/requantize_doubled.hpp"
 #include "microtl/kernels/depthwise_conv.hpp"
 #include "microtl/kernels/fully_connected.hpp"
+#if MICROTL_USE_MVE_KERNELS
+#include <arm_mve.h>
+
+#include "microtl/kernels/mve/depthwise_conv.hpp"
+#include "microtl/kernels/mve/fully_connected.hpp"
+#include "microtl/kernels/mve/requantize.hpp"
+#endif
 #include "microtl/quant/fixed_point.hpp"
 #include "microtl/quant/multiplier.hpp"
 #include "microtl/quant/requantize.hpp"
@@ -42,6 +49,18 @@ using kernels::Padding;
 using microtl_test::Xorshift32;
 using microtl_test::dsp_compare::compare_on_variants;
 using microtl_test::dsp_compare::dispatches_as_configured;
+
+// The kernels compared with the portable ones: the Helium versions where
+// MICROTL_USE_MVE_KERNELS (kernels::<op>_s8 are those there), else the DSP ones.
+namespace fast {
+#if MICROTL_USE_MVE_KERNELS
+using kernels::mve::depthwise_conv_s8;
+using kernels::mve::fully_connected_s8;
+#else
+using kernels::arm::depthwise_conv_s8;
+using kernels::arm::fully_connected_s8;
+#endif
+}  // namespace fast
 
 #if defined(__ARM_FEATURE_DSP)
 constexpr bool kRealDspInstructions = true;
@@ -56,20 +75,25 @@ constexpr int kRescaleRandomPerShift = 20000;
 constexpr int kRescaleRandomPerShift = 100000;
 #endif
 
-TEST_CASE("the cores with the DSP extension build the DSP kernels, the others do not") {
+TEST_CASE("the cores with the DSP extension build the DSP kernels, the Helium core the MVE ones") {
   // A toolchain file that lost the extension (a -mcpu=...+nodsp, a wrong -march) would still
   // pass every comparison below, over the emulations: check the selection per core. The
-  // Cortex-M55 runs these DSP kernels too until it has Helium ones.
+  // Cortex-M55 (Helium) has the DSP extension too, and its fully connected, convolution and
+  // depthwise kernels are the Helium ones (MICROTL_USE_MVE_KERNELS): a toolchain file that lost
+  // MVE would test the DSP kernels there instead.
   const std::string_view core = board::core_name();
   CAPTURE(core);
   if (core == "cortex-m4" || core == "cortex-m7" || core == "cortex-m33" || core == "cortex-m55") {
     CHECK(kRealDspInstructions);
     CHECK(MICROTL_USE_DSP_KERNELS == 1);
+    CHECK(MICROTL_USE_MVE_KERNELS == (core == "cortex-m55" ? 1 : 0));
   } else if (core == "cortex-m3") {
     CHECK_FALSE(kRealDspInstructions);
     CHECK(MICROTL_USE_DSP_KERNELS == 0);
+    CHECK(MICROTL_USE_MVE_KERNELS == 0);
   } else {
     CHECK(core == "host");
+    CHECK(MICROTL_USE_MVE_KERNELS == 0);
   }
 }
 
@@ -341,6 +365,87 @@ TEST_CASE("arm::clamp_pack4 packs four clamped outputs in lane order") {
   CHECK(lanes[3] == -20);
 }
 
+#if MICROTL_USE_MVE_KERNELS
+TEST_CASE("mve::requantize4 equals quant::requantize on each lane, for every shift") {
+  // The Helium output stage (mve/requantize.hpp): VSHL, VQRDMULH, the sign fixup, VRSHL, the
+  // zero point and the clamp, lane by lane, against the scalar reference (Rounding::twice).
+  constexpr std::int32_t kMin = std::numeric_limits<std::int32_t>::min();
+  constexpr std::int32_t kMax = std::numeric_limits<std::int32_t>::max();
+  constexpr std::array<std::int32_t, 12> kEdges = {
+      0, 1, -1, 2, -2, kMin, kMax, kMin + 1, kMax - 1, 1 << 30, -(1 << 30), -12345};
+  Xorshift32 random(0x3E1'1EAFu);
+  long checked = 0;
+  long mismatches = 0;
+  const auto check = [&](const std::array<std::int32_t, 4>& acc,
+                         const std::array<quant::QuantizedMultiplier, 4>& q,
+                         std::int32_t zero_point, quant::ActivationRange range) {
+    std::array<std::int32_t, 4> multiplier{};
+    std::array<std::int32_t, 4> left{};
+    std::array<std::int32_t, 4> right_neg{};
+    for (std::size_t k = 0; k < 4; ++k) {
+      const auto f = kernels::mve::rescale_fields(q[k]);
+      multiplier[k] = f.multiplier;
+      left[k] = f.left;
+      right_neg[k] = f.right_neg;
+    }
+    const int32x4_t codes = kernels::mve::requantize4(
+        vldrwq_s32(acc.data()), vldrwq_s32(multiplier.data()), vldrwq_s32(left.data()),
+        vldrwq_s32(right_neg.data()), kernels::mve::OutputVectors::of(zero_point, range));
+    std::array<std::int32_t, 4> lanes{};
+    vstrwq_s32(lanes.data(), codes);
+    for (std::size_t k = 0; k < 4; ++k) {
+      ++checked;
+      const std::int8_t expected = quant::requantize(acc[k], q[k], zero_point, range);
+      if (lanes[k] != expected) {
+        if (mismatches < 5) {
+          MESSAGE("acc=" << acc[k] << " multiplier=" << q[k].multiplier << " shift=" << q[k].shift
+                         << " zero_point=" << zero_point << " expected=" << int{expected}
+                         << " actual=" << lanes[k]);
+        }
+        ++mismatches;
+      }
+    }
+  };
+  for (int shift = -31; shift <= 30; ++shift) {
+    for (const std::int32_t x : kEdges) {
+      for (const std::int32_t m : kEdges) {
+        check({x, -x, x / 3, x ^ 1}, {{{m, shift}, {m, shift}, {m, shift}, {m, shift}}}, 0,
+              {-128, 127});
+      }
+    }
+    for (int i = 0; i < 2000; ++i) {
+      std::array<std::int32_t, 4> acc{};
+      std::array<quant::QuantizedMultiplier, 4> q{};
+      for (std::size_t k = 0; k < 4; ++k) {
+        acc[k] = random.next_int32() >> (random.next() % 32u);
+        const std::int32_t mantissa =
+            random.next() % 4u != 0u
+                ? static_cast<std::int32_t>(0x4000'0000u | (random.next() & 0x3FFF'FFFFu))
+                : random.next_int32();
+        // Lane 0 takes the loop's shift, the others any: per-channel multipliers.
+        q[k] = {mantissa, k == 0 ? shift : random.uniform_int(-31, 30)};
+      }
+      // Ties of the division by 2^e in lane 1: multiplier 2^30 halves, x = 2 (k 2^e + 2^(e-1)).
+      const int e = -shift;
+      if (e >= 1 && e <= 29) {
+        const std::int64_t k = random.uniform_int(-(1 << 20), 1 << 20) >> (e > 10 ? e - 10 : 0);
+        const std::int64_t tie = 2 * (k * (std::int64_t{1} << e) + (std::int64_t{1} << (e - 1)));
+        if (tie > kMin + 2 && tie < kMax - 2) {
+          acc[1] = static_cast<std::int32_t>(tie);
+          q[1] = {1 << 30, shift};
+        }
+      }
+      const std::int32_t zero_point = random.uniform_int(-128, 127);
+      const std::int32_t low = random.uniform_int(-128, 127);
+      check(acc, q, zero_point, {low, random.uniform_int(low, 127)});
+    }
+  }
+  MESSAGE("lanes checked: " << checked);
+  CHECK(mismatches == 0);
+  CHECK(checked > 62L * 2000 * 4);
+}
+#endif
+
 // ---------------------------------------------------------------------------------------
 // Fully connected.
 // ---------------------------------------------------------------------------------------
@@ -351,14 +456,25 @@ void check_fully_connected(std::uint32_t seed) {
   CAPTURE(Out);
   CHECK(dispatches_as_configured(&kernels::fully_connected_s8<In, Out>,
                                  &kernels::portable::fully_connected_s8<In, Out>,
-                                 &kernels::arm::fully_connected_s8<In, Out>));
+                                 &fast::fully_connected_s8<In, Out>));
   compare_on_variants<In, In * Out, Out, Out>(seed, In, [](auto& p, auto& expected, auto& actual) {
     kernels::portable::fully_connected_s8<In, Out>(p.input, p.weights, p.bias, expected, p.params);
-    kernels::arm::fully_connected_s8<In, Out>(p.input, p.weights, p.bias, actual, p.params);
+    fast::fully_connected_s8<In, Out>(p.input, p.weights, p.bias, actual, p.params);
   });
+#if MICROTL_USE_MVE_KERNELS
+  // The Helium kernel also rounds once (TFLite 2.x's FULLY_CONNECTED, Dense<.., once>).
+  compare_on_variants<In, In * Out, Out, Out>(
+      seed ^ 0x5EEDu, In, [](auto& p, auto& expected, auto& actual) {
+        constexpr auto kOnce = quant::Rounding::once;
+        kernels::portable::fully_connected_s8<In, Out, kOnce>(p.input, p.weights, p.bias, expected,
+                                                              p.params);
+        kernels::mve::fully_connected_s8<In, Out, kOnce>(p.input, p.weights, p.bias, actual,
+                                                         p.params);
+      });
+#endif
 }
 
-TEST_CASE("arm::fully_connected_s8 equals the portable kernel") {
+TEST_CASE("arm::fully_connected_s8 (mve:: on Helium cores) equals the portable kernel") {
   MESSAGE("DSP instructions: " << doctest::String(kRealDspInstructions ? "real"
                                                                        : "emulated (dsp.hpp)"));
   check_fully_connected<1, 1>(0x100u);
@@ -373,6 +489,45 @@ TEST_CASE("arm::fully_connected_s8 equals the portable kernel") {
   // Rows more than 4095 / 3 bytes apart: the register-stride form of the inner loop.
   check_fully_connected<1400, 5>(0xA00u);
 }
+
+#if MICROTL_USE_MVE_KERNELS
+TEST_CASE(
+    "mve::fully_connected_s8 rounds once where asked, on ties that tell the roundings apart") {
+  // Multiplier 1/4 (2^30, shift -1) and small accumulators: a quarter of them end in a tie,
+  // where rounding once (ties up) and twice (ties away from zero) differ for negative values.
+  // The random variants above almost never tie; this data makes the once/twice check bite.
+  constexpr std::size_t kIn = 21;
+  constexpr std::size_t kOut = 7;
+  Xorshift32 random(0x0DDBA11u);
+  std::array<std::int8_t, kIn> input{};
+  std::array<std::int8_t, kIn * kOut> weights{};
+  std::array<std::int32_t, kOut> bias{};
+  microtl_test::fill_int8s(input, random, -3, 3);
+  microtl_test::fill_int8s(weights, random, -3, 3);
+  for (auto& b : bias) {
+    b = random.uniform_int(-40, 40);
+  }
+  const kernels::FullyConnectedParams<kOut> params{
+      1, -2, {-128, 127}, quant::QuantizedMultiplier{1 << 30, -1}};
+  constexpr auto kOnce = quant::Rounding::once;
+  std::array<std::int8_t, kOut> once{};
+  std::array<std::int8_t, kOut> twice{};
+  std::array<std::int8_t, kOut> actual{};
+  int ties = 0;
+  for (int round = 0; round < 50; ++round) {
+    microtl_test::fill_int8s(input, random, -3, 3);
+    kernels::portable::fully_connected_s8<kIn, kOut, kOnce>(input, weights, bias, once, params);
+    kernels::portable::fully_connected_s8<kIn, kOut>(input, weights, bias, twice, params);
+    kernels::mve::fully_connected_s8<kIn, kOut, kOnce>(input, weights, bias, actual, params);
+    CHECK(actual == once);
+    for (std::size_t o = 0; o < kOut; ++o) {
+      ties += once[o] != twice[o] ? 1 : 0;
+    }
+  }
+  MESSAGE("outputs where the roundings differ: " << ties);
+  CHECK(ties > 10);
+}
+#endif
 
 // ---------------------------------------------------------------------------------------
 // Depthwise convolution.
@@ -393,17 +548,17 @@ void check_depthwise(std::uint32_t seed) {
   CHECK(dispatches_as_configured(
       &kernels::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>,
       &kernels::portable::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>,
-      &kernels::arm::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>));
+      &fast::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>));
   compare_on_variants<H * W * C, KH * KW * C * M, C * M, kOutputs>(
       seed, KH * KW, [](auto& p, auto& expected, auto& actual) {
         kernels::portable::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(
             p.input, p.weights, p.bias, expected, p.params);
-        kernels::arm::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(p.input, p.weights, p.bias,
-                                                                         actual, p.params);
+        fast::depthwise_conv_s8<H, W, C, KH, KW, Stride, Pad, M>(p.input, p.weights, p.bias, actual,
+                                                                 p.params);
       });
 }
 
-TEST_CASE("arm::depthwise_conv_s8 equals the portable kernel") {
+TEST_CASE("arm::depthwise_conv_s8 (mve:: on Helium cores) equals the portable kernel") {
   check_depthwise<14, 14, 16, 3, 3, 1, Padding::same, 1>(0x4000u);  // the benchmark's
   check_depthwise<7, 7, 6, 3, 3, 2, Padding::same, 1>(0x4100u);     // C % 4 == 2
   check_depthwise<5, 5, 3, 3, 3, 1, Padding::valid, 1>(0x4200u);    // C < 4

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <span>
 
+#include "microtl/config.hpp"
 #include "microtl/core/shape.hpp"
 #include "microtl/kernels/float_linear.hpp"
 #include "microtl/kernels/fully_connected.hpp"
@@ -52,9 +53,15 @@ struct DenseLayer : LinearLayerBase<DenseLayer<S, E, Units, A, R>, S, E, A> {
     if constexpr (R == quant::Rounding::twice) {
       kernels::fully_connected_s8<in_features, Units>(in, params.weights, params.bias, out, op);
     } else {
-      // (The DSP kernels round twice: the portable kernel serves every core.)
+#if MICROTL_USE_MVE_KERNELS
+      // The Helium kernel takes either rounding.
+      kernels::mve::fully_connected_s8<in_features, Units, R>(in, params.weights, params.bias, out,
+                                                              op);
+#else
+      // (The DSP kernels round twice: the portable kernel serves the other cores.)
       kernels::portable::fully_connected_s8<in_features, Units, R>(in, params.weights, params.bias,
                                                                    out, op);
+#endif
     }
   }
 
