@@ -7,6 +7,7 @@
 //   demo_report --device LOG --restore LOG --cloud LOG --pretrain LOG
 //               --elf-text N --elf-data N --elf-bss N [--extractor-bytes N] [--cpi LOG]
 //               [--factory microtl|keras] [--alt-factory NAME --alt-pretrain LOG --alt-cloud LOG]
+//               [--core NAME --board NAME [--charts-suffix S]]
 //               [--out report.md] [--<constant> VALUE ...]
 //
 // Every constant of the model is an option (`demo_report --help` lists them with their
@@ -344,6 +345,10 @@ void usage() {
       "instructions=N estimated_cycles=C' (R: extraction, head_epoch or head_step)\n"
       "  --out              the report; energy.csv and epochs.csv go next to it\n"
       "  --strategy         the learning strategy of the run above (default head)\n"
+      "  --core, --board    the device's core and QEMU board (default Cortex-M4F, mps2-an386); "
+      "the time and energy model and the Cortex-M4 cycle estimate are the M4F's (an "
+      "nRF52840's): another core's report gives instructions and vector instructions instead\n"
+      "  --charts-suffix    appended to the charts' names the report embeds (accuracy.svg)\n"
       "  --strategies       the strategies table: lines 'STRATEGY name=S device=LOG cloud=LOG "
       "elf_data=N elf_bss=N store_bytes=N store_differ=N' (scripts/demo)\n"
       "  --factory          who pretrained the device's factory model: microtl (demo_pretrain, "
@@ -787,7 +792,8 @@ int main(int argc, char** argv) {
     if (cpi_extraction.estimated)
       r << ": " << thousands(cpi_extraction.cycles) << " cycles for "
         << thousands(cpi_extraction.instructions) << " instructions";
-    r << " |\n| head learning (float) | " << fmt(cpi_head.value, 3) << " | " << cpi_source(cpi_head);
+    r << " |\n| head learning (float) | " << fmt(cpi_head.value, 3) << " | "
+      << cpi_source(cpi_head);
     if (cpi_head.estimated)
       r << ": " << thousands(cpi_head.cycles) << " cycles for " << thousands(cpi_head.instructions)
         << " instructions";
@@ -805,9 +811,9 @@ int main(int argc, char** argv) {
           f = find(cpi_log, {{"cpi", ""}, {"region", region}, {"vector", ""}});
       const double insn = number(f, "instructions");
       const double vector = number(f, "vector");
-      r << "| " << what << " | " << thousands(insn) << " | "
-        << thousands(vector) << " | " << thousands(insn - vector) << " | "
-        << thousands(insn) << "&ndash;" << thousands(insn + vector) << " |\n";
+      r << "| " << what << " | " << thousands(insn) << " | " << thousands(vector) << " | "
+        << thousands(insn - vector) << " | " << thousands(insn) << "&ndash;"
+        << thousands(insn + vector) << " |\n";
     };
     mix_row("extraction, one sample (int8 convolutions)", {"extraction"});
     mix_row("head learning, one epoch over the probe's smaller cache (float)",
@@ -826,9 +832,9 @@ int main(int argc, char** argv) {
   const double bss_bytes = std::strtod(args["elf-bss"].c_str(), nullptr);
   // The third column, the nRF52840's memory, only where the report models that chip.
   const auto cell = [&](const char* nrf) {
-    return !energy_model      ? std::string(" |\n")
+    return !energy_model    ? std::string(" |\n")
            : nrf[0] == '\0' ? std::string(" | |\n")
-                             : std::string(" | ") + nrf + " |\n";
+                            : std::string(" | ") + nrf + " |\n";
   };
   r << "## Memory\n\n"
     << (energy_model ? "| | bytes | nRF52840 |\n|---|---:|---:|\n" : "| | bytes |\n|---|---:|\n");
@@ -1129,8 +1135,8 @@ int main(int argc, char** argv) {
       if (energy_model)
         figures.push_back({row.name, number(a, "accuracy"), s_learn * cpu_w, s_all * cpu_w, fits});
       else
-        figures.push_back({row.name, number(a, "accuracy"), train_insn,
-                           number(l, "session_instructions"), fits});
+        figures.push_back(
+            {row.name, number(a, "accuracy"), train_insn, number(l, "session_instructions"), fits});
       any_differ = any_differ || !(differ == 0);
     }
     r << "\nLearning RAM: model state + training arena + feature cache (+ a staging buffer for "
@@ -1194,8 +1200,8 @@ int main(int argc, char** argv) {
         r << f.name << ": " << fmt(f.all - pick->all) << " points on all classes, "
           << sig3(f.learn_j / pick->learn_j) << "x the learning "
           << (energy_model ? "energy" : "instructions") << " (" << cost(f.learn_j) << " against "
-          << cost(pick->learn_j) << "), " << sig3(f.all_j / pick->all_j)
-          << "x everything" << (f.fits ? "" : ", and beyond the RAM budget") << ". ";
+          << cost(pick->learn_j) << "), " << sig3(f.all_j / pick->all_j) << "x everything"
+          << (f.fits ? "" : ", and beyond the RAM budget") << ". ";
       }
       r << (pick->name == "head" ? "The demo keeps head, its default."
                                  : "**This is not the demo's default (head): config.hpp's "
@@ -1212,7 +1218,8 @@ int main(int argc, char** argv) {
     for (const auto& c : constants) {
       r << "| `--" << c.name << "` | " << c.value << " " << c.unit << " | " << c.source << " |\n";
     }
-    r << "\nAssumptions: the device's sleep current is left out of both (marginal energy only); the "
+    r << "\nAssumptions: the device's sleep current is left out of both (marginal energy only); "
+         "the "
          "cloud's own energy is not the device's and is not counted; no retransmissions or lost "
          "frames; writing the received parameters to flash costs both baselines about what saving "
          "the learned head costs the device, and is left out; the instructions counted in QEMU "
