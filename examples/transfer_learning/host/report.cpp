@@ -624,7 +624,10 @@ int main(int argc, char** argv) {
 
   std::ostringstream r;
   r << "# microtl transfer-learning demo: report" << (energy_model ? "" : ", " + core) << "\n\n";
-  r << "Produced by `scripts/demo" << (energy_model ? "" : " --target " + lower(core))
+  // The command that makes this report (the M4F's: the default target).
+  const std::string demo_command =
+      energy_model ? std::string("scripts/demo") : "scripts/demo --target " + lower(core);
+  r << "Produced by `" << demo_command
     << "`; every figure below comes from that run (device figures: the firmware in QEMU " << board
     << ", " << core << ", instructions counted with -icount; host figures: this machine).\n\n";
   if (!energy_model) {
@@ -701,7 +704,7 @@ int main(int argc, char** argv) {
     r << "The same factory model (model.hpp's layers, the same training images, epochs, batch, "
          "Adam step and He-uniform initialisation) pretrained two ways; the device above learned "
          "from the **"
-      << factory_name << "** one (`scripts/demo --factory " << factory_name
+      << factory_name << "** one (`" << demo_command << " --factory " << factory_name
       << "`). The other one's learning session ran on the host (`demo_cloud`: the same code, "
          "which computes the device's floats bit for bit: see Learning strategies, host = "
          "device):\n\n";
@@ -1053,7 +1056,9 @@ int main(int argc, char** argv) {
     }
     r << "## Learning strategies\n\n";
     r << "What the device trains, side by side: each strategy is a firmware of its own "
-         "(`MICROTL_DEMO_STRATEGY`, config.hpp; `scripts/demo --strategy NAME` makes it the run "
+         "(`MICROTL_DEMO_STRATEGY`, config.hpp; `"
+      << demo_command
+      << " --strategy NAME` makes it the run "
          "above) learning from the same "
       << fmt(number(config, "samples_per_class"), 0)
       << " samples per class with the same recipe (plain SGD, learning rate "
