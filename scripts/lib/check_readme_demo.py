@@ -3,10 +3,15 @@
 
 Reads README.md and examples/transfer_learning/REPORT.md (the copy scripts/demo writes
 from build/demo/report.md) and compares every figure the README quotes from the demo: the
-accuracy table, the device's work table, the energy table and the CPI estimates. Prints each
-mismatch as `README says X, REPORT.md says Y` and exits 1 when there is one.
+accuracy table, the device's work table, the energy table and the CPI estimates. When README.md
+has the table of the Cortex-M4F's and Cortex-M55's instructions side by side, its M4F column is
+checked against REPORT.md and its M55 column, the M55's vector count and its accuracy (the
+M4F's) against examples/transfer_learning/REPORT-cortex-m55.md (`scripts/demo --target
+cortex-m55`). Prints each mismatch as `README says X, REPORT.md says Y` and exits 1 when there
+is one.
 
   check_readme_demo.py [--readme README.md] [--report examples/transfer_learning/REPORT.md]
+                       [--report-m55 examples/transfer_learning/REPORT-cortex-m55.md]
 """
 import argparse
 import re
@@ -41,6 +46,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readme", default="README.md")
     parser.add_argument("--report", default="examples/transfer_learning/REPORT.md")
+    parser.add_argument("--report-m55", default="examples/transfer_learning/REPORT-cortex-m55.md")
     args = parser.parse_args()
     readme = open(args.readme, encoding="utf-8").read()
     report = open(args.report, encoding="utf-8").read()
@@ -125,6 +131,42 @@ def main():
     truth_cpi = [numbers(one_row(report, r"^extraction \(int8", "REPORT.md")[1])[0],
                  numbers(one_row(report, r"^head learning \(float\)", "REPORT.md")[1])[0]]
     same("CPI", cpi and [cpi.group(1), cpi.group(2)], [f"{float(v):.2f}" for v in truth_cpi])
+
+    # The Cortex-M4F and the Cortex-M55 side by side (scripts/demo --target cortex-m55).
+    if table_rows(readme, r"^instructions \(QEMU\)"):
+        try:
+            m55 = open(args.report_m55, encoding="utf-8").read()
+        except OSError:
+            raise SystemExit(f"README quotes the Cortex-M55's demo figures, and {args.report_m55} "
+                             "is missing: run scripts/demo --target cortex-m55")
+        header = one_row(readme, r"^instructions \(QEMU\)", "README")
+        same("M55 table's columns", [h.split(" ")[0] for h in header[1:3]],
+             ["Cortex-M4F", "Cortex-M55"])
+        for readme_pattern, report_pattern in (
+                ("^feature extraction, per sample", "^feature extraction, per sample"),
+                ("^head learning, ", "^the head's learning, "),
+                ("^learning session", "^the whole learning session")):
+            said = one_row(readme, readme_pattern, "README")
+            for column, text in ((1, report), (2, m55)):
+                same(f"M4F / M55 {readme_pattern} column {column}", numbers(said[column]),
+                     numbers(one_row(text, report_pattern, "report")[1]))
+        said = one_row(readme, r"^flash / static RAM", "README")
+        for column, text in ((1, report), (2, m55)):
+            same(f"M4F / M55 flash / static RAM column {column}", numbers(said[column]),
+                 numbers(one_row(text, r"^flash \(ELF text \+ data\)", "report")[1])
+                 + numbers(one_row(text, r"^static RAM", "report")[1]))
+        # The M55's vector instructions in the extraction, and its cycle range.
+        vector = re.search(r"On the M55,\s+([\d,]+)\s+of\s+the\s+extraction's\s+([\d,]+)\s+"
+                           r"instructions\s+per\s+sample.*?\s([\d,]+)\s+to\s+([\d,]+)\s+cycles",
+                           readme, re.S)
+        row = one_row(m55, r"^extraction, one sample", "REPORT-cortex-m55.md")
+        same("M55 vector / instructions / cycles",
+             vector and [n for group in vector.groups() for n in numbers(group)],
+             numbers(row[2]) + numbers(row[1]) + numbers(row[4]))
+        # The same accuracy on both cores (README says so): the bold summary rows.
+        for pattern in (r"^\*\*old classes\*\*", r"^\*\*new classes\*\*", r"^\*\*all\*\*"):
+            same(f"M55 accuracy {pattern}", one_row(m55, pattern, "REPORT-cortex-m55.md")[2:5],
+                 one_row(report, pattern, "REPORT.md")[2:5])
 
     for line in mismatches:
         print(line)

@@ -170,6 +170,13 @@ class Classes(unittest.TestCase):
         insns = cpi.merge_undecoded([cpi.parse_in_asm_line(line) for line in lines])
         self.assertEqual([(i.addr, i.size) for i in insns],
                          [(0x70000d4c, 4), (0x70000d50, 4), (0x70000d54, 4)])
+        # The vector count (scripts/demo --target cortex-m55): the VMRS is in the coprocessor
+        # space, VCTP (0xF0xx, a predicate set-up) is not; nor is the LE above.
+        self.assertEqual([cpi.is_vector(i) for i in insns], [False, True, False])
+        self.assertFalse(cpi.is_vector(cpi.merge_undecoded(
+            [cpi.parse_in_asm_line(line) for line in
+             ["0x700011f2:  f00f       .byte    0x0f, 0xf0\n",
+              "0x700011f4:  c00b       stm      r0!, {r0, r1, r3}\n"]])[0]))
 
 
 class Sequences(unittest.TestCase):

@@ -7,6 +7,7 @@
 //   demo_report --device LOG --restore LOG --cloud LOG --pretrain LOG
 //               --elf-text N --elf-data N --elf-bss N [--extractor-bytes N] [--cpi LOG]
 //               [--factory microtl|keras] [--alt-factory NAME --alt-pretrain LOG --alt-cloud LOG]
+//               [--core NAME --board NAME [--charts-suffix S]]
 //               [--out report.md] [--<constant> VALUE ...]
 //
 // Every constant of the model is an option (`demo_report --help` lists them with their
@@ -15,6 +16,7 @@
 // device spends anyway; sleep is left out of both. The arithmetic is energy_model.hpp.
 // With --out, the chart data go next to the report: energy.csv and epochs.csv.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -343,6 +345,10 @@ void usage() {
       "instructions=N estimated_cycles=C' (R: extraction, head_epoch or head_step)\n"
       "  --out              the report; energy.csv and epochs.csv go next to it\n"
       "  --strategy         the learning strategy of the run above (default head)\n"
+      "  --core, --board    the device's core and QEMU board (default Cortex-M4F, mps2-an386); "
+      "the time and energy model and the Cortex-M4 cycle estimate are the M4F's (an "
+      "nRF52840's): another core's report gives instructions and vector instructions instead\n"
+      "  --charts-suffix    appended to the charts' names the report embeds (accuracy.svg)\n"
       "  --strategies       the strategies table: lines 'STRATEGY name=S device=LOG cloud=LOG "
       "elf_data=N elf_bss=N store_bytes=N store_differ=N' (scripts/demo)\n"
       "  --factory          who pretrained the device's factory model: microtl (demo_pretrain, "
@@ -493,6 +499,13 @@ Cpi region_cpi(const std::vector<Fields>& cpi_log, std::initializer_list<const c
   return Cpi{constant("default-cpi"), false, std::nan(""), std::nan("")};
 }
 
+// "Cortex-M55" -> "cortex-m55" (the preset's name).
+std::string lower(std::string name) {
+  for (char& ch : name)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return name;
+}
+
 std::string cpi_source(const Cpi& c) {
   return c.estimated ? "estimated from the kernels' instruction mix and Cortex-M4 timings"
                      : "(default, not estimated)";
@@ -600,11 +613,31 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // The device's core and QEMU board (scripts/demo --target). The time and energy model is the
+  // nRF52840's, a Cortex-M4F at 64 MHz, and the cycle estimate uses the Cortex-M4's timings:
+  // another core's report gives its instructions (and how many are vector instructions) and
+  // leaves both out rather than apply them to a core they do not describe.
+  const std::string core = args.count("core") != 0 ? args["core"] : "Cortex-M4F";
+  const std::string board = args.count("board") != 0 ? args["board"] : "mps2-an386";
+  const bool energy_model = core == "Cortex-M4F";
+  const std::string charts_suffix = args.count("charts-suffix") != 0 ? args["charts-suffix"] : "";
+
   std::ostringstream r;
-  r << "# microtl transfer-learning demo: report\n\n";
-  r << "Produced by `scripts/demo`; every figure below comes from that run (device figures: the "
-       "firmware in QEMU mps2-an386, Cortex-M4F, instructions counted with -icount; host figures: "
-       "this machine).\n\n";
+  r << "# microtl transfer-learning demo: report" << (energy_model ? "" : ", " + core) << "\n\n";
+  // The command that makes this report (the M4F's: the default target).
+  const std::string demo_command =
+      energy_model ? std::string("scripts/demo") : "scripts/demo --target " + lower(core);
+  r << "Produced by `" << demo_command
+    << "`; every figure below comes from that run (device figures: the firmware in QEMU " << board
+    << ", " << core << ", instructions counted with -icount; host figures: this machine).\n\n";
+  if (!energy_model) {
+    r << "The time and energy model of the Cortex-M4F report (REPORT.md: an nRF52840, a "
+         "Cortex-M4F at 64 MHz, and cycles estimated from the Cortex-M4's instruction timings) "
+         "does not describe a "
+      << core
+      << ", and is left out: the device's figures here are instructions counted in QEMU, which "
+         "counts a vector instruction as one instruction and models no cycles.\n\n";
+  }
 
   r << "## Accuracy on the held-out test set\n\n";
   r << "Factory model (host, " << (factory ? "7" : "?") << " classes): float "
@@ -671,7 +704,7 @@ int main(int argc, char** argv) {
     r << "The same factory model (model.hpp's layers, the same training images, epochs, batch, "
          "Adam step and He-uniform initialisation) pretrained two ways; the device above learned "
          "from the **"
-      << factory_name << "** one (`scripts/demo --factory " << factory_name
+      << factory_name << "** one (`" << demo_command << " --factory " << factory_name
       << "`). The other one's learning session ran on the host (`demo_cloud`: the same code, "
          "which computes the device's floats bit for bit: see Learning strategies, host = "
          "device):\n\n";
@@ -720,7 +753,8 @@ int main(int argc, char** argv) {
   }
   if (!cloud_epochs.empty()) {
     r << "### Accuracy per epoch\n\n![accuracy of the old, new and all classes per epoch]"
-         "(accuracy.svg)\n\n";
+         "(accuracy"
+      << charts_suffix << ".svg)\n\n";
     r << "The device evaluates only before and after learning; the curve is the host's replay of "
          "the device's session (`demo_cloud` runs the same learning code on the same samples, and "
          "evaluates the test set after every epoch; it computes the device's floats bit for bit: "
@@ -753,35 +787,72 @@ int main(int argc, char** argv) {
 
   const Cpi cpi_extraction = region_cpi(cpi_log, {"extraction"});
   const Cpi cpi_head = region_cpi(cpi_log, {"head_epoch", "head_step"});
-  r << "Cycles per instruction (an estimate: QEMU counts instructions, not cycles):\n\n"
-       "| region | cycles per instruction | from |\n|---|---:|---|\n";
-  r << "| extraction (int8 convolutions) | " << fmt(cpi_extraction.value, 3) << " | "
-    << cpi_source(cpi_extraction);
-  if (cpi_extraction.estimated)
-    r << ": " << thousands(cpi_extraction.cycles) << " cycles for "
-      << thousands(cpi_extraction.instructions) << " instructions";
-  r << " |\n| head learning (float) | " << fmt(cpi_head.value, 3) << " | " << cpi_source(cpi_head);
-  if (cpi_head.estimated)
-    r << ": " << thousands(cpi_head.cycles) << " cycles for " << thousands(cpi_head.instructions)
-      << " instructions";
-  r << " |\n\n";
+  if (energy_model) {
+    r << "Cycles per instruction (an estimate: QEMU counts instructions, not cycles):\n\n"
+         "| region | cycles per instruction | from |\n|---|---:|---|\n";
+    r << "| extraction (int8 convolutions) | " << fmt(cpi_extraction.value, 3) << " | "
+      << cpi_source(cpi_extraction);
+    if (cpi_extraction.estimated)
+      r << ": " << thousands(cpi_extraction.cycles) << " cycles for "
+        << thousands(cpi_extraction.instructions) << " instructions";
+    r << " |\n| head learning (float) | " << fmt(cpi_head.value, 3) << " | "
+      << cpi_source(cpi_head);
+    if (cpi_head.estimated)
+      r << ": " << thousands(cpi_head.cycles) << " cycles for " << thousands(cpi_head.instructions)
+        << " instructions";
+    r << " |\n\n";
+  } else {
+    // The Cortex-M4's timings do not apply: the probe's regions by instruction class instead.
+    r << "Vector and scalar instructions (scripts/lib/cpi_estimate.py on `demo_cpi_probe`, the "
+         "same work in small portions; vector: Helium (MVE) or FP, the T32 coprocessor space):\n\n"
+         "| region | instructions | vector | scalar | cycles on a real "
+      << core << ", estimate |\n|---|---:|---:|---:|---:|\n";
+    const auto mix_row = [&](const char* what, std::initializer_list<const char*> regions) {
+      const Fields* f = nullptr;
+      for (const char* region : regions)
+        if (f == nullptr)
+          f = find(cpi_log, {{"cpi", ""}, {"region", region}, {"vector", ""}});
+      const double insn = number(f, "instructions");
+      const double vector = number(f, "vector");
+      r << "| " << what << " | " << thousands(insn) << " | " << thousands(vector) << " | "
+        << thousands(insn - vector) << " | " << thousands(insn) << "&ndash;"
+        << thousands(insn + vector) << " |\n";
+    };
+    mix_row("extraction, one sample (int8 convolutions)", {"extraction"});
+    mix_row("head learning, one epoch over the probe's smaller cache (float)",
+            {"head_epoch", "head_step"});
+    r << "\nThe cycle estimate is a range under a stated assumption, not a measurement: one cycle "
+         "per scalar instruction, one to two per vector instruction (the "
+      << core
+      << " is dual-beat: a 128-bit MVE instruction is four beats, two cycles, and the core "
+         "overlaps the beats of consecutive vector instructions of different kinds), no memory "
+         "stalls; the FP instructions of the head's float code count in the vector column. "
+         "bench/README.md gives the kernels' figures on this core.\n\n";
+  }
 
   const double text_bytes = std::strtod(args["elf-text"].c_str(), nullptr);
   const double data_bytes = std::strtod(args["elf-data"].c_str(), nullptr);
   const double bss_bytes = std::strtod(args["elf-bss"].c_str(), nullptr);
-  r << "## Memory\n\n| | bytes | nRF52840 |\n|---|---:|---:|\n";
-  r << "| flash (ELF text + data) | " << thousands(text_bytes + data_bytes) << " | 1,048,576 |\n";
-  r << "| static RAM (ELF data + bss) | " << thousands(data_bytes + bss_bytes) << " | 262,144 |\n";
+  // The third column, the nRF52840's memory, only where the report models that chip.
+  const auto cell = [&](const char* nrf) {
+    return !energy_model    ? std::string(" |\n")
+           : nrf[0] == '\0' ? std::string(" | |\n")
+                            : std::string(" | ") + nrf + " |\n";
+  };
+  r << "## Memory\n\n"
+    << (energy_model ? "| | bytes | nRF52840 |\n|---|---:|---:|\n" : "| | bytes |\n|---|---:|\n");
+  r << "| flash (ELF text + data) | " << thousands(text_bytes + data_bytes) << cell("1,048,576");
+  r << "| static RAM (ELF data + bss) | " << thousands(data_bytes + bss_bytes) << cell("262,144");
   r << "| of which: inference arena (constexpr) | " << thousands(number(memory, "inference_arena"))
-    << " | |\n";
+    << cell("");
   r << "| of which: training arena (constexpr: gradients, optimizer state, saved activations) | "
-    << thousands(number(memory, "training_arena")) << " | |\n";
+    << thousands(number(memory, "training_arena")) << cell("");
   r << "| of which: feature cache (" << fmt(number(memory, "cache_bytes_per_sample"), 0)
-    << " bytes per sample, int8) | " << thousands(number(memory, "feature_cache")) << " | |\n";
+    << " bytes per sample, int8) | " << thousands(number(memory, "feature_cache")) << cell("");
   r << "| of which: model state (head parameters in RAM) | "
-    << thousands(number(memory, "model_state")) << " | |\n";
+    << thousands(number(memory, "model_state")) << cell("");
   r << "| parameter storage (two slots) | " << thousands(number(memory, "parameter_storage"))
-    << " | (flash) |\n\n";
+    << cell("(flash)") << "\n";
   r << "The ELF's RAM figure includes newlib's semihosting buffers of the QEMU board; the stack is "
        "not in it.\n\n";
 
@@ -828,6 +899,9 @@ int main(int argc, char** argv) {
     return s.up.time_s + model_train_s + s.down_model.time_s + latency_s;
   };
 
+  // Another core's report leaves the section out (the model is the nRF52840's): it is written,
+  // then taken back below, so that the figures the CSV files need are computed once.
+  const std::string before_energy = r.str();
   r << "## Time and energy: learning on the device against learning in the cloud\n\n";
   r << "**On the device**, learning costs the CPU's time: instructions (counted) x cycles per "
        "instruction (estimated, above) at "
@@ -964,6 +1038,10 @@ int main(int argc, char** argv) {
     << "-byte int8 features (and label) instead of the images for baseline (a): "
     << thousands(samples * feature_bytes) << " bytes, "
     << energy_text(ble_features.joules(ble_features.up)) << " over BLE LE 1M.\n\n";
+  if (!energy_model) {
+    r.str(before_energy);
+    r.seekp(0, std::ios_base::end);
+  }
 
   // ---- The learning strategies side by side. ---------------------------------------------
   if (args.count("strategies") != 0) {
@@ -978,7 +1056,9 @@ int main(int argc, char** argv) {
     }
     r << "## Learning strategies\n\n";
     r << "What the device trains, side by side: each strategy is a firmware of its own "
-         "(`MICROTL_DEMO_STRATEGY`, config.hpp; `scripts/demo --strategy NAME` makes it the run "
+         "(`MICROTL_DEMO_STRATEGY`, config.hpp; `"
+      << demo_command
+      << " --strategy NAME` makes it the run "
          "above) learning from the same "
       << fmt(number(config, "samples_per_class"), 0)
       << " samples per class with the same recipe (plain SGD, learning rate "
@@ -987,11 +1067,14 @@ int main(int argc, char** argv) {
       << " epochs with the same early stopping), and a cloud baseline of its own on the host. "
          "The run above is **"
       << run_strategy << "**.\n\n";
+    // The energy columns only where the report models the chip (the M4F's nRF52840).
     r << "| strategy | trains (values) | accuracy old / new / all | epochs | training arena "
          "(constexpr) | cache (per sample) | model state | learning RAM | fits 256 KB | static "
-         "RAM (ELF) | instructions per session (learning + extraction) | energy: learning only | "
-         "energy: everything | host = device |\n"
-         "|---|---|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|---:|---|\n";
+         "RAM (ELF) | instructions per session (learning + extraction) | "
+      << (energy_model ? "energy: learning only | energy: everything | " : "")
+      << "host = device |\n"
+         "|---|---|---:|---:|---:|---:|---:|---:|:-:|---:|---:|"
+      << (energy_model ? "---:|---:|" : "") << "---|\n";
     struct Figures {
       std::string name;
       double all, learn_j, all_j;
@@ -1049,34 +1132,48 @@ int main(int argc, char** argv) {
         << thousands(ram) << " | " << (fits ? "yes" : "**no** (fits_256k=0)") << " | "
         << thousands(number(&row.line, "elf_data") + number(&row.line, "elf_bss")) << " | "
         << thousands(number(l, "session_instructions")) << " (" << thousands(train_insn) << " + "
-        << thousands(extract_insn) << ") | " << energy_text(s_learn * cpu_w) << " | "
-        << energy_text(s_all * cpu_w) << " | " << same << " |\n";
-      figures.push_back({row.name, number(a, "accuracy"), s_learn * cpu_w, s_all * cpu_w, fits});
+        << thousands(extract_insn) << ") | ";
+      if (energy_model)
+        r << energy_text(s_learn * cpu_w) << " | " << energy_text(s_all * cpu_w) << " | ";
+      r << same << " |\n";
+      // The table's cost: energy on the M4F; instructions on another core (no energy model).
+      if (energy_model)
+        figures.push_back({row.name, number(a, "accuracy"), s_learn * cpu_w, s_all * cpu_w, fits});
+      else
+        figures.push_back(
+            {row.name, number(a, "accuracy"), train_insn, number(l, "session_instructions"), fits});
       any_differ = any_differ || !(differ == 0);
     }
     r << "\nLearning RAM: model state + training arena + feature cache (+ a staging buffer for "
          "loading stored parameters where the training arena is smaller than them: last), "
          "against the firmware's budget of "
       << thousands(budget)
-      << " bytes on a 256 KB nRF52840 (the rest is the firmware's: stack, buffers); the "
+      << (energy_model ? " bytes on a 256 KB nRF52840"
+                       : " bytes (sized for the Cortex-M4F's 256 KB nRF52840; the same firmware "
+                         "on every core)")
+      << " (the rest is the firmware's: stack, buffers); the "
          "default strategy's firmware asserts it at compile time, a strategy beyond it is built "
          "and run all the same (QEMU's board has 4 MB) and marked fits_256k=0 here, with its "
          "experiment unchanged (same samples). Static RAM (ELF): its data + bss, QEMU's "
-         "semihosting buffers included. Energy: the model above, the instructions counted on "
-         "the device under each strategy x the cycles per instruction estimated for the "
-         "default's regions ("
-      << fmt(cpi_head.value, 3) << " for learning, " << fmt(cpi_extraction.value, 3)
-      << " for extraction; the int8 forward and backward passes inside biases' and conv3's "
-         "learning are counted at the float head's "
-      << fmt(cpi_head.value, 3)
-      << ", not estimated separately). Extraction is what runs once per sample to fill the "
+         "semihosting buffers included. ";
+    if (energy_model) {
+      r << "Energy: the model above, the instructions counted on the device under each strategy "
+           "x the cycles per instruction estimated for the default's regions ("
+        << fmt(cpi_head.value, 3) << " for learning, " << fmt(cpi_extraction.value, 3)
+        << " for extraction; the int8 forward and backward passes inside biases' and conv3's "
+           "learning are counted at the float head's "
+        << fmt(cpi_head.value, 3) << ", not estimated separately). ";
+    }
+    r << "Extraction is what runs once per sample to fill the "
          "cache: up to the first trained layer (biases trains conv1, so it caches the image and "
          "runs the whole network in every step). Host = device: the cloud baseline of each "
          "strategy replays the device's session; its losses per epoch (4 decimals), its final "
          "accuracy and its learned parameters (the parameter-store image after one save, "
          "against the device's parameter flash) are compared. They are the same bytes "
          "because both builds compute the same floats: every multiply-add the library writes "
-         "as one is fused on both (the Cortex-M4F's VFMA; on the host glibc's exact fmaf, "
+         "as one is fused on both (the "
+      << core
+      << "'s VFMA; on the host glibc's exact fmaf, "
          "MICROTL_FUSED_MULTIPLY_ADD=1), neither compiler contracts a * b + c on its own "
          "(-ffp-contract=off), and the loss's exp and log are the library's "
          "(kernels/float_math.hpp), not the C libraries' (newlib's and glibc's round some "
@@ -1098,15 +1195,18 @@ int main(int argc, char** argv) {
     if (pick != nullptr) {
       r << "**The default strategy, from this table: " << pick->name
         << "** (the rule: of the strategies that fit the budget, the most accurate on all "
-           "classes, unless another that fits comes within a point of it for less energy per "
-           "session). ";
+           "classes, unless another that fits comes within a point of it for "
+        << (energy_model ? "less energy" : "fewer instructions") << " per session). ";
       for (const auto& f : figures) {
         if (&f == pick)
           continue;
+        // On another core than the M4F, learn_j and all_j are instructions (no energy model).
+        const auto cost = [&](double v) { return energy_model ? energy_text(v) : thousands(v); };
         r << f.name << ": " << fmt(f.all - pick->all) << " points on all classes, "
-          << sig3(f.learn_j / pick->learn_j) << "x the learning energy (" << energy_text(f.learn_j)
-          << " against " << energy_text(pick->learn_j) << "), " << sig3(f.all_j / pick->all_j)
-          << "x everything" << (f.fits ? "" : ", and beyond the RAM budget") << ". ";
+          << sig3(f.learn_j / pick->learn_j) << "x the learning "
+          << (energy_model ? "energy" : "instructions") << " (" << cost(f.learn_j) << " against "
+          << cost(pick->learn_j) << "), " << sig3(f.all_j / pick->all_j) << "x everything"
+          << (f.fits ? "" : ", and beyond the RAM budget") << ". ";
       }
       r << (pick->name == "head" ? "The demo keeps head, its default."
                                  : "**This is not the demo's default (head): config.hpp's "
@@ -1115,18 +1215,22 @@ int main(int argc, char** argv) {
     }
   }
 
-  r << "### Constants\n\nEvery constant is an option of `demo_report` (`--name value`); "
-       "docs/energy_constants.md quotes each source.\n\n"
-       "| constant | value | source |\n|---|---:|---|\n";
-  for (const auto& c : constants) {
-    r << "| `--" << c.name << "` | " << c.value << " " << c.unit << " | " << c.source << " |\n";
+  // The energy model's constants and assumptions: the M4F's report only (the model's).
+  if (energy_model) {
+    r << "### Constants\n\nEvery constant is an option of `demo_report` (`--name value`); "
+         "docs/energy_constants.md quotes each source.\n\n"
+         "| constant | value | source |\n|---|---:|---|\n";
+    for (const auto& c : constants) {
+      r << "| `--" << c.name << "` | " << c.value << " " << c.unit << " | " << c.source << " |\n";
+    }
+    r << "\nAssumptions: the device's sleep current is left out of both (marginal energy only); "
+         "the "
+         "cloud's own energy is not the device's and is not counted; no retransmissions or lost "
+         "frames; writing the received parameters to flash costs both baselines about what saving "
+         "the learned head costs the device, and is left out; the instructions counted in QEMU "
+         "stand for the instructions an nRF52840 would execute (same ISA, same code), and the "
+         "cycles per instruction are estimates, not measurements.\n";
   }
-  r << "\nAssumptions: the device's sleep current is left out of both (marginal energy only); the "
-       "cloud's own energy is not the device's and is not counted; no retransmissions or lost "
-       "frames; writing the received parameters to flash costs both baselines about what saving "
-       "the learned head costs the device, and is left out; the instructions counted in QEMU "
-       "stand for the instructions an nRF52840 would execute (same ISA, same code), and the "
-       "cycles per instruction are estimates, not measurements.\n";
 
   const std::string report = r.str();
   std::fputs(report.c_str(), stdout);
