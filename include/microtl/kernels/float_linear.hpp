@@ -12,7 +12,9 @@
 // each T[o][i] one multiply-add: fused_mac (kernels/float_math.hpp), fused where
 // MICROTL_FUSED_MULTIPLY_ADD (by default where the target has a fused instruction),
 // otherwise a multiply and an add. On cores with a single-precision FPU the loops are
-// assembly (VFMA / VFMS, kernels/arm/float_linear.hpp, eight columns of four rows per pass).
+// assembly (VFMA / VFMS, kernels/arm/float_linear.hpp, eight columns of four rows per pass);
+// on cores with Helium floating point (Cortex-M55) they are vector loops of four lanes
+// (kernels/mve/float_linear.hpp, MICROTL_USE_MVE_FLOAT_KERNELS), the same chains.
 //
 // A row whose g[o] (or s[o]) is zero adds nothing: the input gradient and the add / subtract
 // updates skip it (after a ReLU, about half the rows of a hidden layer). Skipping is exact
@@ -21,11 +23,18 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
+#include "microtl/config.hpp"
 #include "microtl/kernels/arm/float_linear.hpp"
 #include "microtl/kernels/float_math.hpp"
+#include "microtl/kernels/mve/float_linear.hpp"
 #include "microtl/quant/activation.hpp"
+
+static_assert(!MICROTL_USE_MVE_FLOAT_KERNELS || MICROTL_FUSED_MULTIPLY_ADD,
+              "MICROTL_FUSED_MULTIPLY_ADD=0 with the Helium float kernels, which fuse every "
+              "multiply-add");
 
 namespace microtl::kernels {
 
@@ -51,6 +60,13 @@ inline void outer_row(float* row, float s, const float* x, std::size_t from,
 // Rows gathered four at a time (those that are not skipped), then handed to the kernel.
 template <OuterOp Op, std::size_t In>
 struct OuterBatch {
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+  static constexpr mve::RowUpdate mve_op() noexcept {
+    return Op == OuterOp::set   ? mve::RowUpdate::set
+           : Op == OuterOp::add ? mve::RowUpdate::add
+                                : mve::RowUpdate::subtract;
+  }
+#endif
   std::array<float*, 4> rows{};
   std::array<float, 4> steps{};
   std::size_t count = 0;
@@ -63,6 +79,10 @@ struct OuterBatch {
     }
   }
   void flush4(const float* x) noexcept {
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+    mve::update_f32<mve_op(), 4>(rows.data(), steps.data(), x, In);
+    count = 0;
+#else
     std::size_t from = 0;
 #if MICROTL_ARM_FLOAT_KERNELS
     constexpr std::size_t chunks = In / 8;
@@ -78,8 +98,21 @@ struct OuterBatch {
       outer_row<Op>(rows[r], steps[r], x, from, In);
     }
     count = 0;
+#endif
   }
   void finish(const float* x) noexcept {
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+    // The last one to three rows, together (each row's values as flush4 computes them).
+    if (count == 3) {
+      mve::update_f32<mve_op(), 3>(rows.data(), steps.data(), x, In);
+    } else if (count == 2) {
+      mve::update_f32<mve_op(), 2>(rows.data(), steps.data(), x, In);
+    } else if (count == 1) {
+      mve::update_f32<mve_op(), 1>(rows.data(), steps.data(), x, In);
+    }
+    count = 0;
+    return;
+#endif
     for (std::size_t r = 0; r < count; ++r) {
       outer_row<Op>(rows[r], steps[r], x, 0, In);
     }
@@ -97,6 +130,29 @@ void fully_connected_f32(std::span<const float, In> input, std::span<const float
   static_assert(In >= 1 && Out >= 1, "extents must be at least 1");
   const float* x = input.data();
   const float* w = weights.data();
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+  {
+    // Four outputs per pass, one per lane (mve::dot4_f32); the last Out % 4 in a pass whose
+    // spare lanes repeat the last row (read, computed, not stored).
+    const auto address = [w](std::size_t o) {
+      return static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(w + o * In));
+    };
+    for (std::size_t o = 0; o < Out; o += 4) {
+      std::array<std::uint32_t, 4> rows{};
+      std::array<float, 4> acc{};
+      for (std::size_t k = 0; k < 4; ++k) {
+        const std::size_t row = o + k < Out ? o + k : Out - 1;
+        rows[k] = address(row);
+        acc[k] = bias[row];
+      }
+      vst1q_f32(acc.data(), mve::dot4_f32<In>(vld1q_f32(acc.data()), x, vld1q_u32(rows.data())));
+      for (std::size_t k = 0; k < 4 && o + k < Out; ++k) {
+        output[o + k] = quant::apply_activation(acc[k], activation);
+      }
+    }
+    return;
+  }
+#endif
   constexpr std::size_t blocks = Out / 4;
   for (std::size_t block = 0; block < blocks; ++block) {
     const std::size_t o = 4 * block;
@@ -158,6 +214,11 @@ void dense_input_grad_f32(std::span<const float, In * Out> weights, std::span<co
     if (++count < 4) {
       continue;
     }
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+    mve::axpy_f32<4>(dx.data(), rows.data(), gains.data(), In);
+    count = 0;
+    continue;
+#endif
     std::size_t from = 0;
 #if MICROTL_ARM_FLOAT_KERNELS
     if constexpr (In / 8 > 0) {
@@ -174,6 +235,17 @@ void dense_input_grad_f32(std::span<const float, In * Out> weights, std::span<co
     }
     count = 0;
   }
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+  // The last one to three rows, in order (each dx[i]'s chain as above).
+  if (count == 3) {
+    mve::axpy_f32<3>(dx.data(), rows.data(), gains.data(), In);
+  } else if (count == 2) {
+    mve::axpy_f32<2>(dx.data(), rows.data(), gains.data(), In);
+  } else if (count == 1) {
+    mve::axpy_f32<1>(dx.data(), rows.data(), gains.data(), In);
+  }
+  return;
+#endif
   rows_into_dx(0, count);
 }
 
