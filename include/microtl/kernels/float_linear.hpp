@@ -80,7 +80,7 @@ struct OuterBatch {
   }
   void flush4(const float* x) noexcept {
 #if MICROTL_USE_MVE_FLOAT_KERNELS
-    mve::update_f32<mve_op(), 4>(rows.data(), steps.data(), x, In);
+    mve::update_f32<mve_op(), In, 4>(rows.data(), steps.data(), x);
     count = 0;
 #else
     std::size_t from = 0;
@@ -104,11 +104,11 @@ struct OuterBatch {
 #if MICROTL_USE_MVE_FLOAT_KERNELS
     // The last one to three rows, together (each row's values as flush4 computes them).
     if (count == 3) {
-      mve::update_f32<mve_op(), 3>(rows.data(), steps.data(), x, In);
+      mve::update_f32<mve_op(), In, 3>(rows.data(), steps.data(), x);
     } else if (count == 2) {
-      mve::update_f32<mve_op(), 2>(rows.data(), steps.data(), x, In);
+      mve::update_f32<mve_op(), In, 2>(rows.data(), steps.data(), x);
     } else if (count == 1) {
-      mve::update_f32<mve_op(), 1>(rows.data(), steps.data(), x, In);
+      mve::update_f32<mve_op(), In, 1>(rows.data(), steps.data(), x);
     }
     count = 0;
     return;
@@ -215,7 +215,7 @@ void dense_input_grad_f32(std::span<const float, In * Out> weights, std::span<co
       continue;
     }
 #if MICROTL_USE_MVE_FLOAT_KERNELS
-    mve::axpy_f32<4>(dx.data(), rows.data(), gains.data(), In);
+    mve::axpy_f32<In, 4>(dx.data(), rows.data(), gains.data());
     count = 0;
     continue;
 #endif
@@ -238,11 +238,11 @@ void dense_input_grad_f32(std::span<const float, In * Out> weights, std::span<co
 #if MICROTL_USE_MVE_FLOAT_KERNELS
   // The last one to three rows, in order (each dx[i]'s chain as above).
   if (count == 3) {
-    mve::axpy_f32<3>(dx.data(), rows.data(), gains.data(), In);
+    mve::axpy_f32<In, 3>(dx.data(), rows.data(), gains.data());
   } else if (count == 2) {
-    mve::axpy_f32<2>(dx.data(), rows.data(), gains.data(), In);
+    mve::axpy_f32<In, 2>(dx.data(), rows.data(), gains.data());
   } else if (count == 1) {
-    mve::axpy_f32<1>(dx.data(), rows.data(), gains.data(), In);
+    mve::axpy_f32<In, 1>(dx.data(), rows.data(), gains.data());
   }
   return;
 #endif

@@ -109,94 +109,169 @@ inline float32x4_t dot4_f32(float32x4_t acc, const float* x, uint32x4_t rows) no
   return acc;
 }
 
-// out[i] = fma chain of out[i] + row_r[i] g[r] over r = 0..Rows-1 (in that order), i < n.
-template <std::size_t Rows>
-inline void axpy_f32(float* out, const float* const* rows, const float* g, std::size_t n) noexcept {
-  static_assert(Rows >= 1 && Rows <= 4, "one to four rows");
-  const float* r0 = rows[0];
-  const float* r1 = Rows > 1 ? rows[1] : r0;
-  const float* r2 = Rows > 2 ? rows[2] : r0;
-  const float* r3 = Rows > 3 ? rows[3] : r0;
-  const float g0 = g[0];
-  const float g1 = Rows > 1 ? g[1] : 0.0f;
-  const float g2 = Rows > 2 ? g[2] : 0.0f;
-  const float g3 = Rows > 3 ? g[3] : 0.0f;
-  const auto chain = [&](float32x4_t v, std::size_t i, auto load) {
-    v = vfmaq_n_f32(v, load(r0 + i), g0);
-    if constexpr (Rows > 1) {
-      v = vfmaq_n_f32(v, load(r1 + i), g1);
-    }
-    if constexpr (Rows > 2) {
-      v = vfmaq_n_f32(v, load(r2 + i), g2);
-    }
-    if constexpr (Rows > 3) {
-      v = vfmaq_n_f32(v, load(r3 + i), g3);
-    }
-    return v;
-  };
-  std::size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    vst1q_f32(out + i, chain(vld1q_f32(out + i), i, [](const float* p) { return vld1q_f32(p); }));
-  }
-  if (i < n) {
-    // The last n % 4 columns: predicated (lanes past n neither read nor written).
-    const mve_pred16_t p = vctp32q(static_cast<std::uint32_t>(n - i));
-    const auto load = [p](const float* q) { return vldrwq_z_f32(q, p); };
-    vstrwq_p_f32(out + i, chain(load(out + i), i, load), p);
-  }
-}
-
 // What update_f32 does to each row value v with its row's step s and the column's x:
 //   set v = s x (VMUL: the row is not read);  add v = fma(s, x, v);  subtract v = fma(-s, x, v).
 enum class RowUpdate { set, add, subtract };
 
-// row_r[i] (op)= step[r] x[i] for r < Rows, i < n.
-template <RowUpdate Op, std::size_t Rows>
-inline void update_f32(float* const* rows, const float* step, const float* x,
-                       std::size_t n) noexcept {
-  static_assert(Rows >= 1 && Rows <= 4, "one to four rows");
-  float* r0 = rows[0];
-  float* r1 = Rows > 1 ? rows[1] : r0;
-  float* r2 = Rows > 2 ? rows[2] : r0;
-  float* r3 = Rows > 3 ? rows[3] : r0;
-  const auto signed_step = [step](std::size_t r) {
-    return Op == RowUpdate::subtract ? -step[r] : step[r];
-  };
-  const float s0 = signed_step(0);
-  const float s1 = Rows > 1 ? signed_step(1) : 0.0f;
-  const float s2 = Rows > 2 ? signed_step(2) : 0.0f;
-  const float s3 = Rows > 3 ? signed_step(3) : 0.0f;
-  const auto one = [](float* row, float s, float32x4_t xv, auto load, auto store) {
-    if constexpr (Op == RowUpdate::set) {
-      store(row, vmulq_n_f32(xv, s));
-    } else {
-      store(row, vfmaq_n_f32(load(row), xv, s));
-    }
-  };
-  const auto pass = [&](std::size_t i, auto load, auto store) {
-    const float32x4_t xv = load(x + i);
-    one(r0 + i, s0, xv, load, store);
-    if constexpr (Rows > 1) {
-      one(r1 + i, s1, xv, load, store);
-    }
-    if constexpr (Rows > 2) {
-      one(r2 + i, s2, xv, load, store);
-    }
-    if constexpr (Rows > 3) {
-      one(r3 + i, s3, xv, load, store);
-    }
-  };
-  std::size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    pass(
-        i, [](const float* q) { return vld1q_f32(q); },
-        [](float* q, float32x4_t v) { vst1q_f32(q, v); });
+namespace detail {
+
+// The asm loops below, for one to four rows (Rows): the text of rows 0..Rows-1 from ROW(r, Q),
+// alternating two vector registers so that a row's load can overlap the previous row's
+// arithmetic on a dual-beat core.
+#define MICROTL_MVE_ROWS_1(ROW) ROW("0", "q1")
+#define MICROTL_MVE_ROWS_2(ROW) MICROTL_MVE_ROWS_1(ROW) ROW("1", "q2")
+#define MICROTL_MVE_ROWS_3(ROW) MICROTL_MVE_ROWS_2(ROW) ROW("2", "q1")
+#define MICROTL_MVE_ROWS_4(ROW) MICROTL_MVE_ROWS_3(ROW) ROW("3", "q2")
+// out (q0) += row r (four columns) * g[r].
+#define MICROTL_MVE_AXPY_ROW(R, Q)            \
+  "vldrw.u32 " Q ", [%[r" R "]], #16\n\t" \
+  "vfma.f32  q0, " Q ", %[g" R "]\n\t"
+// row r (four columns) = x (q0) * s[r], or += x * s[r] (s already negated for subtract).
+#define MICROTL_MVE_SET_ROW(R, Q)      \
+  "vmul.f32  " Q ", q0, %[s" R "]\n\t" \
+  "vstrw.32  " Q ", [%[r" R "]], #16\n\t"
+#define MICROTL_MVE_FMA_ROW(R, Q)       \
+  "vldrw.u32 " Q ", [%[r" R "]]\n\t"    \
+  "vfma.f32  " Q ", q0, %[s" R "]\n\t"  \
+  "vstrw.32  " Q ", [%[r" R "]], #16\n\t"
+
+// `steps` (>= 1) steps of four columns of out[i] = chain over the rows of row_r[i] g[r]:
+// 2 + 2 Rows instructions and LE (four rows: 11 for 16 MACs). The row pointers and out move on.
+template <std::size_t Rows>
+inline void axpy_steps(float*& out, const float** r, const float* g, std::size_t steps) noexcept {
+  register std::size_t count asm("lr") = steps;
+  const float* r0 = r[0];
+  const float* r1 = r[Rows > 1 ? 1 : 0];
+  const float* r2 = r[Rows > 2 ? 2 : 0];
+  const float* r3 = r[Rows > 3 ? 3 : 0];
+  const float g0 = g[0];
+  const float g1 = g[Rows > 1 ? 1 : 0];
+  const float g2 = g[Rows > 2 ? 2 : 0];
+  const float g3 = g[Rows > 3 ? 3 : 0];
+#define MICROTL_MVE_AXPY_LOOP(ROWS)                                                             \
+  __asm volatile("dls       lr, lr\n"                                                                     \
+        "1:\n\t"                                                                                 \
+        "vldrw.u32 q0, [%[out]]\n\t" ROWS(MICROTL_MVE_AXPY_ROW) "vstrw.32  q0, [%[out]], #16\n\t" \
+        "le        lr, 1b"                                                                       \
+        : [out] "+r"(out), [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3),          \
+          "+r"(count)                                                                            \
+        : [g0] "r"(g0), [g1] "r"(g1), [g2] "r"(g2), [g3] "r"(g3)                                 \
+        : "q0", "q1", "q2", "memory")
+  if constexpr (Rows == 1) {
+    MICROTL_MVE_AXPY_LOOP(MICROTL_MVE_ROWS_1);
+  } else if constexpr (Rows == 2) {
+    MICROTL_MVE_AXPY_LOOP(MICROTL_MVE_ROWS_2);
+  } else if constexpr (Rows == 3) {
+    MICROTL_MVE_AXPY_LOOP(MICROTL_MVE_ROWS_3);
+  } else {
+    MICROTL_MVE_AXPY_LOOP(MICROTL_MVE_ROWS_4);
   }
-  if (i < n) {
-    const mve_pred16_t p = vctp32q(static_cast<std::uint32_t>(n - i));
-    pass(
-        i, [p](const float* q) { return vldrwq_z_f32(q, p); },
-        [p](float* q, float32x4_t v) { vstrwq_p_f32(q, v, p); });
+#undef MICROTL_MVE_AXPY_LOOP
+  r[0] = r0;
+  r[Rows > 1 ? 1 : 0] = Rows > 1 ? r1 : r0;
+  r[Rows > 2 ? 2 : 0] = Rows > 2 ? r2 : r0;
+  r[Rows > 3 ? 3 : 0] = Rows > 3 ? r3 : r0;
+}
+
+// `steps` (>= 1) steps of four columns of row_r[i] (op)= s[r] x[i], s[r] already negated for
+// subtract: 1 + 3 Rows instructions (set: 1 + 2 Rows) and LE (four rows: 14 for 16 values).
+template <RowUpdate Op, std::size_t Rows>
+inline void update_steps(float** r, const float* s, const float*& x, std::size_t steps) noexcept {
+  register std::size_t count asm("lr") = steps;
+  float* r0 = r[0];
+  float* r1 = r[Rows > 1 ? 1 : 0];
+  float* r2 = r[Rows > 2 ? 2 : 0];
+  float* r3 = r[Rows > 3 ? 3 : 0];
+  const float s0 = s[0];
+  const float s1 = s[Rows > 1 ? 1 : 0];
+  const float s2 = s[Rows > 2 ? 2 : 0];
+  const float s3 = s[Rows > 3 ? 3 : 0];
+#define MICROTL_MVE_UPDATE_LOOP(ROWS, ROW)                                                  \
+  __asm volatile("dls       lr, lr\n"                                                                 \
+        "1:\n\t"                                                                             \
+        "vldrw.u32 q0, [%[x]], #16\n\t" ROWS(ROW) "le        lr, 1b"                         \
+        : [x] "+r"(x), [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3), "+r"(count) \
+        : [s0] "r"(s0), [s1] "r"(s1), [s2] "r"(s2), [s3] "r"(s3)                             \
+        : "q0", "q1", "q2", "memory")
+#define MICROTL_MVE_UPDATE_ROWS(ROW)                  \
+  if constexpr (Rows == 1) {                          \
+    MICROTL_MVE_UPDATE_LOOP(MICROTL_MVE_ROWS_1, ROW); \
+  } else if constexpr (Rows == 2) {                   \
+    MICROTL_MVE_UPDATE_LOOP(MICROTL_MVE_ROWS_2, ROW); \
+  } else if constexpr (Rows == 3) {                   \
+    MICROTL_MVE_UPDATE_LOOP(MICROTL_MVE_ROWS_3, ROW); \
+  } else {                                            \
+    MICROTL_MVE_UPDATE_LOOP(MICROTL_MVE_ROWS_4, ROW); \
+  }
+  if constexpr (Op == RowUpdate::set) {
+    MICROTL_MVE_UPDATE_ROWS(MICROTL_MVE_SET_ROW)
+  } else {
+    MICROTL_MVE_UPDATE_ROWS(MICROTL_MVE_FMA_ROW)
+  }
+#undef MICROTL_MVE_UPDATE_ROWS
+#undef MICROTL_MVE_UPDATE_LOOP
+  r[0] = r0;
+  r[Rows > 1 ? 1 : 0] = Rows > 1 ? r1 : r0;
+  r[Rows > 2 ? 2 : 0] = Rows > 2 ? r2 : r0;
+  r[Rows > 3 ? 3 : 0] = Rows > 3 ? r3 : r0;
+}
+
+#undef MICROTL_MVE_ROWS_1
+#undef MICROTL_MVE_ROWS_2
+#undef MICROTL_MVE_ROWS_3
+#undef MICROTL_MVE_ROWS_4
+#undef MICROTL_MVE_AXPY_ROW
+#undef MICROTL_MVE_SET_ROW
+#undef MICROTL_MVE_FMA_ROW
+
+}  // namespace detail
+
+// out[i] = fma chain of out[i] + row_r[i] g[r] over r = 0..Rows-1 (in that order), i < N.
+template <std::size_t N, std::size_t Rows>
+inline void axpy_f32(float* out, const float* const* rows, const float* g) noexcept {
+  static_assert(Rows >= 1 && Rows <= 4, "one to four rows");
+  const float* r[Rows];
+  for (std::size_t k = 0; k < Rows; ++k) {
+    r[k] = rows[k];
+  }
+  if constexpr (N >= 4) {
+    detail::axpy_steps<Rows>(out, r, g, N / 4);
+  }
+  if constexpr (N % 4 != 0) {
+    // The last N % 4 columns, predicated (lanes past N neither read nor written).
+    const mve_pred16_t p = vctp32q(N % 4);
+    float32x4_t v = vldrwq_z_f32(out, p);
+    for (std::size_t k = 0; k < Rows; ++k) {
+      v = vfmaq_n_f32(v, vldrwq_z_f32(r[k], p), g[k]);
+    }
+    vstrwq_p_f32(out, v, p);
+  }
+}
+
+// row_r[i] (op)= step[r] x[i] for r < Rows, i < N.
+template <RowUpdate Op, std::size_t N, std::size_t Rows>
+inline void update_f32(float* const* rows, const float* step, const float* x) noexcept {
+  static_assert(Rows >= 1 && Rows <= 4, "one to four rows");
+  float* r[Rows];
+  float s[Rows];
+  for (std::size_t k = 0; k < Rows; ++k) {
+    r[k] = rows[k];
+    // fma(-s, x, v) is the portable subtract's v - s x, rounded once.
+    s[k] = Op == RowUpdate::subtract ? -step[k] : step[k];
+  }
+  if constexpr (N >= 4) {
+    detail::update_steps<Op, Rows>(r, s, x, N / 4);
+  }
+  if constexpr (N % 4 != 0) {
+    const mve_pred16_t p = vctp32q(N % 4);
+    const float32x4_t xv = vldrwq_z_f32(x, p);
+    for (std::size_t k = 0; k < Rows; ++k) {
+      if constexpr (Op == RowUpdate::set) {
+        vstrwq_p_f32(r[k], vmulq_n_f32(xv, s[k]), p);
+      } else {
+        vstrwq_p_f32(r[k], vfmaq_n_f32(vldrwq_z_f32(r[k], p), xv, s[k]), p);
+      }
+    }
   }
 }
 
