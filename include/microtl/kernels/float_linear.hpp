@@ -132,23 +132,27 @@ void fully_connected_f32(std::span<const float, In> input, std::span<const float
   const float* w = weights.data();
 #if MICROTL_USE_MVE_FLOAT_KERNELS
   {
-    // Four outputs per pass, one per lane (mve::dot4_f32); the last Out % 4 in a pass whose
-    // spare lanes repeat the last row (read, computed, not stored).
-    const auto address = [w](std::size_t o) {
-      return static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(w + o * In));
-    };
-    for (std::size_t o = 0; o < Out; o += 4) {
-      std::array<std::uint32_t, 4> rows{};
-      std::array<float, 4> acc{};
+    // Four outputs per pass, one per lane (mve::dot4_f32), then the activation on the lanes;
+    // the last Out % 4 in a pass whose spare lanes repeat the last row (read, computed, not
+    // stored).
+    const std::uint32_t base = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(w));
+    constexpr std::uint32_t row_bytes = In * sizeof(float);
+    uint32x4_t rows = vaddq_n_u32(vmulq_n_u32(vidupq_n_u32(0u, 1), row_bytes), base);
+    for (std::size_t o = 0; o + 4 <= Out; o += 4) {
+      const float32x4_t acc = mve::dot4_f32<In>(vld1q_f32(bias.data() + o), x, rows);
+      vst1q_f32(output.data() + o, mve::activation_f32(acc, activation));
+      rows = vaddq_n_u32(rows, 4 * row_bytes);
+    }
+    if constexpr (Out % 4 != 0) {
+      constexpr std::size_t o = Out / 4 * 4;
+      // Lanes past the last row: the last row again.
+      rows = vminq_u32(rows, vdupq_n_u32(base + (Out - 1) * row_bytes));
+      std::array<float, 4> b{};
       for (std::size_t k = 0; k < 4; ++k) {
-        const std::size_t row = o + k < Out ? o + k : Out - 1;
-        rows[k] = address(row);
-        acc[k] = bias[row];
+        b[k] = bias[o + k < Out ? o + k : Out - 1];
       }
-      vst1q_f32(acc.data(), mve::dot4_f32<In>(vld1q_f32(acc.data()), x, vld1q_u32(rows.data())));
-      for (std::size_t k = 0; k < 4 && o + k < Out; ++k) {
-        output[o + k] = quant::apply_activation(acc[k], activation);
-      }
+      const float32x4_t acc = mve::dot4_f32<In>(vld1q_f32(b.data()), x, rows);
+      vstrwq_p_f32(output.data() + o, mve::activation_f32(acc, activation), vctp32q(Out % 4));
     }
     return;
   }

@@ -37,6 +37,7 @@
 #include <cstdint>
 
 #include "microtl/config.hpp"
+#include "microtl/quant/activation.hpp"
 
 #if MICROTL_USE_MVE_FLOAT_KERNELS
 
@@ -107,6 +108,19 @@ inline float32x4_t dot4_f32(float32x4_t acc, const float* x, uint32x4_t rows) no
     acc = detail::dot4_column(acc, addresses, x[i]);
   }
   return acc;
+}
+
+// quant::apply_activation on each lane: x > 0 ? x : 0 (NaN and -0 give +0), then x > 6 ? 6 : x
+// for ReLU6. (Exact: a lane that VFMA computed is never subnormal.)
+inline float32x4_t activation_f32(float32x4_t v, quant::Activation activation) noexcept {
+  if (activation == quant::Activation::none) {
+    return v;
+  }
+  v = vpselq_f32(v, vdupq_n_f32(0.0f), vcmpgtq_n_f32(v, 0.0f));
+  if (activation == quant::Activation::relu6) {
+    v = vpselq_f32(vdupq_n_f32(6.0f), v, vcmpgtq_n_f32(v, 6.0f));
+  }
+  return v;
 }
 
 // What update_f32 does to each row value v with its row's step s and the column's x:
