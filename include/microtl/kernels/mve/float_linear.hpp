@@ -129,6 +129,7 @@ enum class RowUpdate { set, add, subtract };
 
 namespace detail {
 
+// clang-format off
 // The asm loops below, for one to four rows (Rows): the text of rows 0..Rows-1 from ROW(r, Q),
 // alternating two vector registers so that a row's load can overlap the previous row's
 // arithmetic on a dual-beat core.
@@ -148,6 +149,7 @@ namespace detail {
   "vldrw.u32 " Q ", [%[r" R "]]\n\t"    \
   "vfma.f32  " Q ", q0, %[s" R "]\n\t"  \
   "vstrw.32  " Q ", [%[r" R "]], #16\n\t"
+// clang-format on
 
 // `steps` (>= 1) steps of four columns of out[i] = chain over the rows of row_r[i] g[r]:
 // 2 + 2 Rows instructions and LE (four rows: 11 for 16 MACs). The row pointers and out move on.
@@ -162,15 +164,20 @@ inline void axpy_steps(float*& out, const float** r, const float* g, std::size_t
   const float g1 = g[Rows > 1 ? 1 : 0];
   const float g2 = g[Rows > 2 ? 2 : 0];
   const float g3 = g[Rows > 3 ? 3 : 0];
-#define MICROTL_MVE_AXPY_LOOP(ROWS)                                                             \
-  __asm volatile("dls       lr, lr\n"                                                                     \
-        "1:\n\t"                                                                                 \
-        "vldrw.u32 q0, [%[out]]\n\t" ROWS(MICROTL_MVE_AXPY_ROW) "vstrw.32  q0, [%[out]], #16\n\t" \
-        "le        lr, 1b"                                                                       \
-        : [out] "+r"(out), [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3),          \
-          "+r"(count)                                                                            \
-        : [g0] "r"(g0), [g1] "r"(g1), [g2] "r"(g2), [g3] "r"(g3)                                 \
-        : "q0", "q1", "q2", "memory")
+  // clang-format off
+#define MICROTL_MVE_AXPY_LOOP(ROWS)                                                      \
+  __asm volatile(                                                                        \
+      "dls       lr, lr\n"                                                               \
+      "1:\n\t"                                                                           \
+      "vldrw.u32 q0, [%[out]]\n\t"                                                       \
+      ROWS(MICROTL_MVE_AXPY_ROW)                                                         \
+      "vstrw.32  q0, [%[out]], #16\n\t"                                                  \
+      "le        lr, 1b"                                                                 \
+      : [out] "+r"(out), [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3),     \
+        "+r"(count)                                                                      \
+      : [g0] "r"(g0), [g1] "r"(g1), [g2] "r"(g2), [g3] "r"(g3)                           \
+      : "q0", "q1", "q2", "memory")
+  // clang-format on
   if constexpr (Rows == 1) {
     MICROTL_MVE_AXPY_LOOP(MICROTL_MVE_ROWS_1);
   } else if constexpr (Rows == 2) {
@@ -200,13 +207,14 @@ inline void update_steps(float** r, const float* s, const float*& x, std::size_t
   const float s1 = s[Rows > 1 ? 1 : 0];
   const float s2 = s[Rows > 2 ? 2 : 0];
   const float s3 = s[Rows > 3 ? 3 : 0];
-#define MICROTL_MVE_UPDATE_LOOP(ROWS, ROW)                                                  \
-  __asm volatile("dls       lr, lr\n"                                                                 \
-        "1:\n\t"                                                                             \
-        "vldrw.u32 q0, [%[x]], #16\n\t" ROWS(ROW) "le        lr, 1b"                         \
-        : [x] "+r"(x), [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3), "+r"(count) \
-        : [s0] "r"(s0), [s1] "r"(s1), [s2] "r"(s2), [s3] "r"(s3)                             \
-        : "q0", "q1", "q2", "memory")
+#define MICROTL_MVE_UPDATE_LOOP(ROWS, ROW)                                                   \
+  __asm volatile(                                                                            \
+      "dls       lr, lr\n"                                                                   \
+      "1:\n\t"                                                                               \
+      "vldrw.u32 q0, [%[x]], #16\n\t" ROWS(ROW) "le        lr, 1b"                           \
+      : [x] "+r"(x), [r0] "+r"(r0), [r1] "+r"(r1), [r2] "+r"(r2), [r3] "+r"(r3), "+r"(count) \
+      : [s0] "r"(s0), [s1] "r"(s1), [s2] "r"(s2), [s3] "r"(s3)                               \
+      : "q0", "q1", "q2", "memory")
 #define MICROTL_MVE_UPDATE_ROWS(ROW)                  \
   if constexpr (Rows == 1) {                          \
     MICROTL_MVE_UPDATE_LOOP(MICROTL_MVE_ROWS_1, ROW); \
