@@ -7,18 +7,24 @@
 // fused multiply-add chain in the same order (VFMA rounds once, as std::fma does), so the lanes
 // are chosen where the chain allows them:
 //
-//   dot4     acc[k] = fma chain over i ascending of W[o+k][i] x[i]       (forward pass)
-//            lanes = four outputs (rows o..o+3); the four weights of column i are strided
-//            (In floats apart), so one gather load fetches them and its writeback moves the four
-//            addresses on to column i+1; x[i] is the scalar operand of VFMA (Qd += Qn * Rm):
-//            per column 1 gather + 1 VFMA for 4 MACs, x read four columns per LDM.
-//   axpy4    out[i] = fma chain over r = 0..3 of row_r[i] g[r]           (input gradient)
-//            lanes = four columns i: the rows are contiguous; per four columns 1 load and
-//            1 store of out, 4 loads of the rows and 4 VFMA by g[r] (16 MACs in 10).
-//   update4  row_r[i] (op)= s[r] x[i]                                     (outer product)
-//            lanes = four columns: 1 load of x shared by the four rows, then per row 1 load,
-//            1 VFMA (add; subtract with -s[r]: VFMS has no scalar form, and fma(-s, x, v) is
-//            v - s x rounded once, what the portable code computes) or VMUL (set), 1 store.
+//   dot4_f32    acc[k] = fma chain over i ascending of W[o+k][i] x[i]     (forward pass)
+//               lanes = four outputs (rows o..o+3); the four weights of column i are strided
+//               (In floats apart), so one gather load fetches them and its writeback moves the
+//               four addresses on to column i+1; x[i] is the scalar operand of VFMA
+//               (Qd += Qn * Rm): per four columns 2 LDRD, 4 gathers, 4 VFMA and LE, 11 for
+//               16 MACs.
+//   axpy_f32    out[i] = fma chain over r = 0..3 of row_r[i] g[r]         (input gradient)
+//               lanes = four columns i: the rows are contiguous; per four columns 1 load and
+//               1 store of out, 4 loads of the rows, 4 VFMA by g[r] and LE: 11 for 16 MACs.
+//   update_f32  row_r[i] (op)= s[r] x[i]                                   (outer product)
+//               lanes = four columns: 1 load of x shared by the four rows, then per row 1
+//               load, 1 VFMA (add; subtract with -s[r]: VFMS has no scalar form, and
+//               fma(-s, x, v) is v - s x rounded once, what the portable code computes) or VMUL
+//               (set, no load), 1 store: 14 for 16 values (set 10).
+// The loops are asm (as the int8 kernels' are): given the intrinsics, GCC 12 recomputes every
+// row's address per pass and spills the steps, and its gather-with-writeback intrinsic emits two
+// gathers. Tails (N % 4 columns) are predicated intrinsics (VCTP); a last block of fewer than
+// four outputs repeats its last row in the spare lanes.
 //
 // One difference from the scalar FPU that the kernels cannot undo: MVE floating-point
 // instructions compute with the architecture's standard FPSCR value, not the FPSCR
@@ -28,9 +34,9 @@
 // produces unless values underflow (a gradient below 1e-38). tests/kernels/test_float_linear.cpp
 // compares them with the portable arithmetic on the Cortex-M55, and shows the flush.
 //
-// Contract of each kernel (the caller, kernels/float_linear.hpp, guarantees it): n >= 1
-// columns; the rows, x and out hold n floats each; the rows and the destination do not
-// overlap x (update4 rows may not overlap each other).
+// Contract of each kernel (the caller, kernels/float_linear.hpp, guarantees it): N >= 1
+// columns; the rows, x and out hold N floats each, 4-byte aligned; the rows and the destination
+// do not overlap x, and the update's rows do not overlap each other.
 #pragma once
 
 #include <cstddef>
