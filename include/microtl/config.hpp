@@ -74,6 +74,27 @@ static_assert(MICROTL_USE_MVE_KERNELS == 0 || MICROTL_USE_MVE_KERNELS == 1,
 #error "MICROTL_USE_MVE_KERNELS=1 needs a core with integer MVE (Helium)"
 #endif
 
+// MICROTL_USE_MVE_FLOAT_KERNELS: 1 makes the float dense loops of kernels/float_linear.hpp (the
+// forward pass, the input gradient, the outer-product update of training) the Helium floating
+// point versions (kernels/mve/float_linear.hpp: four float lanes per instruction, the same
+// fused multiply-add chains in the same order), in place of the scalar FPU assembly. Default: 1
+// when the compiler targets a core with floating-point MVE (__ARM_FEATURE_MVE bit 1:
+// Cortex-M55, M85), else 0. MVE float instructions flush subnormals to zero (the architecture's
+// standard FPSCR value): the results equal the scalar FPU's bit for bit unless a value is
+// subnormal (below 2^-126 in magnitude); set 0 where even those must match another target.
+#ifndef MICROTL_USE_MVE_FLOAT_KERNELS
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2)
+#define MICROTL_USE_MVE_FLOAT_KERNELS 1
+#else
+#define MICROTL_USE_MVE_FLOAT_KERNELS 0
+#endif
+#endif
+static_assert(MICROTL_USE_MVE_FLOAT_KERNELS == 0 || MICROTL_USE_MVE_FLOAT_KERNELS == 1,
+              "MICROTL_USE_MVE_FLOAT_KERNELS must be 0 or 1");
+#if MICROTL_USE_MVE_FLOAT_KERNELS && !(defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 2))
+#error "MICROTL_USE_MVE_FLOAT_KERNELS=1 needs a core with floating-point MVE (Helium)"
+#endif
+
 // MICROTL_FUSED_MULTIPLY_ADD: 1 makes every multiply-add of the library's float arithmetic
 // (kernels/float_math.hpp's fused_mac: the float dense kernels, the SGD updates, exp and log)
 // one fused operation, rounded once; 0 makes it a multiply and an add, each rounded. Default:

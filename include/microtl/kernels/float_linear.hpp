@@ -12,7 +12,9 @@
 // each T[o][i] one multiply-add: fused_mac (kernels/float_math.hpp), fused where
 // MICROTL_FUSED_MULTIPLY_ADD (by default where the target has a fused instruction),
 // otherwise a multiply and an add. On cores with a single-precision FPU the loops are
-// assembly (VFMA / VFMS, kernels/arm/float_linear.hpp, eight columns of four rows per pass).
+// assembly (VFMA / VFMS, kernels/arm/float_linear.hpp, eight columns of four rows per pass);
+// on cores with Helium floating point (Cortex-M55) they are vector loops of four lanes
+// (kernels/mve/float_linear.hpp, MICROTL_USE_MVE_FLOAT_KERNELS), the same chains.
 //
 // A row whose g[o] (or s[o]) is zero adds nothing: the input gradient and the add / subtract
 // updates skip it (after a ReLU, about half the rows of a hidden layer). Skipping is exact
@@ -21,11 +23,18 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
+#include "microtl/config.hpp"
 #include "microtl/kernels/arm/float_linear.hpp"
 #include "microtl/kernels/float_math.hpp"
+#include "microtl/kernels/mve/float_linear.hpp"
 #include "microtl/quant/activation.hpp"
+
+static_assert(!MICROTL_USE_MVE_FLOAT_KERNELS || MICROTL_FUSED_MULTIPLY_ADD,
+              "MICROTL_FUSED_MULTIPLY_ADD=0 with the Helium float kernels, which fuse every "
+              "multiply-add");
 
 namespace microtl::kernels {
 
@@ -51,6 +60,13 @@ inline void outer_row(float* row, float s, const float* x, std::size_t from,
 // Rows gathered four at a time (those that are not skipped), then handed to the kernel.
 template <OuterOp Op, std::size_t In>
 struct OuterBatch {
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+  static constexpr mve::RowUpdate mve_op() noexcept {
+    return Op == OuterOp::set   ? mve::RowUpdate::set
+           : Op == OuterOp::add ? mve::RowUpdate::add
+                                : mve::RowUpdate::subtract;
+  }
+#endif
   std::array<float*, 4> rows{};
   std::array<float, 4> steps{};
   std::size_t count = 0;
@@ -63,6 +79,10 @@ struct OuterBatch {
     }
   }
   void flush4(const float* x) noexcept {
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+    mve::update_f32<mve_op(), In, 4>(rows.data(), steps.data(), x);
+    count = 0;
+#else
     std::size_t from = 0;
 #if MICROTL_ARM_FLOAT_KERNELS
     constexpr std::size_t chunks = In / 8;
@@ -78,8 +98,21 @@ struct OuterBatch {
       outer_row<Op>(rows[r], steps[r], x, from, In);
     }
     count = 0;
+#endif
   }
   void finish(const float* x) noexcept {
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+    // The last one to three rows, together (each row's values as flush4 computes them).
+    if (count == 3) {
+      mve::update_f32<mve_op(), In, 3>(rows.data(), steps.data(), x);
+    } else if (count == 2) {
+      mve::update_f32<mve_op(), In, 2>(rows.data(), steps.data(), x);
+    } else if (count == 1) {
+      mve::update_f32<mve_op(), In, 1>(rows.data(), steps.data(), x);
+    }
+    count = 0;
+    return;
+#endif
     for (std::size_t r = 0; r < count; ++r) {
       outer_row<Op>(rows[r], steps[r], x, 0, In);
     }
@@ -97,6 +130,33 @@ void fully_connected_f32(std::span<const float, In> input, std::span<const float
   static_assert(In >= 1 && Out >= 1, "extents must be at least 1");
   const float* x = input.data();
   const float* w = weights.data();
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+  {
+    // Four outputs per pass, one per lane (mve::dot4_f32), then the activation on the lanes;
+    // the last Out % 4 in a pass whose spare lanes repeat the last row (read, computed, not
+    // stored).
+    const std::uint32_t base = static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(w));
+    constexpr std::uint32_t row_bytes = In * sizeof(float);
+    uint32x4_t rows = vaddq_n_u32(vmulq_n_u32(vidupq_n_u32(0u, 1), row_bytes), base);
+    for (std::size_t o = 0; o + 4 <= Out; o += 4) {
+      const float32x4_t acc = mve::dot4_f32<In>(vld1q_f32(bias.data() + o), x, rows);
+      vst1q_f32(output.data() + o, mve::activation_f32(acc, activation));
+      rows = vaddq_n_u32(rows, 4 * row_bytes);
+    }
+    if constexpr (Out % 4 != 0) {
+      constexpr std::size_t o = Out / 4 * 4;
+      // Lanes past the last row: the last row again.
+      rows = vminq_u32(rows, vdupq_n_u32(base + (Out - 1) * row_bytes));
+      std::array<float, 4> b{};
+      for (std::size_t k = 0; k < 4; ++k) {
+        b[k] = bias[o + k < Out ? o + k : Out - 1];
+      }
+      const float32x4_t acc = mve::dot4_f32<In>(vld1q_f32(b.data()), x, rows);
+      vstrwq_p_f32(output.data() + o, mve::activation_f32(acc, activation), vctp32q(Out % 4));
+    }
+    return;
+  }
+#endif
   constexpr std::size_t blocks = Out / 4;
   for (std::size_t block = 0; block < blocks; ++block) {
     const std::size_t o = 4 * block;
@@ -158,6 +218,11 @@ void dense_input_grad_f32(std::span<const float, In * Out> weights, std::span<co
     if (++count < 4) {
       continue;
     }
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+    mve::axpy_f32<In, 4>(dx.data(), rows.data(), gains.data());
+    count = 0;
+    continue;
+#endif
     std::size_t from = 0;
 #if MICROTL_ARM_FLOAT_KERNELS
     if constexpr (In / 8 > 0) {
@@ -174,6 +239,17 @@ void dense_input_grad_f32(std::span<const float, In * Out> weights, std::span<co
     }
     count = 0;
   }
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+  // The last one to three rows, in order (each dx[i]'s chain as above).
+  if (count == 3) {
+    mve::axpy_f32<In, 3>(dx.data(), rows.data(), gains.data());
+  } else if (count == 2) {
+    mve::axpy_f32<In, 2>(dx.data(), rows.data(), gains.data());
+  } else if (count == 1) {
+    mve::axpy_f32<In, 1>(dx.data(), rows.data(), gains.data());
+  }
+  return;
+#endif
   rows_into_dx(0, count);
 }
 

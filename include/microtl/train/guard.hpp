@@ -49,7 +49,9 @@
 #include <span>
 #include <utility>
 
+#include "microtl/config.hpp"
 #include "microtl/core/status.hpp"
+#include "microtl/kernels/mve/float_checks.hpp"
 #include "microtl/layers/contract.hpp"
 #include "microtl/quant/qparams.hpp"
 #include "microtl/train/trained_tensors.hpp"
@@ -103,10 +105,15 @@ constexpr bool feature_ok(float value) noexcept {
 // (X) for the float values of a sample: ok, not_finite (a NaN or infinity) or out_of_range
 // (finite, beyond feature_limit).
 inline Status check_features(std::span<const float> values) noexcept {
+#if MICROTL_USE_MVE_FLOAT_KERNELS
+  // Four values per compare (the same answer: kernels/mve/float_checks.hpp).
+  const bool within = kernels::mve::all_within_f32(values.data(), values.size(), feature_limit);
+#else
   bool within = true;
   for (const float v : values) {
     within = within && feature_ok(v);
   }
+#endif
   if (within) {
     return Status::ok;
   }
